@@ -1,0 +1,386 @@
+// See corral_jail.h. Raw syscalls only after clone: see the header for why.
+#include "corral_jail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ARGS 4096
+#define MAX_ENV 4096
+#define MAX_RLIMITS 16
+
+// ---------------------------------------------------------------- helpers
+
+static void report(int kind, int error, int step, int op, int wait_status) {
+    struct corral_status s;
+    memset(&s, 0, sizeof s);
+    s.kind = kind; s.error = error; s.step = step; s.op = op; s.wait_status = wait_status;
+    ssize_t ignored = write(4, &s, sizeof s);
+    (void)ignored;
+}
+
+__attribute__((noreturn)) static void fail(int step, int op) {
+    report(CORRAL_STATUS_SETUP_ERROR, errno, step, op, 0);
+    syscall(SYS_exit_group, 126);
+    __builtin_unreachable();
+}
+
+static int read_full(int fd, void *buf, size_t len) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = read(fd, (char *)buf + done, len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, (const char *)buf + done, len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+static size_t cstrlen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+
+/// mkdir -p in place on a writable copy of `path`.
+static int mkdir_p(char *path, mode_t mode) {
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        int r = mkdir(path, mode);
+        *p = '/';
+        if (r < 0 && errno != EEXIST) return -1;
+    }
+    if (mkdir(path, mode) < 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+/// statfs f_flags (ST_*) to the mount flags a remount must keep: in a user
+/// namespace the kernel refuses to clear flags the original mount locked.
+static unsigned long locked_mount_flags(const char *path) {
+    struct statfs st;
+    if (statfs(path, &st) < 0) return 0;
+    unsigned long f = 0;
+    if (st.f_flags & ST_RDONLY) f |= MS_RDONLY;
+    if (st.f_flags & ST_NOSUID) f |= MS_NOSUID;
+    if (st.f_flags & ST_NODEV) f |= MS_NODEV;
+    if (st.f_flags & ST_NOEXEC) f |= MS_NOEXEC;
+    if (st.f_flags & ST_NOATIME) f |= MS_NOATIME;
+    if (st.f_flags & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (st.f_flags & ST_RELATIME) f |= MS_RELATIME;
+    return f;
+}
+
+static int loopback_up(void) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) { close(s); return -1; }
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    int r = ioctl(s, SIOCSIFFLAGS, &ifr);
+    close(s);
+    return r;
+}
+
+// ---------------------------------------------------------------- the spec
+
+struct arg { const char *data; uint32_t len; };
+
+struct program {
+    const char *argv[MAX_ARGS + 1];
+    const char *envp[MAX_ENV + 1];
+    int argc, envc;
+    const char *exec_path;
+    uint64_t rlimits[MAX_RLIMITS][3];
+    int rlimit_count;
+    uid_t uid; gid_t gid; int has_creds;
+    struct sock_fprog seccomp; int has_seccomp;
+};
+
+static uint64_t u64(struct arg a) {
+    uint64_t v = 0;
+    if (a.len == 8) memcpy(&v, a.data, 8);
+    return v;
+}
+
+/// Runs one setup operation; program-scoped ones are collected into `prog`.
+static int run_op(uint32_t op, struct arg *a, uint32_t argc, struct program *prog) {
+    switch (op) {
+    case CORRAL_OP_MOUNT:
+        if (argc != 5) { errno = EINVAL; return -1; }
+        return mount(a[0].len > 1 ? a[0].data : NULL, a[1].data,
+                     a[2].len > 1 ? a[2].data : NULL, (unsigned long)u64(a[3]),
+                     a[4].len > 1 ? a[4].data : NULL);
+    case CORRAL_OP_BIND_REMOUNT: {
+        if (argc != 2) { errno = EINVAL; return -1; }
+        unsigned long flags = MS_BIND | MS_REMOUNT | locked_mount_flags(a[0].data) | (unsigned long)u64(a[1]);
+        return mount(NULL, a[0].data, NULL, flags, NULL);
+    }
+    case CORRAL_OP_REMOUNT:
+        if (argc != 2) { errno = EINVAL; return -1; }
+        return mount(NULL, a[0].data, NULL, MS_REMOUNT | (unsigned long)u64(a[1]), NULL);
+    case CORRAL_OP_MKDIR:
+        if (argc != 2) { errno = EINVAL; return -1; }
+        return mkdir_p((char *)a[0].data, (mode_t)u64(a[1]));
+    case CORRAL_OP_TOUCH: {
+        if (argc != 1) { errno = EINVAL; return -1; }
+        int fd = open(a[0].data, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0444);
+        if (fd < 0) return -1;
+        return close(fd);
+    }
+    case CORRAL_OP_SYMLINK:
+        if (argc != 2) { errno = EINVAL; return -1; }
+        return symlink(a[0].data, a[1].data);
+    case CORRAL_OP_WRITE_FILE: {
+        if (argc != 5) { errno = EINVAL; return -1; }
+        int fd = open(a[0].data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)u64(a[2]));
+        if (fd < 0) return -1;
+        if (write_full(fd, a[1].data, a[1].len) < 0 || fchown(fd, (uid_t)u64(a[3]), (gid_t)u64(a[4])) < 0 ||
+            fchmod(fd, (mode_t)u64(a[2])) < 0) {
+            int e = errno; close(fd); errno = e; return -1;
+        }
+        return close(fd);
+    }
+    case CORRAL_OP_PIVOT:
+        // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the new root.
+        if (argc != 1) { errno = EINVAL; return -1; }
+        if (chdir(a[0].data) < 0) return -1;
+        if (syscall(SYS_pivot_root, ".", ".") < 0) return -1;
+        if (umount2(".", MNT_DETACH) < 0) return -1;
+        return chdir("/");
+    case CORRAL_OP_HOSTNAME:
+        if (argc != 1) { errno = EINVAL; return -1; }
+        return sethostname(a[0].data, cstrlen(a[0].data));
+    case CORRAL_OP_LOOPBACK_UP:
+        return loopback_up();
+    case CORRAL_OP_CHDIR:
+        if (argc != 1) { errno = EINVAL; return -1; }
+        return chdir(a[0].data);
+    case CORRAL_OP_RLIMIT:
+        if (argc != 3 || prog->rlimit_count >= MAX_RLIMITS) { errno = EINVAL; return -1; }
+        prog->rlimits[prog->rlimit_count][0] = u64(a[0]);
+        prog->rlimits[prog->rlimit_count][1] = u64(a[1]);
+        prog->rlimits[prog->rlimit_count][2] = u64(a[2]);
+        prog->rlimit_count++;
+        return 0;
+    case CORRAL_OP_CREDS:
+        if (argc != 2) { errno = EINVAL; return -1; }
+        prog->uid = (uid_t)u64(a[0]); prog->gid = (gid_t)u64(a[1]); prog->has_creds = 1;
+        return 0;
+    case CORRAL_OP_SECCOMP:
+        if (argc != 1 || a[0].len == 0 || a[0].len % sizeof(struct sock_filter) != 0) { errno = EINVAL; return -1; }
+        prog->seccomp.len = (unsigned short)(a[0].len / sizeof(struct sock_filter));
+        prog->seccomp.filter = (struct sock_filter *)a[0].data;
+        prog->has_seccomp = 1;
+        return 0;
+    case CORRAL_OP_ENV:
+        if (argc != 1 || prog->envc >= MAX_ENV) { errno = E2BIG; return -1; }
+        prog->envp[prog->envc++] = a[0].data;
+        return 0;
+    case CORRAL_OP_ARG:
+        if (argc != 1 || prog->argc >= MAX_ARGS) { errno = E2BIG; return -1; }
+        prog->argv[prog->argc++] = a[0].data;
+        return 0;
+    case CORRAL_OP_EXEC:
+        if (argc != 1) { errno = EINVAL; return -1; }
+        prog->exec_path = a[0].data;
+        return 0;
+    default:
+        errno = EINVAL;
+        return -1;
+    }
+}
+
+// ---------------------------------------------------------------- the program
+
+static void exec_searching_path(struct program *prog) {
+    const char *path = prog->exec_path;
+    if (strchr(path, '/')) { execve(path, (char *const *)prog->argv, (char *const *)prog->envp); return; }
+    const char *search = "/usr/local/bin:/usr/bin:/bin";
+    for (int i = 0; i < prog->envc; i++)
+        if (strncmp(prog->envp[i], "PATH=", 5) == 0) search = prog->envp[i] + 5;
+    char candidate[4096];
+    size_t name_len = cstrlen(path);
+    int saved = ENOENT;
+    while (*search) {
+        const char *end = strchr(search, ':');
+        size_t dir_len = end ? (size_t)(end - search) : cstrlen(search);
+        if (dir_len > 0 && dir_len + name_len + 2 < sizeof candidate) {
+            memcpy(candidate, search, dir_len);
+            candidate[dir_len] = '/';
+            memcpy(candidate + dir_len + 1, path, name_len + 1);
+            execve(candidate, (char *const *)prog->argv, (char *const *)prog->envp);
+            if (errno != ENOENT && errno != ENOTDIR) saved = errno;
+        }
+        if (!end) break;
+        search = end + 1;
+    }
+    errno = saved;
+}
+
+/// Runs in the vfork child: drop everything, then execve. Never returns.
+__attribute__((noreturn)) static void become_program(struct program *prog) {
+    // Capabilities: empty the bounding set while we still may, clear ambient,
+    // then leave uid 0 so that permitted and effective sets are cleared too.
+    for (int cap = 0; cap <= 63; cap++) {
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(CORRAL_STEP_DROP_PRIVILEGES, cap);
+    }
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (prog->has_creds) {
+        if (syscall(SYS_setresgid, prog->gid, prog->gid, prog->gid) < 0) fail(CORRAL_STEP_DROP_PRIVILEGES, 0);
+        if (syscall(SYS_setresuid, prog->uid, prog->uid, prog->uid) < 0) fail(CORRAL_STEP_DROP_PRIVILEGES, 1);
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(CORRAL_STEP_DROP_PRIVILEGES, 2);
+    for (int i = 0; i < prog->rlimit_count; i++) {
+        struct rlimit64 { uint64_t cur, max; } lim = { prog->rlimits[i][1], prog->rlimits[i][2] };
+        if (syscall(SYS_prlimit64, 0, (int)prog->rlimits[i][0], &lim, NULL) < 0) fail(CORRAL_STEP_RLIMIT, i);
+    }
+    // Default signal dispositions and an empty mask for the program.
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } act = { SIG_DFL, 0, 0, 0 };
+        syscall(SYS_rt_sigaction, sig, &act, NULL, 8);
+    }
+    uint64_t empty = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, 8);
+    // Installed last: after this only the program's own syscalls run.
+    if (prog->has_seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog->seccomp) < 0)
+        fail(CORRAL_STEP_SECCOMP, 0);
+    exec_searching_path(prog);
+    fail(CORRAL_STEP_EXEC, 0);
+}
+
+// ---------------------------------------------------------------- the init
+
+/// Places the inherited descriptors at 0..4 and closes every other one.
+static void arrange_fds(const struct corral_clone_request *req) {
+    int src[5] = { req->stdin_fd, req->stdout_fd, req->stderr_fd, req->spec_fd, req->status_fd };
+    int high[5];
+    for (int i = 0; i < 5; i++) {
+        high[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 100);
+        if (high[i] < 0) syscall(SYS_exit_group, 126);
+    }
+    for (int i = 0; i < 5; i++) {
+        if (dup2(high[i], i) < 0) syscall(SYS_exit_group, 126);
+    }
+    syscall(SYS_close_range, 5, ~0U, 0);
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+    fcntl(4, F_SETFD, FD_CLOEXEC);
+}
+
+__attribute__((noreturn)) static void init_main(const struct corral_clone_request *req) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    arrange_fds(req);
+    // The parent's death before PDEATHSIG was armed shows as EOF on the spec pipe below.
+    syscall(SYS_setsid);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+    uint32_t header[2];
+    if (read_full(3, header, sizeof header) < 0) syscall(SYS_exit_group, 0);
+    if (header[0] != CORRAL_SPEC_MAGIC || header[1] > (1u << 30)) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, 0); }
+    size_t spec_len = header[1];
+    size_t map_len = spec_len + sizeof(struct program) + 4096;
+    char *buf = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) fail(CORRAL_STEP_READ_SPEC, 0);
+    if (read_full(3, buf, spec_len) < 0) syscall(SYS_exit_group, 0);
+    close(3);
+    // The maps are written by now: become the namespace's root (an unprivileged host uid), keeping
+    // this namespace's capabilities for the mounts below.
+    if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0) fail(CORRAL_STEP_DROP_PRIVILEGES, -1);
+    struct program *prog = (struct program *)(buf + ((spec_len + 15) & ~(size_t)15));
+
+    struct arg args[8];
+    size_t pos = 0;
+    int index = 0;
+    while (pos + 8 <= spec_len) {
+        uint32_t op, argc;
+        memcpy(&op, buf + pos, 4); memcpy(&argc, buf + pos + 4, 4);
+        pos += 8;
+        if (argc > 8) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
+        for (uint32_t i = 0; i < argc; i++) {
+            uint32_t len;
+            if (pos + 4 > spec_len) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
+            memcpy(&len, buf + pos, 4);
+            pos += 4;
+            if (len > spec_len - pos) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
+            args[i].data = buf + pos; args[i].len = len;
+            pos += len;
+        }
+        if (run_op(op, args, argc, prog) < 0) fail(CORRAL_STEP_OP, index);
+        index++;
+    }
+    if (!prog->exec_path || prog->argc == 0) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
+
+    pid_t child = vfork();
+    if (child < 0) fail(CORRAL_STEP_FORK, 0);
+    if (child == 0) become_program(prog);
+
+    // The init keeps no end of the program's streams: they reach EOF when the program's last process exits.
+    close(0); close(1); close(2);
+    report(CORRAL_STATUS_STARTED, 0, 0, 0, 0);
+    for (;;) {
+        int status = 0;
+        pid_t pid = waitpid(-1, &status, __WALL);
+        if (pid < 0 && errno == EINTR) continue;
+        if (pid < 0) syscall(SYS_exit_group, 0);
+        if (pid == child) {
+            report(CORRAL_STATUS_EXITED, 0, 0, 0, status);
+            // Leaving the init kills every other process of the PID namespace.
+            syscall(SYS_exit_group, 0);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- parent side
+
+pid_t corral_jail_clone(const struct corral_clone_request *request, int *pidfd_out) {
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    int pidfd = -1;
+    args.flags = request->namespace_flags | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    args.exit_signal = SIGCHLD;
+    if (request->cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)request->cgroup_fd;
+    }
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return -errno;
+    if (pid == 0) init_main(request);
+    *pidfd_out = pidfd;
+    return (pid_t)pid;
+}
+
+int corral_thread_drop_supplementary_groups(void) {
+    return syscall(SYS_setgroups, 0, NULL) < 0 ? -errno : 0;
+}

@@ -1,0 +1,46 @@
+/// One entry of the language catalog (`Catalog/languages.json`): everything
+/// Corral knows about a language is data, so adding one is adding an entry.
+public struct Language: Sendable, Codable, Hashable {
+    /// Canonical name used in requests (`python`).
+    public var name: String
+    public var displayName: String?
+    /// Other names a request may use (`py`, `python3`).
+    public var aliases: [String]
+    /// File extensions that select this language for `corral run FILE`.
+    public var extensions: [String]
+    /// Name of the program's main file in the workspace.
+    public var sourceFile: String
+    /// Compile command, or nil for interpreted languages. Placeholders: `{source}`, `{out}`.
+    public var compile: [String]?
+    /// Run command. Placeholders: `{source}`, `{out}`.
+    public var run: [String]
+    /// Host paths the toolchain needs, bound read-only.
+    public var paths: [String]?
+    /// Extra environment for compile and run.
+    public var env: [String: String]?
+    /// Limits below which the toolchain cannot work (e.g. JVM threads); requests are raised to these.
+    public var minimumLimits: MinimumLimits?
+    /// Command printing the toolchain's version (run on the host, absolute path).
+    public var version: [String]
+
+    public struct MinimumLimits: Sendable, Codable, Hashable {
+        public var processes: Int?
+        public var memoryMB: Int?
+        enum CodingKeys: String, CodingKey {
+            case processes
+            case memoryMB = "memory_mb"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, aliases, extensions, compile, run, paths, env, version
+        case displayName = "display_name"
+        case sourceFile = "source_file"
+        case minimumLimits = "minimum_limits"
+    }
+
+    public var isCompiled: Bool { compile != nil }
+
+    /// The executable the language needs on the host (first word of its run or compile command).
+    public var requiredExecutable: String { (compile ?? run)[0] }
+}

@@ -1,0 +1,21 @@
+import CorralSandbox
+
+/// A language-level request: what a front end asks the runtimes to run.
+public struct RunRequest: Sendable {
+    public var language: String
+    /// The program: its main source, plus any other files of a multi-file program.
+    public var code: String
+    public var extraFiles: [JailFile]
+    public var arguments: [String]
+    public var stdin: [UInt8]
+    public var environment: [(key: String, value: String)]
+    public var limits: ResourceLimits
+    public var network: Bool
+
+    public init(language: String, code: String, extraFiles: [JailFile] = [], arguments: [String] = [],
+                stdin: [UInt8] = [], environment: [(key: String, value: String)] = [],
+                limits: ResourceLimits = ResourceLimits(), network: Bool = false) {
+        self.language = language; self.code = code; self.extraFiles = extraFiles; self.arguments = arguments
+        self.stdin = stdin; self.environment = environment; self.limits = limits; self.network = network
+    }
+}

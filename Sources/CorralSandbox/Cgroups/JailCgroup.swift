@@ -1,0 +1,141 @@
+import Glibc
+
+/// The cgroup of one jail: created before the jail starts, limits written when
+/// the run begins, read and removed at its end.
+struct JailCgroup: Sendable {
+    let hierarchy: CgroupHierarchy
+    let name: String
+
+    /// Directories of this group, one per v1 controller or the single v2 one.
+    var directories: [String: String] {
+        switch hierarchy {
+        case .v2(let root): ["unified": root + "/" + name]
+        case .v1(let roots): roots.mapValues { $0 + "/" + name }
+        case .unavailable: [:]
+        }
+    }
+
+    static func create(in hierarchy: CgroupHierarchy, name: String) throws(SandboxError) -> JailCgroup {
+        let group = JailCgroup(hierarchy: hierarchy, name: name)
+        for dir in group.directories.values.sorted() where mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            let e = errno
+            group.remove()
+            throw .system(call: "mkdir", errno: e, context: dir)
+        }
+        return group
+    }
+
+    /// An open directory descriptor for `CLONE_INTO_CGROUP` (v2 only).
+    func openForClone() -> Int32 {
+        guard case .v2 = hierarchy, let dir = directories["unified"] else { return -1 }
+        return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    }
+
+    /// Moves a process in (v1: each controller). Costly when idle on v1; see DESIGN.md.
+    func place(pid: pid_t) throws(SandboxError) {
+        if case .v2 = hierarchy { return } // cloned into it already
+        for dir in directories.values.sorted() {
+            try Posix.writeFile(dir + "/cgroup.procs", String(pid))
+        }
+    }
+
+    func apply(_ limits: ResourceLimits) throws(SandboxError) {
+        let memory = String(limits.memoryMB << 20)
+        switch hierarchy {
+        case .v2:
+            let dir = directories["unified"]!
+            try Posix.writeFile(dir + "/memory.max", memory)
+            try? Posix.writeFile(dir + "/memory.swap.max", "0")
+            try Posix.writeFile(dir + "/pids.max", String(limits.processes))
+            try? Posix.writeFile(dir + "/cpu.max", "100000 100000")
+        case .v1(let roots):
+            let mem = roots["memory"]! + "/" + name
+            try Posix.writeFile(mem + "/memory.limit_in_bytes", memory)
+            if Posix.exists(mem + "/memory.memsw.limit_in_bytes") {
+                try Posix.writeFile(mem + "/memory.memsw.limit_in_bytes", memory)
+            } else {
+                try? Posix.writeFile(mem + "/memory.swappiness", "0")
+            }
+            try Posix.writeFile(roots["pids"]! + "/" + name + "/pids.max", String(limits.processes))
+            if let cpu = roots["cpu"] {
+                try? Posix.writeFile(cpu + "/" + name + "/cpu.cfs_period_us", "100000")
+                try? Posix.writeFile(cpu + "/" + name + "/cpu.cfs_quota_us", "100000")
+            }
+        case .unavailable:
+            break
+        }
+    }
+
+    /// What the group measured over its life.
+    struct Usage {
+        var cpuNanoseconds: UInt64?
+        var peakMemoryBytes: UInt64?
+        var oomKills: Int = 0
+        var pidsLimitHits: Int = 0
+    }
+
+    func usage() -> Usage {
+        var u = Usage()
+        switch hierarchy {
+        case .v2:
+            let dir = directories["unified"]!
+            if let usec = Self.field("usage_usec", in: Posix.readFile(dir + "/cpu.stat")) { u.cpuNanoseconds = usec * 1000 }
+            u.peakMemoryBytes = Posix.readFile(dir + "/memory.peak").flatMap { UInt64($0.trimmingWhitespace) }
+            u.oomKills = Int(Self.field("oom_kill", in: Posix.readFile(dir + "/memory.events")) ?? 0)
+            u.pidsLimitHits = Int(Self.field("max", in: Posix.readFile(dir + "/pids.events")) ?? 0)
+        case .v1(let roots):
+            if let acct = roots["cpuacct"] {
+                u.cpuNanoseconds = Posix.readFile(acct + "/" + name + "/cpuacct.usage").flatMap { UInt64($0.trimmingWhitespace) }
+            }
+            let mem = roots["memory"]! + "/" + name
+            u.peakMemoryBytes = Posix.readFile(mem + "/memory.max_usage_in_bytes").flatMap { UInt64($0.trimmingWhitespace) }
+            u.oomKills = Int(Self.field("oom_kill", in: Posix.readFile(mem + "/memory.oom_control")) ?? 0)
+            u.pidsLimitHits = Int(Self.field("max", in: Posix.readFile(roots["pids"]! + "/" + name + "/pids.events")) ?? 0)
+        case .unavailable:
+            break
+        }
+        return u
+    }
+
+    /// SIGKILLs every process left in the group (a jail whose init is gone has none).
+    func killAll() {
+        for dir in directories.values {
+            if case .v2 = hierarchy, Posix.exists(dir + "/cgroup.kill") {
+                try? Posix.writeFile(dir + "/cgroup.kill", "1")
+                continue
+            }
+            for pid in (Posix.readFile(dir + "/cgroup.procs") ?? "").split(separator: "\n").compactMap({ pid_t($0) }) {
+                kill(pid, SIGKILL)
+            }
+        }
+    }
+
+    /// Removes the group, retrying while the kernel finishes tearing down its last tasks.
+    func remove() {
+        for dir in directories.values {
+            for attempt in 0..<200 {
+                if rmdir(dir) == 0 || errno == ENOENT { break }
+                if errno == EBUSY, attempt % 20 == 19 { killAll() }
+                usleep(500)
+            }
+        }
+    }
+
+    private static func field(_ key: String, in text: String?) -> UInt64? {
+        guard let text else { return nil }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, parts[0] == key { return UInt64(parts[1]) }
+        }
+        return nil
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

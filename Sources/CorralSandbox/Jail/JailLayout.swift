@@ -1,0 +1,175 @@
+import Glibc
+
+/// Turns a `JailSpec` into the operations the jail's init performs: the root
+/// filesystem (SECURITY.md measures 3–4), the workspace, credentials, rlimits
+/// and the seccomp program. Pure: it reads the host only to mirror `/bin`-style
+/// symlinks and to skip paths that do not exist.
+struct JailLayout {
+    /// Where the init builds the new root before `pivot_root` (a host directory, world-searchable).
+    var stagingRoot: String
+    /// Inside uid/gid of the program.
+    var programID: UInt32 = 1000
+    var seccompProgram: [UInt8]?
+    var hostname = "corral"
+    /// Without cgroups, memory and processes fall back to RLIMIT_AS and RLIMIT_NPROC.
+    var rlimitFallback = false
+
+    /// Host paths every program sees, read-only.
+    static let baseSystemPaths = ["/usr", "/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin"]
+    /// Host files of /etc that programs commonly need and that disclose nothing of the host.
+    static let baseEtcPaths = ["/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime"]
+    static let networkEtcPaths = ["/etc/ssl", "/etc/ca-certificates", "/etc/protocols", "/etc/services"]
+    static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
+
+    func encode(_ spec: JailSpec) throws(SandboxError) -> SpecEncoder {
+        try Self.validate(spec)
+        var e = SpecEncoder()
+        let root = stagingRoot
+        let nosuidNodev = UInt(MS_NOSUID | MS_NODEV)
+
+        e.mount("", "/", "", UInt(MS_REC | MS_PRIVATE))
+        e.mount("tmpfs", root, "tmpfs", nosuidNodev, "size=4m,mode=0755,nr_inodes=4096")
+
+        // System paths: symlinks mirrored (merged /usr), directories bound read-only.
+        var seen = Set<String>()
+        for path in Self.baseSystemPaths + spec.readOnlyPaths + Self.baseEtcPaths + (spec.network ? Self.networkEtcPaths : []) {
+            guard seen.insert(path).inserted, Posix.exists(path) || Posix.isSymlink(path) else { continue }
+            bindReadOnly(path, into: root, encoder: &e)
+        }
+
+        // /etc: synthesized, never the host's users, groups or hostnames.
+        e.mkdir(root + "/etc")
+        let etc: [(String, String)] = [
+            ("passwd", "root:x:0:0:root:/root:/bin/false\ncorral:x:\(programID):\(programID):corral:\(JailSpec.workspacePath):/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
+            ("group", "root:x:0:\ncorral:x:\(programID):\nnogroup:x:65534:\n"),
+            ("hosts", "127.0.0.1\tlocalhost \(hostname)\n::1\tlocalhost ip6-localhost\n"),
+            ("hostname", hostname + "\n"),
+            ("nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n"),
+            ("resolv.conf", spec.network ? "nameserver 10.0.2.3\n" : ""),
+        ]
+        for (name, text) in etc where !seen.contains("/etc/" + name) {
+            e.writeFile(root + "/etc/" + name, Array(text.utf8), mode: 0o644, uid: 0, gid: 0)
+        }
+
+        // /proc: fresh, for this PID namespace only; the knobs that reach the kernel read-only.
+        e.mkdir(root + "/proc")
+        e.mount("proc", root + "/proc", "proc", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC))
+        for hidden in ["sys", "sysrq-trigger", "irq", "bus"] where Posix.exists("/proc/" + hidden) {
+            let path = root + "/proc/" + hidden
+            e.mount(path, path, "", UInt(MS_BIND | MS_REC))
+            e.bindRemount(path, UInt(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))
+        }
+
+        // /dev: a tmpfs with only the harmless nodes, bound from the host.
+        e.mkdir(root + "/dev")
+        e.mount("tmpfs", root + "/dev", "tmpfs", UInt(MS_NOSUID | MS_NOEXEC), "size=64k,mode=0755,nr_inodes=64")
+        for node in Self.devices {
+            e.touch(root + "/dev/" + node)
+            e.mount("/dev/" + node, root + "/dev/" + node, "", UInt(MS_BIND))
+            e.bindRemount(root + "/dev/" + node, UInt(MS_NOSUID | MS_NOEXEC))
+        }
+        for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+            e.symlink(target, at: root + "/dev/" + name)
+        }
+        e.mkdir(root + "/dev/shm")
+        e.mount("tmpfs", root + "/dev/shm", "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "size=\(spec.limits.tmpMB)m,mode=1777")
+
+        // /tmp and the workspace: size-capped tmpfs; their pages count against the memory cgroup.
+        e.mkdir(root + "/tmp")
+        e.mount("tmpfs", root + "/tmp", "tmpfs", nosuidNodev, "size=\(spec.limits.tmpMB)m,mode=1777")
+        let ws = root + JailSpec.workspacePath
+        e.mkdir(ws)
+        e.mount("tmpfs", ws, "tmpfs", nosuidNodev,
+                "size=\(spec.limits.workspaceMB)m,mode=0755,uid=\(programID),gid=\(programID)")
+        if let out = spec.outputDirectory {
+            e.mkdir(root + "/out")
+            e.mount(out, root + "/out", "", UInt(MS_BIND))
+            e.bindRemount(root + "/out", nosuidNodev)
+        }
+
+        e.pivot(root)
+        for file in spec.files {
+            let path = JailSpec.workspacePath + "/" + file.path
+            if let slash = path.lastIndex(of: "/"), path[..<slash] != JailSpec.workspacePath {
+                e.mkdir(String(path[..<slash]))
+            }
+            e.writeFile(path, file.contents, mode: file.executable ? 0o755 : 0o644, uid: programID, gid: programID)
+        }
+        if !spec.writableWorkspace {
+            e.remount(JailSpec.workspacePath, UInt(MS_RDONLY | MS_NOSUID | MS_NODEV))
+        }
+        e.remount("/", UInt(MS_RDONLY | MS_NOSUID | MS_NODEV))
+        e.hostname(hostname)
+        e.loopbackUp()
+        e.chdir(spec.workingDirectory)
+
+        let limits = spec.limits
+        let cpu = UInt64(limits.effectiveCPUSeconds.rounded(.up))
+        e.rlimit(Rlimit.cpu, cpu, cpu + 1)
+        let fsize = UInt64(limits.fileSizeMB) << 20
+        e.rlimit(Rlimit.fsize, fsize, fsize)
+        e.rlimit(Rlimit.nofile, UInt64(limits.openFiles), UInt64(limits.openFiles))
+        e.rlimit(Rlimit.core, 0, 0)
+        e.rlimit(Rlimit.memlock, 0, 0)
+        e.rlimit(Rlimit.stack, 8 << 20, 8 << 20)
+        if rlimitFallback {
+            let memory = UInt64(limits.memoryMB) << 20
+            e.rlimit(Rlimit.addressSpace, memory, memory)
+            e.rlimit(Rlimit.nproc, UInt64(limits.processes), UInt64(limits.processes))
+        }
+        e.credentials(uid: programID, gid: programID)
+        if let bpf = seccompProgram { e.seccomp(bpf) }
+        for (key, value) in spec.environment { e.env(key, value) }
+        for a in spec.arguments { e.arg(a) }
+        e.exec(spec.arguments[0])
+        return e
+    }
+
+    /// Mirrors a host path into the new root: symlinks as symlinks, the rest bound read-only.
+    private func bindReadOnly(_ path: String, into root: String, encoder e: inout SpecEncoder) {
+        let target = root + path
+        if Posix.isSymlink(path), let link = Posix.readLink(path), !path.hasPrefix("/etc/") {
+            e.mkdir(String(target[..<target.lastIndex(of: "/")!]))
+            e.symlink(link, at: target)
+            return
+        }
+        if Posix.isDirectory(path) { e.mkdir(target) } else {
+            e.mkdir(String(target[..<target.lastIndex(of: "/")!]))
+            e.touch(target)
+        }
+        e.mount(path, target, "", UInt(MS_BIND | MS_REC))
+        e.bindRemount(target, UInt(MS_RDONLY | MS_NOSUID | MS_NODEV))
+    }
+
+    /// Rejects what the C side cannot carry or what would escape the workspace.
+    static func validate(_ spec: JailSpec) throws(SandboxError) {
+        guard let first = spec.arguments.first, !first.isEmpty else { throw .invalidRequest("the command to run is empty") }
+        func noNUL(_ s: String, _ what: String) throws(SandboxError) {
+            if s.utf8.contains(0) { throw .invalidRequest("\(what) contains a NUL byte, which cannot be passed to a program") }
+        }
+        for a in spec.arguments { try noNUL(a, "an argument") }
+        for (k, v) in spec.environment {
+            try noNUL(k + v, "environment variable \(k)")
+            if k.isEmpty || k.contains("=") { throw .invalidRequest("environment variable name '\(k)' is empty or contains '='") }
+        }
+        for file in spec.files {
+            try noNUL(file.path, "file name")
+            let parts = file.path.split(separator: "/", omittingEmptySubsequences: false)
+            if file.path.isEmpty || file.path.hasPrefix("/") || parts.contains("..") || parts.contains("") || parts.contains(".") {
+                throw .invalidRequest("file name '\(file.path)' must be relative to the workspace, without '..', '.' or empty parts")
+            }
+        }
+        for path in spec.readOnlyPaths where !path.hasPrefix("/") || path.split(separator: "/").contains("..") {
+            throw .invalidRequest("read-only path '\(path)' must be absolute and without '..'")
+        }
+        for path in spec.readOnlyPaths where path == "/root" || path.hasPrefix("/root/") || path == "/" || path.hasPrefix("/proc") || path.hasPrefix("/sys") {
+            throw .invalidRequest("read-only path '\(path)' may not be exposed to a sandbox")
+        }
+    }
+}
+
+/// Linux rlimit resource numbers (asm-generic/resource.h; Glibc hides some behind macros).
+enum Rlimit {
+    static let cpu: Int32 = 0, fsize: Int32 = 1, stack: Int32 = 3, core: Int32 = 4
+    static let nproc: Int32 = 6, nofile: Int32 = 7, memlock: Int32 = 8, addressSpace: Int32 = 9
+}

@@ -1,0 +1,60 @@
+/// The hard limits of one run. Defaults and maxima follow seed 000
+/// (`execute_code`): a request above a maximum is an error, never clamped.
+public struct ResourceLimits: Sendable, Hashable, Codable {
+    /// Wall-clock timeout in seconds.
+    public var timeoutSeconds: Double = 30
+    /// CPU time in seconds over all processes of the run; `nil` means the wall timeout.
+    public var cpuTimeSeconds: Double? = nil
+    /// Memory (RSS + page cache + tmpfs written) in MiB; swap is 0.
+    public var memoryMB: Int = 512
+    /// Processes and threads alive at once.
+    public var processes: Int = 64
+    /// stdout + stderr bytes kept; the program is killed when it writes more.
+    public var outputBytes: Int = 1 << 20
+    /// Largest file the program may write, in MiB.
+    public var fileSizeMB: Int = 10
+    /// Open file descriptors per process.
+    public var openFiles: Int = 256
+    /// Size of the writable workspace (a tmpfs), in MiB.
+    public var workspaceMB: Int = 256
+    /// Size of `/tmp` (a tmpfs), in MiB.
+    public var tmpMB: Int = 64
+
+    public init() {}
+
+    /// The largest value a request may ask for.
+    public static let maximum: ResourceLimits = {
+        var m = ResourceLimits()
+        m.timeoutSeconds = 300
+        m.cpuTimeSeconds = 300
+        m.memoryMB = 2048
+        m.processes = 1024
+        m.outputBytes = 64 << 20
+        m.fileSizeMB = 1024
+        m.openFiles = 4096
+        m.workspaceMB = 4096
+        m.tmpMB = 1024
+        return m
+    }()
+
+    /// CPU time limit actually applied.
+    public var effectiveCPUSeconds: Double { cpuTimeSeconds ?? timeoutSeconds }
+
+    /// Throws a `SandboxError.invalidLimit` naming the first limit out of range.
+    public func validate(against max: ResourceLimits = .maximum) throws(SandboxError) {
+        func check(_ name: String, _ value: Double, _ lower: Double, _ upper: Double) throws(SandboxError) {
+            guard value.isFinite, value >= lower, value <= upper else {
+                throw .invalidLimit(name: name, value: value, allowed: lower...upper)
+            }
+        }
+        try check("timeout_seconds", timeoutSeconds, 0.001, max.timeoutSeconds)
+        try check("cpu_time_seconds", effectiveCPUSeconds, 0.001, max.effectiveCPUSeconds)
+        try check("max_memory_mb", Double(memoryMB), 16, Double(max.memoryMB))
+        try check("processes", Double(processes), 1, Double(max.processes))
+        try check("max_output_size", Double(outputBytes), 0, Double(max.outputBytes))
+        try check("file_size_mb", Double(fileSizeMB), 0, Double(max.fileSizeMB))
+        try check("open_files", Double(openFiles), 8, Double(max.openFiles))
+        try check("workspace_mb", Double(workspaceMB), 1, Double(max.workspaceMB))
+        try check("tmp_mb", Double(tmpMB), 1, Double(max.tmpMB))
+    }
+}

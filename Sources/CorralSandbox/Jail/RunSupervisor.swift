@@ -1,0 +1,245 @@
+import CCorralJail
+import Glibc
+
+/// Drives one started stub to its end: feeds the spec and stdin, collects
+/// output up to the cap, enforces the wall and CPU limits, then reaps the jail
+/// and turns what happened into a `RunResult`. Blocking: runs on its own thread.
+struct RunSupervisor {
+    let stub: JailStub
+    let spec: SpecEncoder
+    let limits: ResourceLimits
+    let stdin: [UInt8]
+
+    private struct Outcome {
+        var stdout: [UInt8] = [], stderr: [UInt8] = []
+        var truncated = false
+        var killedFor: LimitKind?
+        var setupError: corral_status?
+        var waitStatus: Int32?
+        var startedAt: UInt64?
+        var exitedAt: UInt64?
+        var specFailed: Int32?
+    }
+
+    func run() -> RunResult {
+        let spawnedAt = Posix.monotonicNanoseconds()
+        var o = Outcome()
+        do throws(SandboxError) { try stub.cgroup?.apply(limits) } catch {
+            stub.destroy()
+            return .internalError("could not apply limits: \(error)")
+        }
+        let framed = spec.framed()
+        if !writeAll(stub.specWrite, framed) { o.specFailed = errno }
+        close(stub.specWrite)
+
+        let deadline = spawnedAt + UInt64(limits.timeoutSeconds * 1e9)
+        let cpuLimitNs = UInt64(limits.effectiveCPUSeconds * 1e9)
+        var stdinOffset = 0
+        var stdinOpen = true
+        if stdin.isEmpty { close(stub.stdinWrite); stdinOpen = false }
+        var stdoutOpen = true, stderrOpen = true, statusOpen = true, initAlive = true
+        var drainUntil: UInt64?
+        var lastCPUCheck = spawnedAt
+
+        func kill(for reason: LimitKind?) {
+            if o.killedFor == nil { o.killedFor = reason }
+            stub.kill()
+        }
+
+        while stdoutOpen || stderrOpen || statusOpen || initAlive {
+            let now = Posix.monotonicNanoseconds()
+            if let until = drainUntil, now >= until { break }
+            if initAlive, now >= deadline { kill(for: .wallTime) }
+            if initAlive, now - lastCPUCheck >= 100_000_000 {
+                lastCPUCheck = now
+                if let cpu = stub.cgroup?.usage().cpuNanoseconds, cpu > cpuLimitNs { kill(for: .cpuTime) }
+            }
+            var fds: [pollfd] = []
+            if stdoutOpen { fds.append(pollfd(fd: stub.stdoutRead, events: Int16(POLLIN), revents: 0)) }
+            if stderrOpen { fds.append(pollfd(fd: stub.stderrRead, events: Int16(POLLIN), revents: 0)) }
+            if statusOpen { fds.append(pollfd(fd: stub.statusRead, events: Int16(POLLIN), revents: 0)) }
+            if initAlive { fds.append(pollfd(fd: stub.pidfd, events: Int16(POLLIN), revents: 0)) }
+            if stdinOpen { fds.append(pollfd(fd: stub.stdinWrite, events: Int16(POLLOUT), revents: 0)) }
+            var waitMs = initAlive ? Int32(min(100, (deadline > now ? deadline - now : 0) / 1_000_000 + 1)) : 50
+            if let until = drainUntil { waitMs = Int32(min(UInt64(waitMs), (until - min(until, now)) / 1_000_000 + 1)) }
+            let ready = poll(&fds, nfds_t(fds.count), waitMs)
+            if ready < 0 && errno != EINTR { break }
+            for p in fds where p.revents != 0 {
+                switch p.fd {
+                case stub.stdoutRead: stdoutOpen = drain(p.fd, isStdout: true, outcome: &o, kill: kill)
+                case stub.stderrRead: stderrOpen = drain(p.fd, isStdout: false, outcome: &o, kill: kill)
+                case stub.statusRead: statusOpen = readStatus(&o)
+                case stub.pidfd:
+                    initAlive = false
+                    // The init is gone, so is every process of the jail: what remains in the pipes is all there is.
+                    drainUntil = Posix.monotonicNanoseconds() + 500_000_000
+                case stub.stdinWrite:
+                    if p.revents & Int16(POLLOUT) != 0 {
+                        let n = stdin.withUnsafeBytes { write(p.fd, $0.baseAddress! + stdinOffset, $0.count - stdinOffset) }
+                        if n > 0 { stdinOffset += n }
+                        if (n < 0 && errno != EAGAIN && errno != EINTR) || stdinOffset == stdin.count {
+                            close(p.fd); stdinOpen = false
+                        }
+                    } else {
+                        close(p.fd); stdinOpen = false
+                    }
+                default: break
+                }
+            }
+        }
+        if stdinOpen { close(stub.stdinWrite) }
+
+        var rawStatus: Int32 = 0
+        var usage = rusage()
+        while wait4(stub.pid, &rawStatus, __WALL, &usage) < 0 && errno == EINTR {}
+        stub.markReaped()
+        for fd in [stub.stdoutRead, stub.stderrRead, stub.statusRead, stub.pidfd] { close(fd) }
+        let cg = stub.cgroup?.usage()
+        stub.cgroup?.killAll()
+        stub.cgroup?.remove()
+        return result(o, usage: usage, cgroup: cg, spawnedAt: spawnedAt)
+    }
+
+    /// Reads what is available; returns false at EOF.
+    private func drain(_ fd: Int32, isStdout: Bool, outcome o: inout Outcome, kill: (LimitKind?) -> Void) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { return false }
+            if n < 0 { return errno == EAGAIN || errno == EINTR }
+            let room = max(0, limits.outputBytes - o.stdout.count - o.stderr.count)
+            if isStdout { o.stdout += chunk[0..<min(n, room)] } else { o.stderr += chunk[0..<min(n, room)] }
+            if n > room {
+                o.truncated = true
+                kill(.output)
+                return true
+            }
+        }
+    }
+
+    private func readStatus(_ o: inout Outcome) -> Bool {
+        var message = corral_status()
+        while true {
+            let n = withUnsafeMutableBytes(of: &message) { read(stub.statusRead, $0.baseAddress, $0.count) }
+            if n == 0 { return false }
+            if n < 0 { return errno == EAGAIN || errno == EINTR }
+            guard n == MemoryLayout<corral_status>.size else { continue }
+            switch Int(message.kind) {
+            case Int(CORRAL_STATUS_SETUP_ERROR.rawValue): if o.setupError == nil { o.setupError = message }
+            case Int(CORRAL_STATUS_STARTED.rawValue): o.startedAt = Posix.monotonicNanoseconds()
+            case Int(CORRAL_STATUS_EXITED.rawValue):
+                o.waitStatus = message.wait_status
+                o.exitedAt = Posix.monotonicNanoseconds()
+            default: break
+            }
+        }
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
+    private func result(_ o: Outcome, usage: rusage, cgroup: JailCgroup.Usage?, spawnedAt: UInt64) -> RunResult {
+        let end = o.exitedAt ?? Posix.monotonicNanoseconds()
+        let start = o.startedAt ?? spawnedAt
+        var r = RunResult(status: .success)
+        r.stdout = String(decoding: o.stdout, as: UTF8.self)
+        r.stderr = String(decoding: o.stderr, as: UTF8.self)
+        r.outputTruncated = o.truncated
+        r.executionTimeMs = Double(end - min(start, end)) / 1e6
+        let rusageCPU = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e3
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e3
+        r.cpuTimeMs = cgroup?.cpuNanoseconds.map { Double($0) / 1e6 } ?? rusageCPU
+        r.memoryUsedMb = Double(cgroup?.peakMemoryBytes ?? UInt64(usage.ru_maxrss) * 1024) / 1_048_576
+
+        if let failure = o.setupError {
+            r.status = .internalError
+            r.errorMessage = describe(failure)
+            return r
+        }
+        if let e = o.specFailed, o.waitStatus == nil {
+            r.status = .internalError
+            r.errorMessage = "could not hand the spec to the jail: \(String(cString: strerror(e)))"
+            return r
+        }
+        if let status = o.waitStatus {
+            if status & 0x7f == 0 {
+                r.exitCode = Int((status >> 8) & 0xff)
+            } else {
+                r.signal = Int(status & 0x7f)
+                r.exitCode = 128 + Int(status & 0x7f)
+            }
+        } else if o.killedFor == nil {
+            r.status = .internalError
+            r.errorMessage = "the jail ended before its program reported an exit status"
+            return r
+        } else {
+            r.signal = Int(SIGKILL); r.exitCode = 128 + Int(SIGKILL)
+        }
+        if (cgroup?.pidsLimitHits ?? 0) > 0 { r.limitExceeded = .processes }
+
+        if let reason = o.killedFor {
+            r.limitExceeded = reason
+            switch reason {
+            case .output:
+                r.status = .outputLimit
+                r.errorMessage = "output exceeded \(limits.outputBytes) bytes; the program was killed"
+            case .wallTime:
+                r.status = .timeout
+                r.errorMessage = "wall time limit of \(limits.timeoutSeconds) s exceeded"
+            case .cpuTime:
+                r.status = .timeout
+                r.errorMessage = "CPU time limit of \(limits.effectiveCPUSeconds) s exceeded"
+            default:
+                r.status = .killed
+            }
+        } else if (cgroup?.oomKills ?? 0) > 0 {
+            r.status = .memoryLimit
+            r.limitExceeded = .memory
+            r.errorMessage = "memory limit of \(limits.memoryMB) MB exceeded; the program was killed"
+        } else if r.signal == Int(SIGXCPU) || (r.signal == Int(SIGKILL) && r.cpuTimeMs >= limits.effectiveCPUSeconds * 1000) {
+            r.status = .timeout
+            r.limitExceeded = .cpuTime
+            r.errorMessage = "CPU time limit of \(limits.effectiveCPUSeconds) s exceeded"
+        } else if r.signal == Int(SIGXFSZ) {
+            r.status = .killed
+            r.limitExceeded = .fileSize
+            r.errorMessage = "file size limit of \(limits.fileSizeMB) MB exceeded"
+        } else if let signal = r.signal {
+            r.status = .killed
+            r.errorMessage = "killed by signal \(signal) (\(String(cString: strsignal(Int32(signal)))))"
+        } else if r.exitCode != 0 {
+            r.status = .error
+        }
+        if r.limitExceeded == .processes, r.errorMessage == nil {
+            r.errorMessage = "process limit of \(limits.processes) reached: fork/clone failed inside the sandbox"
+        }
+        return r
+    }
+
+    private func describe(_ s: corral_status) -> String {
+        let step: String
+        switch Int(s.step) {
+        case Int(CORRAL_STEP_OP.rawValue):
+            let index = Int(s.op)
+            step = index >= 0 && index < spec.descriptions.count ? spec.descriptions[index] : "operation \(index)"
+        case Int(CORRAL_STEP_EXEC.rawValue):
+            let cmd = spec.descriptions.last ?? "exec"
+            if s.error == ENOENT { return "\(cmd): command not found in the sandbox" }
+            step = cmd
+        case Int(CORRAL_STEP_SECCOMP.rawValue): step = "installing the seccomp filter"
+        case Int(CORRAL_STEP_DROP_PRIVILEGES.rawValue): step = "dropping privileges"
+        case Int(CORRAL_STEP_RLIMIT.rawValue): step = "setting rlimits"
+        case Int(CORRAL_STEP_FORK.rawValue): step = "forking the program"
+        default: step = "setup step \(s.step)"
+        }
+        return SandboxError.setup(step: step, errno: s.error).description
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Glibc
+
+/// The sandbox: runs one `JailSpec` in a fresh jail and returns its exact result.
+/// One instance per process is enough; it is safe to call from many tasks at once.
+public final class Sandbox: Sendable {
+    /// How the sandbox sets jails up. Defaults suit a service on these machines.
+    public struct Configuration: Sendable {
+        /// Stubs cloned ahead of time (0 disables the pool).
+        public var poolSize = 2
+        /// Host directory where each jail builds its root before `pivot_root` (world-searchable).
+        public var stagingRoot = "/run/corral/root"
+        /// Name of Corral's parent cgroup.
+        public var cgroupName = "corral"
+        /// Install the seccomp filter (only tests that prove the filter's effect turn it off).
+        public var seccomp = true
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    public let cgroups: CgroupHierarchy
+    private let pool: StubPool
+    private let seccompProgram: [UInt8]?
+    private let ids = JailStub.IDMap()
+
+    public init(configuration: Configuration = Configuration()) throws(SandboxError) {
+        self.configuration = configuration
+        signal(SIGPIPE, SIG_IGN) // a program that closes its stdin must not kill the service
+        try Posix.makeDirectories(configuration.stagingRoot)
+        chmod(configuration.stagingRoot, 0o755)
+        cgroups = CgroupHierarchy.detect(name: configuration.cgroupName)
+        if configuration.seccomp {
+            seccompProgram = try SeccompFilter.program.get()
+        } else {
+            seccompProgram = nil
+        }
+        pool = StubPool(spawner: SpawnerThread(), hierarchy: cgroups, ids: ids, targetSize: configuration.poolSize)
+        pool.refill()
+    }
+
+    /// What this host cannot enforce, in words a user can act on (empty when fully isolated).
+    public var degradations: [String] {
+        if case .unavailable(let reason) = cgroups {
+            return ["no cgroups (\(reason)): memory is limited by RLIMIT_AS and processes by RLIMIT_NPROC, peak memory is the largest process's"]
+        }
+        return []
+    }
+
+    /// Runs `spec` to its end. Never throws: every failure is a result with a status.
+    public func run(_ spec: JailSpec) async -> RunResult {
+        do throws(SandboxError) {
+            try spec.limits.validate()
+        } catch {
+            return .internalError(error.description)
+        }
+        var layout = JailLayout(stagingRoot: configuration.stagingRoot, programID: ids.programID, seccompProgram: seccompProgram)
+        layout.rlimitFallback = cgroups.isUnavailable
+        let encoded: SpecEncoder
+        do throws(SandboxError) { encoded = try layout.encode(spec) } catch {
+            return .internalError(error.description)
+        }
+        let stub: JailStub
+        do throws(SandboxError) { stub = try await pool.acquire() } catch {
+            return .internalError("could not create a jail: \(error)")
+        }
+        var network: SlirpNetwork?
+        if spec.network {
+            do throws(SandboxError) { network = try SlirpNetwork.start(jailPID: stub.pid) } catch {
+                stub.destroy()
+                return .internalError(error.description)
+            }
+        }
+        defer { network?.stop() }
+        let supervisor = RunSupervisor(stub: stub, spec: encoded, limits: spec.limits, stdin: spec.stdin)
+        var result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<RunResult, Never>) in
+                let thread = Thread { continuation.resume(returning: supervisor.run()) }
+                thread.name = "corral-run-\(stub.pid)"
+                thread.start()
+            }
+        } onCancel: {
+            stub.kill()
+        }
+        let degraded = degradations
+        if !degraded.isEmpty { result.degraded = degraded }
+        return result
+    }
+
+    /// Kills the stubs waiting in the pool. Runs in flight finish normally.
+    public func shutdown() {
+        pool.close()
+    }
+
+    /// Stubs ready in the pool (for tests and `corral doctor`).
+    public var pooledJails: Int { pool.readyCount }
+}
+
+extension CgroupHierarchy {
+    var isUnavailable: Bool {
+        if case .unavailable = self { return true }
+        return false
+    }
+}

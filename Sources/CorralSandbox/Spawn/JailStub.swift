@@ -1,0 +1,103 @@
+import CCorralSyscalls
+import CCorralJail
+import Glibc
+import Synchronization
+
+/// A cloned jail init waiting for its spec: in all its namespaces, mapped,
+/// in its own cgroup. Consumed by exactly one run.
+final class JailStub: @unchecked Sendable {
+    let pid: pid_t
+    let pidfd: Int32
+    let cgroup: JailCgroup?
+    /// Parent ends.
+    let stdinWrite: Int32, stdoutRead: Int32, stderrRead: Int32, specWrite: Int32, statusRead: Int32
+    /// Set once the init is reaped: its pidfd may then be closed and must not be signalled.
+    private let reaped = Mutex(false)
+
+    /// Host ids the jail's inside root and program map to.
+    struct IDMap: Sendable {
+        var insideRootHostID: UInt32 = 2_000_000
+        var programHostID: UInt32 = 2_001_000
+        var programID: UInt32 = 1000
+    }
+
+    /// CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
+    static let namespaceFlags: UInt64 = 0x1000_0000 | 0x2000_0000 | 0x0002_0000 | 0x4000_0000 | 0x0800_0000 | 0x0400_0000 | 0x0200_0000
+
+    private init(pid: pid_t, pidfd: Int32, cgroup: JailCgroup?, fds: (Int32, Int32, Int32, Int32, Int32)) {
+        self.pid = pid; self.pidfd = pidfd; self.cgroup = cgroup
+        (stdinWrite, stdoutRead, stderrRead, specWrite, statusRead) = fds
+    }
+
+    /// Clones a stub. Runs on the spawner thread.
+    static func spawn(hierarchy: CgroupHierarchy, ids: IDMap, name: String) throws(SandboxError) -> JailStub {
+        let stdin = try Posix.pipe(nonBlockingWrite: true)
+        let stdout = try Posix.pipe(nonBlockingRead: true)
+        let stderr = try Posix.pipe(nonBlockingRead: true)
+        let spec = try Posix.pipe()
+        let status = try Posix.pipe(nonBlockingRead: true)
+        let childEnds = [stdin.0, stdout.1, stderr.1, spec.0, status.1]
+        let parentEnds = [stdin.1, stdout.0, stderr.0, spec.1, status.0]
+        var cgroup: JailCgroup?
+        var cgroupFD: Int32 = -1
+        func cleanup() {
+            (childEnds + parentEnds).forEach { close($0) }
+            if cgroupFD >= 0 { close(cgroupFD) }
+            cgroup?.remove()
+        }
+        if case .unavailable = hierarchy {} else {
+            do throws(SandboxError) { cgroup = try JailCgroup.create(in: hierarchy, name: name) } catch {
+                cleanup(); throw error
+            }
+            cgroupFD = cgroup!.openForClone()
+        }
+        var request = corral_clone_request(
+            namespace_flags: namespaceFlags, stdin_fd: stdin.0, stdout_fd: stdout.1, stderr_fd: stderr.1,
+            spec_fd: spec.0, status_fd: status.1, cgroup_fd: cgroupFD)
+        var pidfd: Int32 = -1
+        let pid = corral_jail_clone(&request, &pidfd)
+        childEnds.forEach { close($0) }
+        if cgroupFD >= 0 { close(cgroupFD); cgroupFD = -1 }
+        guard pid > 0 else {
+            parentEnds.forEach { close($0) }
+            cgroup?.remove()
+            throw .system(call: "clone3", errno: -pid, context: "a jail with new user, PID, mount, network, IPC, UTS and cgroup namespaces")
+        }
+        let stub = JailStub(pid: pid, pidfd: pidfd, cgroup: cgroup, fds: (stdin.1, stdout.0, stderr.0, spec.1, status.0))
+        do throws(SandboxError) {
+            let proc = "/proc/\(pid)"
+            try Posix.writeFile(proc + "/setgroups", "deny")
+            try Posix.writeFile(proc + "/gid_map", "0 \(ids.insideRootHostID) 1\n\(ids.programID) \(ids.programHostID) 1\n")
+            try Posix.writeFile(proc + "/uid_map", "0 \(ids.insideRootHostID) 1\n\(ids.programID) \(ids.programHostID) 1\n")
+            try cgroup?.place(pid: pid)
+        } catch {
+            stub.destroy()
+            throw error
+        }
+        return stub
+    }
+
+    /// Kills the jail (every process of its PID namespace dies with its init), reaps it, removes its cgroup.
+    func destroy() {
+        kill()
+        guard reaped.withLock({ done in defer { done = true }; return !done }) else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, __WALL) < 0 && errno == EINTR {}
+        closeDescriptors()
+        cgroup?.killAll()
+        cgroup?.remove()
+    }
+
+    func closeDescriptors() {
+        for fd in [stdinWrite, stdoutRead, stderrRead, specWrite, statusRead, pidfd] { close(fd) }
+    }
+
+    /// SIGKILLs the init unless it was reaped already; safe from any thread.
+    func kill() {
+        reaped.withLock { done in
+            if !done { _ = corral_pidfd_send_signal(pidfd, SIGKILL) }
+        }
+    }
+
+    func markReaped() { reaped.withLock { $0 = true } }
+}

@@ -1,0 +1,86 @@
+import CCorralSyscalls
+import Glibc
+
+/// Thin wrappers over the syscalls the host side uses: retry EINTR, throw the rest with errno and context.
+enum Posix {
+    @discardableResult
+    static func check(_ call: String, _ context: @autoclosure () -> String, _ body: () -> Int32) throws(SandboxError) -> Int32 {
+        while true {
+            let r = body()
+            if r >= 0 { return r }
+            let e = errno
+            if e == EINTR { continue }
+            throw .system(call: call, errno: e, context: context())
+        }
+    }
+
+    /// A pipe with both ends close-on-exec: [read, write].
+    static func pipe(nonBlockingRead: Bool = false, nonBlockingWrite: Bool = false) throws(SandboxError) -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        try check("pipe2", "a jail pipe") { corral_pipe2_cloexec(&fds) }
+        if nonBlockingRead { _ = fcntl(fds[0], F_SETFL, O_NONBLOCK) }
+        if nonBlockingWrite { _ = fcntl(fds[1], F_SETFL, O_NONBLOCK) }
+        return (fds[0], fds[1])
+    }
+
+    /// Writes a whole small file (cgroup knobs, uid maps), no O_CREAT.
+    static func writeFile(_ path: String, _ text: String) throws(SandboxError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system(call: "open", errno: errno, context: path) }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)
+        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+        if n != bytes.count { throw .system(call: "write", errno: n < 0 ? errno : EIO, context: "\(path) <- \(text)") }
+        bytes.removeAll()
+    }
+
+    /// Reads a small file (cgroup counters), at most 64 KiB.
+    static func readFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n >= 0 else { return nil }
+        return String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func isSymlink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// mkdir -p on the host.
+    static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SandboxError) {
+        var current = ""
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, mode) != 0 && errno != EEXIST {
+                throw .system(call: "mkdir", errno: errno, context: current)
+            }
+        }
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import CorralSandbox
+import Foundation
+
+extension Corral {
+    /// `corral doctor`: what this host supports and what is degraded.
+    struct Doctor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check the kernel features the sandbox needs.")
+
+        @Flag(help: "Print the report as JSON.")
+        var json = false
+
+        func run() async throws {
+            var configuration = Sandbox.Configuration()
+            configuration.poolSize = 0
+            let sandbox: Sandbox?
+            var startError: String?
+            do { sandbox = try Sandbox(configuration: configuration) } catch {
+                sandbox = nil
+                startError = error.description
+            }
+            var report = await HostReport.probe(sandbox: sandbox)
+            sandbox?.shutdown()
+            if let startError { report.degraded.insert("the sandbox cannot start: \(startError)", at: 0) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+            } else {
+                print("kernel \(report.kernel), cgroup \(report.cgroupVersion) [\(report.cgroupControllers.joined(separator: ", "))]")
+                for check in report.checks {
+                    print("\(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)")
+                }
+                if report.degraded.isEmpty {
+                    print("nothing degraded: full isolation and limits")
+                } else {
+                    for line in report.degraded { print("degraded: \(line)") }
+                }
+            }
+            if !report.jailWorks { throw ExitCode(1) }
+        }
+    }
+}
