@@ -1,1 +1,80 @@
-public enum TestSupport {}
+import CorralRuntimes
+import CorralSandbox
+import Foundation
+
+/// Shared fixtures for the test targets: one sandbox per test process, helpers
+/// to run code in it, and checks that a run left nothing behind on the host.
+public enum TestSupport {
+    /// One sandbox for the whole test process (it is safe to use concurrently).
+    public static let sandbox: Sandbox = {
+        do { return try Sandbox() } catch { fatalError("the sandbox cannot start on this host: \(error)") }
+    }()
+
+    public static let runtime = Runtime(sandbox: sandbox)
+
+    /// Whether this host can run jails (root, namespaces). Under CI every sandbox test must run.
+    public static let jailsAvailable: Bool = geteuid() == 0 && FileManager.default.fileExists(atPath: "/proc/self/ns/user")
+
+    /// Runs `code` in `language` through the runtimes.
+    public static func run(_ language: String, _ code: String, stdin: String = "", limits: ResourceLimits = ResourceLimits(),
+                           environment: [(key: String, value: String)] = [], arguments: [String] = [],
+                           network: Bool = false) async -> RunResult {
+        await runtime.run(RunRequest(language: language, code: code, arguments: arguments, stdin: Array(stdin.utf8),
+                                     environment: environment, limits: limits, network: network))
+    }
+
+    /// Runs `code` and returns the result together with the jail's handle.
+    public static func runObserved(_ language: String, _ code: String, limits: ResourceLimits = ResourceLimits(),
+                                   network: Bool = false) async -> (RunResult, JailHandle) {
+        let lang = runtime.catalog.language(named: language)!
+        let spec = runtime.jailSpec(for: RunRequest(language: language, code: code, limits: limits, network: network), language: lang)
+        let box = HandleBox()
+        let result = await sandbox.run(spec) { box.set($0) }
+        return (result, box.get()!)
+    }
+
+    /// Host processes still inside the jail's PID namespace (must be empty after a run).
+    public static func processesLeft(in handle: JailHandle) -> [Int32] {
+        guard !handle.pidNamespace.isEmpty,
+              let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap(Int32.init).filter { pid in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/pid")) == handle.pidNamespace
+        }
+    }
+
+    /// The jail's cgroup directories that still exist (must be empty after a run).
+    public static func cgroupsLeft(of handle: JailHandle) -> [String] {
+        handle.cgroupDirectories.filter { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// Mounts or files left in the host's staging directory (must be empty: jails build their root in their own mount namespace).
+    public static func stagingLeftovers() -> [String] {
+        let staging = sandbox.configuration.stagingRoot
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? []
+        let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
+            .split(separator: "\n").filter { $0.contains(" \(staging)") }.map(String.init)
+        return entries + mounts
+    }
+
+    /// Runs `program` with `/bin/sh -c` on the host, unsandboxed, and returns its exit status and output (to prove an attack works).
+    public static func hostShell(_ program: String) -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", program]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        p.standardInput = FileHandle.nullDevice
+        do { try p.run() } catch { return (-1, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+final class HandleBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var handle: JailHandle?
+    func set(_ h: JailHandle) { lock.lock(); handle = h; lock.unlock() }
+    func get() -> JailHandle? { lock.lock(); defer { lock.unlock() }; return handle }
+}

@@ -47,7 +47,8 @@ public final class Sandbox: Sendable {
     }
 
     /// Runs `spec` to its end. Never throws: every failure is a result with a status.
-    public func run(_ spec: JailSpec) async -> RunResult {
+    /// `started` sees the jail before its program runs (tests use it to prove nothing outlives the run).
+    public func run(_ spec: JailSpec, started: (@Sendable (JailHandle) -> Void)? = nil) async -> RunResult {
         do throws(SandboxError) {
             try spec.limits.validate()
         } catch {
@@ -63,6 +64,8 @@ public final class Sandbox: Sendable {
         do throws(SandboxError) { stub = try await pool.acquire() } catch {
             return .internalError("could not create a jail: \(error)")
         }
+        started?(JailHandle(initPID: stub.pid, pidNamespace: Posix.readLink("/proc/\(stub.pid)/ns/pid") ?? "",
+                            cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? []))
         var network: SlirpNetwork?
         if spec.network {
             do throws(SandboxError) { network = try SlirpNetwork.start(jailPID: stub.pid) } catch {
@@ -100,4 +103,14 @@ extension CgroupHierarchy {
         if case .unavailable = self { return true }
         return false
     }
+}
+
+/// What identifies one jail on the host while it runs.
+public struct JailHandle: Sendable {
+    /// Host pid of the jail's init.
+    public var initPID: Int32
+    /// `pid:[inode]` of the jail's PID namespace: no host process is in it once the run has returned.
+    public var pidNamespace: String
+    /// The jail's cgroup directories: removed once the run has returned.
+    public var cgroupDirectories: [String]
 }
