@@ -43,17 +43,23 @@ let package = Package(
             resources: [.copy("Catalog/languages.json")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CorralPolicy",
+            dependencies: ["CorralSandbox", "CorralRuntimes"],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "corral",
             dependencies: [
-                "CorralSandbox", "CorralRuntimes",
+                "CorralSandbox", "CorralRuntimes", "CorralPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "corral-bench",
-            dependencies: ["CorralSandbox", "CorralRuntimes"],
+            dependencies: ["CorralSandbox", "CorralRuntimes", "CorralPolicy"],
             path: "Sources/corral-bench",
             swiftSettings: swiftSettings
         ),
@@ -66,6 +72,12 @@ let package = Package(
         .testTarget(
             name: "CorralSandboxTests",
             dependencies: ["CorralSandbox", "CorralRuntimes", "CorralTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CorralPolicyTests",
+            dependencies: ["CorralPolicy", "CorralTestSupport"],
+            resources: [.copy("Corpus")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
