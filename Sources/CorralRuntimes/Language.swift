@@ -1,3 +1,5 @@
+import CorralSandbox
+
 /// One entry of the language catalog (`Catalog/languages.json`): everything
 /// Corral knows about a language is data, so adding one is adding an entry.
 public struct Language: Sendable, Codable, Hashable {
@@ -20,6 +22,10 @@ public struct Language: Sendable, Codable, Hashable {
     public var env: [String: String]?
     /// Limits below which the toolchain cannot work (e.g. JVM threads); requests are raised to these.
     public var minimumLimits: MinimumLimits?
+    /// Minimum limits of the compile stage (beyond `CompileStage.defaultLimits`).
+    public var minimumCompileLimits: MinimumLimits?
+    /// The executable whose presence makes the language available (default: first word of compile or run).
+    public var probeExecutable: String?
     /// Command printing the toolchain's version (run on the host, absolute path).
     public var version: [String]
 
@@ -37,10 +43,28 @@ public struct Language: Sendable, Codable, Hashable {
         case displayName = "display_name"
         case sourceFile = "source_file"
         case minimumLimits = "minimum_limits"
+        case minimumCompileLimits = "minimum_compile_limits"
+        case probeExecutable = "probe_executable"
     }
 
     public var isCompiled: Bool { compile != nil }
 
     /// The executable the language needs on the host (first word of its run or compile command).
-    public var requiredExecutable: String { (compile ?? run)[0] }
+    public var requiredExecutable: String { probeExecutable ?? (compile ?? run)[0] }
+
+    /// Whether `path` is a source file of this language (for `{sources}`).
+    public func isSource(_ path: String) -> Bool {
+        guard let dot = path.lastIndex(of: ".") else { return false }
+        return extensions.contains(path[path.index(after: dot)...].lowercased())
+    }
+}
+
+extension Language.MinimumLimits {
+    /// `limits` raised to these minimums.
+    func raise(_ limits: ResourceLimits) -> ResourceLimits {
+        var l = limits
+        if let p = processes { l.processes = max(l.processes, p) }
+        if let m = memoryMB { l.memoryMB = max(l.memoryMB, m) }
+        return l
+    }
 }

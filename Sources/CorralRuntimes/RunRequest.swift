@@ -11,6 +11,12 @@ public struct RunRequest: Sendable {
     public var environment: [(key: String, value: String)]
     public var limits: ResourceLimits
     public var network: Bool
+    /// Whether the program may write its workspace (`/tmp` is always writable).
+    public var writableWorkspace = true
+    /// Extra compiler options, passed literally after the sources.
+    public var compilerOptions: [String] = []
+    /// Limits of the compile stage; `nil` means `Runtime.defaultCompileLimits`.
+    public var compileLimits: ResourceLimits?
 
     public init(language: String, code: String, extraFiles: [JailFile] = [], arguments: [String] = [],
                 stdin: [UInt8] = [], environment: [(key: String, value: String)] = [],

@@ -33,6 +33,10 @@ extension Corral {
         @Option(name: .customLong("stdin-file"), help: "File fed to the program's standard input ('-' for Corral's own).")
         var stdinFile: String?
 
+        @Option(name: .customLong("compile-option"), parsing: .unconditionalSingleValue,
+                help: ArgumentHelp("Option for the compiler, passed literally after the sources (repeatable).", valueName: "OPTION"))
+        var compileOptions: [String] = []
+
         @Flag(help: "Allow outbound network (the host's loopback stays unreachable).")
         var network = false
 
@@ -45,7 +49,7 @@ extension Corral {
         func run() async throws {
             let catalog: LanguageCatalog
             do { catalog = try LanguageCatalog.load() } catch { throw CLIFailure.corralFailed("\(error)") }
-            let (source, languageName) = try readProgram(catalog: catalog)
+            let (source, languageName, files) = try readProgram(catalog: catalog)
             guard let language = catalog.language(named: languageName) else {
                 throw CLIFailure.usage("unknown language '\(languageName)'; available: \(catalog.names.joined(separator: ", "))")
             }
@@ -66,34 +70,52 @@ extension Corral {
                 throw CLIFailure.corralFailed("cannot start the sandbox: \(error)")
             }
             let runtime = Runtime(sandbox: sandbox, catalog: catalog)
-            let request = RunRequest(language: language.name, code: source, arguments: programArguments, stdin: stdin,
-                                     environment: env, limits: resourceLimits, network: network)
+            var request = RunRequest(language: language.name, code: source, extraFiles: files, arguments: programArguments,
+                                     stdin: stdin, environment: env, limits: resourceLimits, network: network)
+            request.compilerOptions = compileOptions
+            if !compileOptions.isEmpty && !language.isCompiled {
+                throw CLIFailure.usage("--compile-option: \(language.name) is not a compiled language")
+            }
             let result = await runtime.run(request)
             sandbox.shutdown()
             try report(result)
         }
 
-        private func readProgram(catalog: LanguageCatalog) throws -> (String, String) {
+        /// The main source, the language's name, and any other files (a directory's).
+        private func readProgram(catalog: LanguageCatalog) throws -> (String, String, [JailFile]) {
             if let code {
                 if file != nil { throw CLIFailure.usage("give the code either with -c or as a FILE, not both") }
                 guard let language else { throw CLIFailure.usage("-c needs --lang to know the language") }
-                return (code, language)
+                return (code, language, [])
             }
             guard let file else { throw CLIFailure.usage("nothing to run: give a FILE, -c 'CODE', or '-' with --lang") }
             if file == "-" {
                 guard let language else { throw CLIFailure.usage("code on standard input needs --lang") }
-                return (String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self), language)
+                return (String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self), language, [])
             }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
                 throw CLIFailure.usage("no such file: \(file)")
             }
-            if isDirectory.boolValue { throw CLIFailure.usage("\(file) is a directory; give a source file") }
+            if isDirectory.boolValue { return try readDirectory(file, catalog: catalog) }
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIFailure.usage("cannot read \(file)") }
             guard let name = language ?? catalog.language(forFile: file)?.name else {
                 throw CLIFailure.usage("cannot tell the language of \(file) from its extension; use --lang")
             }
-            return (String(decoding: data, as: UTF8.self), name)
+            return (String(decoding: data, as: UTF8.self), name, [])
+        }
+
+        /// A multi-file program: every regular file of `directory`; the entry point is the language's source file.
+        private func readDirectory(_ directory: String, catalog: LanguageCatalog) throws -> (String, String, [JailFile]) {
+            guard let name = language, let lang = catalog.language(named: name) else {
+                throw CLIFailure.usage(language == nil ? "running a directory needs --lang" : "unknown language '\(language!)'")
+            }
+            let files: [JailFile]
+            do { files = try ProgramDirectory.read(directory) } catch { throw CLIFailure.usage(error.description) }
+            guard files.contains(where: { $0.path == lang.sourceFile }) else {
+                throw CLIFailure.usage("\(directory) has no \(lang.sourceFile), the entry point of a \(lang.name) program")
+            }
+            return ("", lang.name, files)
         }
 
         private func readStdin() throws -> [UInt8] {
@@ -125,6 +147,9 @@ extension RunResult {
     /// One line for humans: status, exit, wall and CPU time, peak memory.
     var summaryLine: String {
         var parts = ["corral: \(status.rawValue)"]
+        if let compile {
+            parts.append(compile.cached ? "compile cached" : String(format: "compile %.0f ms", compile.executionTimeMs))
+        }
         if let signal { parts.append("signal \(signal)") } else if let exitCode { parts.append("exit \(exitCode)") }
         parts.append(String(format: "wall %.1f ms", executionTimeMs))
         parts.append(String(format: "cpu %.1f ms", cpuTimeMs))

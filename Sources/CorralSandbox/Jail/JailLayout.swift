@@ -84,7 +84,7 @@ struct JailLayout {
         if let out = spec.outputDirectory {
             e.mkdir(root + "/out")
             e.mount(out, root + "/out", "", UInt(MS_BIND))
-            e.bindRemount(root + "/out", nosuidNodev)
+            e.bindRemount(root + "/out", spec.outputReadOnly ? UInt(MS_RDONLY) | nosuidNodev : nosuidNodev)
         }
 
         e.pivot(root)

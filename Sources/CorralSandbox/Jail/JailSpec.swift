@@ -10,8 +10,10 @@ public struct JailSpec: Sendable {
     public var files: [JailFile]
     /// Host paths the program may read (bound read-only, `nosuid,nodev`), besides the base system.
     public var readOnlyPaths: [String]
-    /// A host directory bound read-write at `/out` (the host reads it back as hostile input), if any.
+    /// A host directory bound at `/out`: read-write for a compile (the host reads it back as
+    /// hostile input), read-only for running its artifacts.
     public var outputDirectory: String?
+    public var outputReadOnly = false
     /// Bytes fed to the program's standard input.
     public var stdin: [UInt8]
     public var limits: ResourceLimits

@@ -47,6 +47,8 @@ public struct RunResult: Sendable, Codable, Equatable {
     public var cached: Bool?
     /// Limits Corral could not enforce on this host (e.g. no writable cgroup).
     public var degraded: [String]?
+    /// The compile stage of a compiled language.
+    public var compile: CompileResult?
 
     public init(
         status: RunStatus, stdout: String = "", stderr: String = "", exitCode: Int? = nil, signal: Int? = nil,
@@ -67,7 +69,7 @@ public struct RunResult: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case status, stdout, stderr, signal, cached, degraded
+        case status, stdout, stderr, signal, cached, degraded, compile
         case exitCode = "exit_code"
         case executionTimeMs = "execution_time_ms"
         case cpuTimeMs = "cpu_time_ms"
@@ -93,5 +95,29 @@ public struct RunResult: Sendable, Codable, Equatable {
         try c.encode(limitExceeded, forKey: .limitExceeded)
         try c.encodeIfPresent(cached, forKey: .cached)
         try c.encodeIfPresent(degraded, forKey: .degraded)
+        try c.encodeIfPresent(compile, forKey: .compile)
+    }
+}
+
+/// The compile stage of a run: its own jail, limits and result.
+public struct CompileResult: Sendable, Codable, Equatable {
+    public var status: RunStatus
+    public var stdout: String
+    public var stderr: String
+    public var exitCode: Int?
+    public var executionTimeMs: Double
+    /// The artifacts came from the compile cache; nothing was compiled.
+    public var cached: Bool
+
+    public init(status: RunStatus, stdout: String = "", stderr: String = "", exitCode: Int? = nil,
+                executionTimeMs: Double = 0, cached: Bool) {
+        self.status = status; self.stdout = stdout; self.stderr = stderr; self.exitCode = exitCode
+        self.executionTimeMs = executionTimeMs; self.cached = cached
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, stdout, stderr, cached
+        case exitCode = "exit_code"
+        case executionTimeMs = "execution_time_ms"
     }
 }

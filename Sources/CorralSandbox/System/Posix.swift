@@ -2,9 +2,9 @@ import CCorralSyscalls
 import Glibc
 
 /// Thin wrappers over the syscalls the host side uses: retry EINTR, throw the rest with errno and context.
-enum Posix {
+public enum Posix {
     @discardableResult
-    static func check(_ call: String, _ context: @autoclosure () -> String, _ body: () -> Int32) throws(SandboxError) -> Int32 {
+    public static func check(_ call: String, _ context: @autoclosure () -> String, _ body: () -> Int32) throws(SandboxError) -> Int32 {
         while true {
             let r = body()
             if r >= 0 { return r }
@@ -15,7 +15,7 @@ enum Posix {
     }
 
     /// A pipe with both ends close-on-exec: [read, write].
-    static func pipe(nonBlockingRead: Bool = false, nonBlockingWrite: Bool = false) throws(SandboxError) -> (Int32, Int32) {
+    public static func pipe(nonBlockingRead: Bool = false, nonBlockingWrite: Bool = false) throws(SandboxError) -> (Int32, Int32) {
         var fds: [Int32] = [-1, -1]
         try check("pipe2", "a jail pipe") { corral_pipe2_cloexec(&fds) }
         if nonBlockingRead { _ = fcntl(fds[0], F_SETFL, O_NONBLOCK) }
@@ -24,7 +24,7 @@ enum Posix {
     }
 
     /// Writes a whole small file (cgroup knobs, uid maps), no O_CREAT.
-    static func writeFile(_ path: String, _ text: String) throws(SandboxError) {
+    public static func writeFile(_ path: String, _ text: String) throws(SandboxError) {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .system(call: "open", errno: errno, context: path) }
         defer { close(fd) }
@@ -35,7 +35,7 @@ enum Posix {
     }
 
     /// Reads a small file (cgroup counters), at most 64 KiB.
-    static func readFile(_ path: String) -> String? {
+    public static func readFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -45,22 +45,22 @@ enum Posix {
         return String(decoding: buffer[0..<n], as: UTF8.self)
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0
     }
 
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    static func isSymlink(_ path: String) -> Bool {
+    public static func isSymlink(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
     }
 
-    static func readLink(_ path: String) -> String? {
+    public static func readLink(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink(path, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
@@ -68,7 +68,7 @@ enum Posix {
     }
 
     /// mkdir -p on the host.
-    static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SandboxError) {
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SandboxError) {
         var current = ""
         for part in path.split(separator: "/") {
             current += "/" + part
@@ -78,9 +78,29 @@ enum Posix {
         }
     }
 
-    static func monotonicNanoseconds() -> UInt64 {
+    public static func monotonicNanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+extension Posix {
+    /// Reads a whole regular file without following a final symlink.
+    public static func readWholeFile(_ path: String, limit: Int = 64 << 20) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) <= limit else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            offset += n
+        }
+        return Array(bytes[0..<offset])
     }
 }

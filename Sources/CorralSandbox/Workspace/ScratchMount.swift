@@ -1,0 +1,28 @@
+import Glibc
+
+/// A size-capped tmpfs on the host that one jail may write (bound at `/out`)
+/// and the host reads back afterwards as hostile input with `HostileTree`.
+/// A tmpfs, not a directory on the host's disk, so a jail cannot fill the disk.
+public final class ScratchMount: Sendable {
+    public let path: String
+
+    /// Mounts a tmpfs of `sizeMB` at a new directory under `parent`, writable only by the jail's program uid.
+    public init(parent: String = "/run/corral/scratch", sizeMB: Int, ownerHostID: UInt32 = 2_001_000) throws(SandboxError) {
+        try Posix.makeDirectories(parent, mode: 0o755)
+        var template = Array((parent + "/out-XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard made != nil else { throw .system(call: "mkdtemp", errno: errno, context: parent) }
+        path = String(cString: template)
+        let options = "size=\(sizeMB)m,nr_inodes=20000,mode=0700,uid=\(ownerHostID),gid=\(ownerHostID)"
+        guard mount("tmpfs", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options) == 0 else {
+            let e = errno
+            rmdir(path)
+            throw .system(call: "mount", errno: e, context: "tmpfs at \(path)")
+        }
+    }
+
+    deinit {
+        umount2(path, Int32(MNT_DETACH))
+        rmdir(path)
+    }
+}
