@@ -75,6 +75,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CorralRuntimesTests",
+            dependencies: ["CorralRuntimes", "CorralSandbox", "CorralTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CorralPolicyTests",
             dependencies: ["CorralPolicy", "CorralTestSupport"],
             resources: [.copy("Corpus")],

@@ -20,6 +20,8 @@ struct CompileStage: Sendable {
         var spec = JailSpec(arguments: argv, environment: environment, files: files, readOnlyPaths: language.paths ?? [],
                             limits: limits)
         spec.outputDirectory = scratch.path
+        // The tmpfs must stay mounted until its contents are copied: keep `scratch` alive past its last use.
+        defer { withExtendedLifetime(scratch) {} }
         let result = await sandbox.run(spec)
         var compile = CompileResult(status: result.status, stdout: result.stdout, stderr: result.stderr,
                                     exitCode: result.exitCode, executionTimeMs: result.executionTimeMs, cached: false)

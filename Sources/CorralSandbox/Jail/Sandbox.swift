@@ -28,6 +28,7 @@ public final class Sandbox: Sendable {
         signal(SIGPIPE, SIG_IGN) // a program that closes its stdin must not kill the service
         try Posix.makeDirectories(configuration.stagingRoot)
         chmod(configuration.stagingRoot, 0o755)
+        try ScratchMount.prepareParent()
         cgroups = CgroupHierarchy.detect(name: configuration.cgroupName)
         if configuration.seccomp {
             seccompProgram = try SeccompFilter.program.get()

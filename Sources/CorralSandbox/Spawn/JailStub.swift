@@ -13,6 +13,8 @@ final class JailStub: @unchecked Sendable {
     let stdinWrite: Int32, stdoutRead: Int32, stderrRead: Int32, specWrite: Int32, statusRead: Int32
     /// Set once the init is reaped: its pidfd may then be closed and must not be signalled.
     private let reaped = Mutex(false)
+    /// Called once when the run that acquired this stub lets go of it (its cgroup is removed by then).
+    private let releaseHook = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Host ids the jail's inside root and program map to.
     struct IDMap: Sendable {
@@ -37,6 +39,9 @@ final class JailStub: @unchecked Sendable {
         let spec = try Posix.pipe()
         let status = try Posix.pipe(nonBlockingRead: true)
         let childEnds = [stdin.0, stdout.1, stderr.1, spec.0, status.1]
+        // Pipes are created 0600 for host root: the program (another uid) could not reopen its own
+        // stdio through /dev/stdin (= /proc/self/fd/0), as `sqlite3 .import /dev/stdin` does.
+        for fd in [stdin.0, stdout.1, stderr.1] { fchmod(fd, 0o666) }
         let parentEnds = [stdin.1, stdout.0, stderr.0, spec.1, status.0]
         var cgroup: JailCgroup?
         var cgroupFD: Int32 = -1
@@ -100,4 +105,13 @@ final class JailStub: @unchecked Sendable {
     }
 
     func markReaped() { reaped.withLock { $0 = true } }
+
+    /// Runs `hook` when the last reference to this stub goes, i.e. when its run has ended.
+    func onRelease(_ hook: @escaping @Sendable () -> Void) {
+        releaseHook.withLock { $0 = hook }
+    }
+
+    deinit {
+        releaseHook.withLock { $0 }?()
+    }
 }

@@ -6,8 +6,25 @@ import Glibc
 public final class ScratchMount: Sendable {
     public let path: String
 
+    public static let defaultParent = "/run/corral/scratch"
+
+    /// Makes `parent` a shared mount. Jails are cloned ahead of time (the pool), before the scratch
+    /// tmpfs they will use exists; mounts under a shared parent propagate into their mount namespaces
+    /// until their init makes `/` private, which it does only after the scratch was mounted.
+    static func prepareParent(_ parent: String = defaultParent) throws(SandboxError) {
+        try Posix.makeDirectories(parent, mode: 0o755)
+        let mounted = (Posix.readFile("/proc/self/mountinfo") ?? "").split(separator: "\n")
+            .contains { $0.split(separator: " ").dropFirst(4).first.map(String.init) == parent }
+        if !mounted, mount(parent, parent, nil, UInt(MS_BIND), nil) != 0 {
+            throw .system(call: "mount", errno: errno, context: "bind \(parent) on itself")
+        }
+        if mount(nil, parent, nil, UInt(MS_SHARED), nil) != 0 {
+            throw .system(call: "mount", errno: errno, context: "make \(parent) shared")
+        }
+    }
+
     /// Mounts a tmpfs of `sizeMB` at a new directory under `parent`, writable only by the jail's program uid.
-    public init(parent: String = "/run/corral/scratch", sizeMB: Int, ownerHostID: UInt32 = 2_001_000) throws(SandboxError) {
+    public init(parent: String = ScratchMount.defaultParent, sizeMB: Int, ownerHostID: UInt32 = 2_001_000) throws(SandboxError) {
         try Posix.makeDirectories(parent, mode: 0o755)
         var template = Array((parent + "/out-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
