@@ -41,6 +41,7 @@ public struct ResourceLimits: Sendable, Hashable, Codable {
     public var effectiveCPUSeconds: Double { cpuTimeSeconds ?? timeoutSeconds }
 
     /// Throws a `SandboxError.invalidLimit` naming the first limit out of range.
+    /// Zero is out of range for every limit: a zero cap is a mistaken request, not "none allowed".
     public func validate(against max: ResourceLimits = .maximum) throws(SandboxError) {
         func check(_ name: String, _ value: Double, _ lower: Double, _ upper: Double) throws(SandboxError) {
             guard value.isFinite, value >= lower, value <= upper else {
@@ -51,8 +52,8 @@ public struct ResourceLimits: Sendable, Hashable, Codable {
         try check("cpu_time_seconds", effectiveCPUSeconds, 0.001, max.effectiveCPUSeconds)
         try check("max_memory_mb", Double(memoryMB), 16, Double(max.memoryMB))
         try check("processes", Double(processes), 1, Double(max.processes))
-        try check("max_output_size", Double(outputBytes), 0, Double(max.outputBytes))
-        try check("file_size_mb", Double(fileSizeMB), 0, Double(max.fileSizeMB))
+        try check("max_output_size", Double(outputBytes), 1, Double(max.outputBytes))
+        try check("file_size_mb", Double(fileSizeMB), 1, Double(max.fileSizeMB))
         try check("open_files", Double(openFiles), 8, Double(max.openFiles))
         try check("workspace_mb", Double(workspaceMB), 1, Double(max.workspaceMB))
         try check("tmp_mb", Double(tmpMB), 1, Double(max.tmpMB))

@@ -18,6 +18,8 @@ struct RunSupervisor {
         var waitStatus: Int32?
         var startedAt: UInt64?
         var exitedAt: UInt64?
+        /// When the jail's init was seen gone: the end of a run killed before its program reported an exit.
+        var initEndedAt: UInt64?
         var specFailed: Int32?
     }
 
@@ -32,7 +34,9 @@ struct RunSupervisor {
         if !writeAll(stub.specWrite, framed) { o.specFailed = errno }
         close(stub.specWrite)
 
-        let deadline = spawnedAt + UInt64(limits.timeoutSeconds * 1e9)
+        // The timeout is the program's own: counted from setup until the program starts, then from its start.
+        let timeoutNs = UInt64(limits.timeoutSeconds * 1e9)
+        var deadline = spawnedAt + timeoutNs
         let cpuLimitNs = UInt64(limits.effectiveCPUSeconds * 1e9)
         var stdinOffset = 0
         var stdinOpen = true
@@ -66,11 +70,19 @@ struct RunSupervisor {
             if ready < 0 && errno != EINTR { break }
             for p in fds where p.revents != 0 {
                 switch p.fd {
-                case stub.stdoutRead: stdoutOpen = drain(p.fd, isStdout: true, outcome: &o, kill: kill)
-                case stub.stderrRead: stderrOpen = drain(p.fd, isStdout: false, outcome: &o, kill: kill)
-                case stub.statusRead: statusOpen = readStatus(&o)
+                case stub.stdoutRead:
+                    stdoutOpen = drain(p.fd, isStdout: true, outcome: &o)
+                    if o.truncated { kill(for: .output) }
+                case stub.stderrRead:
+                    stderrOpen = drain(p.fd, isStdout: false, outcome: &o)
+                    if o.truncated { kill(for: .output) }
+                case stub.statusRead:
+                    let wasStarted = o.startedAt != nil
+                    statusOpen = readStatus(&o)
+                    if !wasStarted, let started = o.startedAt { deadline = started + timeoutNs }
                 case stub.pidfd:
                     initAlive = false
+                    o.initEndedAt = Posix.monotonicNanoseconds()
                     // The init is gone, so is every process of the jail: what remains in the pipes is all there is.
                     drainUntil = Posix.monotonicNanoseconds() + 500_000_000
                 case stub.stdinWrite:
@@ -100,8 +112,10 @@ struct RunSupervisor {
         return result(o, usage: usage, cgroup: cg, spawnedAt: spawnedAt)
     }
 
-    /// Reads what is available; returns false at EOF.
-    private func drain(_ fd: Int32, isStdout: Bool, outcome o: inout Outcome, kill: (LimitKind?) -> Void) -> Bool {
+    /// Reads what is available, keeping output up to the cap; returns false at EOF.
+    /// Sets `truncated` past the cap and leaves the kill to the caller: a closure that
+    /// captures the outcome must not run while `o` is borrowed inout (exclusivity trap).
+    private func drain(_ fd: Int32, isStdout: Bool, outcome o: inout Outcome) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -111,7 +125,6 @@ struct RunSupervisor {
             if isStdout { o.stdout += chunk[0..<min(n, room)] } else { o.stderr += chunk[0..<min(n, room)] }
             if n > room {
                 o.truncated = true
-                kill(.output)
                 return true
             }
         }
@@ -147,7 +160,7 @@ struct RunSupervisor {
     }
 
     private func result(_ o: Outcome, usage: rusage, cgroup: JailCgroup.Usage?, spawnedAt: UInt64) -> RunResult {
-        let end = o.exitedAt ?? Posix.monotonicNanoseconds()
+        let end = o.exitedAt ?? o.initEndedAt ?? Posix.monotonicNanoseconds()
         let start = o.startedAt ?? spawnedAt
         var r = RunResult(status: .success)
         r.stdout = String(decoding: o.stdout, as: UTF8.self)
