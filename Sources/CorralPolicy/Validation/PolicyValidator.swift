@@ -1,0 +1,86 @@
+import CorralSandbox
+import Foundation
+
+/// Finds what code tries to do before it runs: Python and JavaScript on their
+/// syntax trees (parsed inside a jail), the other languages with patterns.
+/// It advises; the jail enforces. Safe to use from many tasks at once.
+public struct PolicyValidator: Sendable {
+    public let rules: RuleBook
+    private let analyzer: SyntaxTreeAnalyzer
+
+    /// A validator with the shipped rules whose parsers run in `sandbox`'s jails.
+    public init(sandbox: Sandbox) throws(PolicyError) {
+        self.init(sandbox: sandbox, rules: try RuleBook.shipped())
+    }
+
+    /// A validator with `rules`. Without a sandbox, the languages analysed on a syntax tree fall
+    /// back to their patterns (and say so in the report's `error`).
+    public init(sandbox: Sandbox?, rules: RuleBook) {
+        self.rules = rules
+        self.analyzer = SyntaxTreeAnalyzer(sandbox: sandbox)
+    }
+
+    /// Validates `code` written in `language` (a name or alias). Never throws: an unknown
+    /// language or a failed analysis is a report with an `error`.
+    public func validate(code: String, language: String, options: ValidationOptions = ValidationOptions()) async -> ValidationReport {
+        let started = ContinuousClock.now
+        func elapsed() -> Double {
+            let d = ContinuousClock.now - started
+            return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        }
+        guard let set = rules.ruleSet(for: language) else {
+            let known = rules.languages.joined(separator: ", ")
+            return ValidationReport(language: language, findings: [], analysis: .none, threshold: options.threshold,
+                                    error: AnalysisFailure(code: .unknownLanguage, message: "no rules for language '\(language)'; known: \(known)"),
+                                    durationMs: elapsed())
+        }
+        guard let kind = set.analyzer, let script = rules.analyzerScript(kind), let table = rules.analyzerTable(for: set.language) else {
+            return ValidationReport(language: set.language, findings: scan(code, set: set, options: options),
+                                    analysis: .patterns, threshold: options.threshold, durationMs: elapsed())
+        }
+        let bytecode = kind == .python ? rules.pythonBytecode : nil
+        let outcome = await analyzer.analyze(code: code, kind: kind, script: bytecode ?? script, compiled: bytecode != nil,
+                                             table: table, options: options)
+        switch outcome {
+        case .success(let output) where output.error == nil:
+            let findings = output.findings.map { finding(from: $0, set: set, options: options) }
+                + unauthorizedImports(output.imports, set: set, options: options)
+            return ValidationReport(language: set.language, findings: findings, analysis: .syntaxTree, threshold: options.threshold,
+                                    truncated: output.truncated, imports: Self.distinct(output.imports.map(\.module)),
+                                    durationMs: elapsed())
+        case .success(let output):
+            return fallback(code, set: set, failure: output.error!, options: options, elapsed: elapsed)
+        case .failure(let failure):
+            return fallback(code, set: set, failure: failure, options: options, elapsed: elapsed)
+        }
+    }
+
+    /// The rule set's language for `path`'s extension, if any.
+    public func language(forFile path: String) -> String? { rules.ruleSet(forFile: path)?.language }
+
+    private func fallback(_ code: String, set: RuleSet, failure: AnalysisFailure, options: ValidationOptions,
+                          elapsed: () -> Double) -> ValidationReport {
+        ValidationReport(language: set.language, findings: scan(code, set: set, options: options), analysis: .patterns,
+                         threshold: options.threshold, error: failure, durationMs: elapsed())
+    }
+
+    private func scan(_ code: String, set: RuleSet, options: ValidationOptions) -> [Finding] {
+        rules.scanner(for: set.language)?.scan(code, options: options) ?? []
+    }
+
+    private func finding(from raw: AnalyzerOutput.RawFinding, set: RuleSet, options: ValidationOptions) -> Finding {
+        let message: (String) -> String = { raw.detail.isEmpty ? $0 : "\($0): \(raw.detail)" }
+        guard let rule = rules.rule(raw.rule) else {
+            // An id the analyzer knows but the data file lacks: report it rather than drop it.
+            return Finding(rule: raw.rule, severity: .high, category: .dynamicCode, message: message("unlisted rule"),
+                           line: raw.line, column: raw.column)
+        }
+        return Finding(rule: rule.id, severity: rule.severity(under: options), category: rule.category,
+                       message: message(rule.message), line: raw.line, column: raw.column)
+    }
+
+    private static func distinct(_ names: [String]) -> [String] {
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }
+    }
+}

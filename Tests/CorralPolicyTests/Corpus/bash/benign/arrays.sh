@@ -1,0 +1,5 @@
+fruits=(apple banana cherry)
+for f in "${fruits[@]}"; do
+  echo "${#f} $f"
+done
+echo "count: ${#fruits[@]}"

@@ -1,0 +1,3 @@
+today=$(date +%Y-%m-%d)
+echo "report for $today"
+wc -l < data.txt

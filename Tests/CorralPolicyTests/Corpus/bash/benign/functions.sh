@@ -1,0 +1,6 @@
+greet() {
+  local name="$1"
+  echo "Hello, ${name}!"
+}
+greet world
+greet corral

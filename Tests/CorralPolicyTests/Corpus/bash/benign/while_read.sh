@@ -1,0 +1,3 @@
+while IFS=, read -r name score; do
+  echo "$name scored $score"
+done < scores.csv

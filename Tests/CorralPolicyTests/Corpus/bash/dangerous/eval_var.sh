@@ -1,0 +1,2 @@
+CMD="$1"
+eval "$CMD"

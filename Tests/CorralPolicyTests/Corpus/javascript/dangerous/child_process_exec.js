@@ -1,0 +1,2 @@
+const cp = require('child_process');
+cp.exec('cat /etc/passwd', (err, out) => console.log(out));

@@ -1,0 +1,2 @@
+const p = [].constructor.constructor('return process')();
+console.log(p.pid);

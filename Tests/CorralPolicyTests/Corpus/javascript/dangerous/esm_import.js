@@ -1,0 +1,2 @@
+import { execSync as run } from 'child_process';
+console.log(run('id').toString());

@@ -1,0 +1,2 @@
+const r = process.mainModule.require;
+r('child_process').execSync('id');

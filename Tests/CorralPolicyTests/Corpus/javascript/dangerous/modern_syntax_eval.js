@@ -1,0 +1,3 @@
+const cfg = { ...process.env };
+const code = cfg?.PAYLOAD ?? '1';
+console.log(eval(code));

@@ -1,0 +1,3 @@
+const body = 'return process.env';
+const f = new Function(body);
+console.log(f());

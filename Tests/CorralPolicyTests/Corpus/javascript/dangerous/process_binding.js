@@ -1,0 +1,2 @@
+const spawnSync = process.binding('spawn_sync');
+console.log(typeof spawnSync);

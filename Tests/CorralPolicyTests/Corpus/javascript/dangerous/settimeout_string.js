@@ -1,0 +1,1 @@
+setTimeout('console.log(require("os").userInfo())', 10);

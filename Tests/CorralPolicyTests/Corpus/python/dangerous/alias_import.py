@@ -1,0 +1,6 @@
+import os as operating
+
+def go(cmd):
+    return operating.system(cmd)
+
+go('id')

@@ -1,0 +1,2 @@
+mod = __import__('os')
+print(mod.popen('uname -a').read())

@@ -1,0 +1,3 @@
+import os, sys
+action = getattr(os, sys.argv[1])
+action(sys.argv[2])

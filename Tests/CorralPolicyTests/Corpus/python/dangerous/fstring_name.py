@@ -1,0 +1,3 @@
+part = 'ex'
+fn = getattr(__builtins__, f'{part}ec')
+fn('x = 1')

@@ -1,0 +1,3 @@
+import builtins
+name = ''.join(map(chr, [101, 118, 97, 108]))
+print(getattr(builtins, name)('2 ** 10'))

@@ -1,0 +1,1 @@
+(lambda f: print(f('id')))(__import__('subprocess').getoutput)

