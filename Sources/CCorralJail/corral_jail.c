@@ -8,6 +8,7 @@
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -110,6 +111,56 @@ static int loopback_up(void) {
     int r = ioctl(s, SIOCSIFFLAGS, &ifr);
     close(s);
     return r;
+}
+
+/// Parses the unsigned decimal field `index` (1-based, as in proc(5)) of /proc/self/stat.
+/// Counting starts after the last ')' so that a command name with spaces or parentheses cannot shift it.
+static int stat_field(const char *stat, size_t len, int index, unsigned long *out) {
+    size_t pos = len;
+    while (pos > 0 && stat[pos - 1] != ')') pos--;
+    if (pos == 0) return -1;
+    int field = 2; // the command name ends at the ')'
+    while (pos < len) {
+        while (pos < len && stat[pos] == ' ') pos++;
+        if (pos >= len) break;
+        field++;
+        if (field == index) {
+            unsigned long v = 0;
+            int digits = 0;
+            while (pos < len && stat[pos] >= '0' && stat[pos] <= '9') { v = v * 10 + (unsigned long)(stat[pos++] - '0'); digits++; }
+            if (!digits) return -1;
+            *out = v;
+            return 0;
+        }
+        while (pos < len && stat[pos] != ' ') pos++;
+    }
+    return -1;
+}
+
+/// The init is a copy of the service, so its /proc/<pid>/cmdline and environ (what the jail sees as
+/// /proc/1/cmdline) would show the service's command line and environment, where secrets live.
+/// Overwrites this copy's argument and environment strings (copy-on-write: the service's own stay
+/// intact). Fields 48-51 of /proc/self/stat bound them (Linux 3.5+).
+static int scrub_inherited_strings(void) {
+    char stat[2048];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = 0, r;
+    while ((r = read(fd, stat + n, sizeof stat - 1 - (size_t)n)) > 0) n += r;
+    close(fd);
+    if (r < 0) return -1;
+    unsigned long bounds[4];
+    for (int i = 0; i < 4; i++) {
+        if (stat_field(stat, (size_t)n, 48 + i, &bounds[i]) < 0) { errno = EINVAL; return -1; }
+    }
+    static const char name[] = "corral-init";
+    for (int i = 0; i < 4; i += 2) {
+        if (bounds[i + 1] <= bounds[i]) continue;
+        size_t len = bounds[i + 1] - bounds[i];
+        memset((void *)bounds[i], 0, len);
+        if (i == 0 && len > sizeof name) memcpy((void *)bounds[i], name, sizeof name);
+    }
+    return 0;
 }
 
 // ---------------------------------------------------------------- the spec
@@ -303,7 +354,11 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
     arrange_fds(req);
     // The parent's death before PDEATHSIG was armed shows as EOF on the spec pipe below.
     syscall(SYS_setsid);
+    // Opened while this process still owns its /proc files (dumpable, host uid): see below.
+    int oom_fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (scrub_inherited_strings() < 0) fail(CORRAL_STEP_SCRUB, 0);
+    prctl(PR_SET_NAME, "corral-init", 0, 0, 0); // not the name of the service thread it was cloned from
 
     uint32_t header[2];
     if (read_full(3, header, sizeof header) < 0) syscall(SYS_exit_group, 0);
@@ -317,6 +372,16 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
     // The maps are written by now: become the namespace's root (an unprivileged host uid), keeping
     // this namespace's capabilities for the mounts below.
     if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0) fail(CORRAL_STEP_DROP_PRIVILEGES, -1);
+    // Changing credentials cleared the parent-death signal (prctl(2)): without it again, a jail
+    // would outlive a service that dies while it runs. Arm it, then check the service did not die
+    // before: its end of the status pipe would be closed, which poll reports as POLLERR.
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    struct pollfd parent_alive = { .fd = 4, .events = 0, .revents = 0 };
+    if (poll(&parent_alive, 1, 0) == 1 && (parent_alive.revents & POLLERR)) syscall(SYS_exit_group, 0);
+    // The cgroup namespace was made at clone time, rooted at the service's cgroup; the parent has
+    // moved us into the jail's own since. A new one rooted here keeps the host's cgroup paths (and
+    // the service's pid in the jail's cgroup name) out of /proc/self/cgroup.
+    if (syscall(SYS_unshare, CLONE_NEWCGROUP) < 0) fail(CORRAL_STEP_CGROUP_NAMESPACE, 0);
     struct program *prog = (struct program *)(buf + ((spec_len + 15) & ~(size_t)15));
 
     struct arg args[8];
@@ -341,9 +406,24 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
     }
     if (!prog->exec_path || prog->argc == 0) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
 
+    // The init is a copy of the service and looks big to the OOM killer; when the jail's memory
+    // is held by its tmpfs rather than by a process, the killer would pick the init and the run
+    // would end without the program's status. The program (and all it forks) inherits the highest
+    // score; the init then returns to its own, which raising never stops it from doing.
+    char oom_saved[16];
+    ssize_t oom_len = oom_fd >= 0 ? pread(oom_fd, oom_saved, sizeof oom_saved, 0) : -1;
+    if (oom_len > 0) {
+        ssize_t ignored = pwrite(oom_fd, "1000", 4, 0);
+        (void)ignored;
+    }
     pid_t child = vfork();
     if (child < 0) fail(CORRAL_STEP_FORK, 0);
     if (child == 0) become_program(prog);
+    if (oom_len > 0) {
+        ssize_t ignored = pwrite(oom_fd, oom_saved, (size_t)oom_len, 0);
+        (void)ignored;
+    }
+    if (oom_fd >= 0) close(oom_fd);
 
     // The init keeps no end of the program's streams: they reach EOF when the program's last process exits.
     close(0); close(1); close(2);

@@ -52,6 +52,8 @@ enum corral_step {
     CORRAL_STEP_RLIMIT = 7,
     CORRAL_STEP_SECCOMP = 8,
     CORRAL_STEP_EXEC = 9,
+    CORRAL_STEP_SCRUB = 10,       // overwriting the service's argv/environ copy in the init
+    CORRAL_STEP_CGROUP_NAMESPACE = 11,
 };
 
 enum corral_status_kind {
