@@ -30,11 +30,34 @@ struct JavaScriptTests {
         #expect(report.findings.allSatisfy { $0.severity == .low })
     }
 
-    @Test func modernSyntaxFallsBackToPatterns() async {
-        let report = await PolicyTestSupport.validate("const o = { ...a };\nconsole.log(o?.b ?? eval('1'));\n", "javascript")
-        #expect(report.error?.code == .unsupportedSyntax)
-        #expect(report.analysis == .patterns)
-        #expect(report.has("javascript.dynamic.eval"), "\(report.dump)")
+    @Test func modernSyntaxIsTranspiledThenAnalysed() async {
+        let report = await PolicyTestSupport.validate("const o = { ...a };\nconst k = 'ev' + 'al';\nconsole.log(o?.b ?? globalThis[k]('1'));\n",
+                                                      "javascript")
+        #expect(report.analysis == .syntaxTree, "\(report.dump)")
+        #expect(report.findings.contains { $0.rule == "javascript.dynamic.obfuscated_access" && $0.line == 3 }, "\(report.dump)")
+    }
+
+    @Test func invalidJavaScriptIsASyntaxError() async {
+        let report = await PolicyTestSupport.validate("const = 1;\n", "javascript")
+        #expect(report.error?.code == .syntaxError, "\(report.dump)")
+        #expect(report.error?.line == 1)
+    }
+
+    @Test func typeScriptIsAnalysedOnItsSyntaxTree() async {
+        let code = "import { execSync } from 'child_process';\ninterface R { out: string }\nconst r: R = { out: execSync('id').toString() };\n"
+        let report = await PolicyTestSupport.validate(code, "ts")
+        #expect(report.analysis == .syntaxTree, "\(report.dump)")
+        #expect(report.language == "typescript")
+        #expect(report.findings.contains { $0.rule == "javascript.process.child_process" && $0.line == 3 }, "\(report.dump)")
+        let benign = await PolicyTestSupport.validate("const add = (a: number, b: number): number => a + b;\nconsole.log(add(2, 3));\n",
+                                                      "typescript")
+        #expect(benign.isSafe && benign.findings.isEmpty, "\(benign.dump)")
+    }
+
+    @Test func typeScriptImportsAreAuthorized() async {
+        let report = await PolicyTestSupport.validate("import _ from 'lodash';\nconsole.log(_);\n", "typescript",
+                                                      options: ValidationOptions(authorizedImports: ["fs"]))
+        #expect(report.has("javascript.policy.unauthorized_import"), "\(report.dump)")
     }
 
     @Test func esModulesParse() async {

@@ -36,8 +36,6 @@ struct PatternLanguageTests {
              benign: "<?php\n$a = [3, 1, 2];\nsort($a);\necho implode(',', $a), \"\\n\";\n"),
         Case(language: "lua", dangerous: "os.execute('rm -rf /tmp/x')\n", rule: "lua.process.shell",
              benign: "local t = {}\nfor i = 1, 5 do t[#t + 1] = i * i end\nprint(table.concat(t, ','))\n"),
-        Case(language: "typescript", dangerous: "import { execSync } from 'child_process';\nconst out: string = execSync('id').toString();\n",
-             rule: "javascript.process.child_process_import", benign: "const add = (a: number, b: number): number => a + b;\nconsole.log(add(2, 3));\n"),
     ]
 
     @Test(arguments: cases)

@@ -13,18 +13,20 @@ struct SyntaxTreeAnalyzer: Sendable {
     static let nodeModules = "/usr/share/nodejs"
 
     /// `script` is the analyzer's source, or for Python its bytecode when `compiled`.
-    func analyze(code: String, kind: RuleSet.Analyzer, script: [UInt8], compiled: Bool = false, table: [UInt8],
-                 options: ValidationOptions) async -> Result<AnalyzerOutput, AnalysisFailure> {
+    /// `dialect` tells the JavaScript analyzer the code is TypeScript (transpiled before analysis).
+    func analyze(code: String, kind: RuleSet.Analyzer, dialect: String? = nil, script: [UInt8], compiled: Bool = false,
+                 table: [UInt8], options: ValidationOptions) async -> Result<AnalyzerOutput, AnalysisFailure> {
         guard let sandbox else {
             return .failure(AnalysisFailure(code: .analyzerUnavailable, message: "no sandbox to run the \(kind.rawValue) analyzer in"))
         }
-        let spec = jailSpec(code: code, kind: kind, script: script, compiled: compiled, table: table, options: options)
+        let spec = jailSpec(code: code, kind: kind, dialect: dialect, script: script, compiled: compiled, table: table,
+                            options: options)
         let result = await sandbox.run(spec)
         return Self.interpret(result, options: options)
     }
 
-    func jailSpec(code: String, kind: RuleSet.Analyzer, script: [UInt8], compiled: Bool = false, table: [UInt8],
-                  options: ValidationOptions) -> JailSpec {
+    func jailSpec(code: String, kind: RuleSet.Analyzer, dialect: String? = nil, script: [UInt8], compiled: Bool = false,
+                  table: [UInt8], options: ValidationOptions) -> JailSpec {
         let workspace = JailSpec.workspacePath
         var limits = ResourceLimits()
         limits.timeoutSeconds = options.timeoutSeconds
@@ -43,7 +45,7 @@ struct SyntaxTreeAnalyzer: Sendable {
             arguments = [Self.python, "-I", "-S", "-B", "\(workspace)/\(scriptName)", "\(workspace)/rules.tsv"]
         case .javascript:
             arguments = [Self.node, "--max-old-space-size=\(max(64, options.memoryMB - 192))", "--stack-size=900",
-                         "\(workspace)/analyzer.js", "\(workspace)/rules.tsv"]
+                         "\(workspace)/analyzer.js", "\(workspace)/rules.tsv"] + (dialect.map { [$0] } ?? [])
             readOnly = [Self.nodeModules]
         }
         return JailSpec(arguments: arguments, environment: JailSpec.baseEnvironment,

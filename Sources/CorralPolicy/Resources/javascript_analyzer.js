@@ -116,6 +116,7 @@ class Analyzer {
     this.modules = new Set();
     this.budget = 0;
     this.folding = false;
+    this.map = null;
   }
 
   run(ast) {
@@ -564,15 +565,15 @@ class Analyzer {
       const method = q.slice(dot + 1);
       if (!FS_MODULES.has(owner)) continue;
       if (FS_WRITES[method]) {
-        for (const i of FS_WRITES[method]) if (args[i]) this.checkPath(this.foldString(args[i], scope)[0], true, node, 'fs.' + method);
+        for (const i of FS_WRITES[method]) if (args[i]) this.checkPath(this.pathOf(args[i], scope), true, node, 'fs.' + method);
       }
       if ((method === 'open' || method === 'openSync') && args[0]) {
         const [flags] = args[1] ? this.foldString(args[1], scope) : ['r'];
         const write = flags === null || /[wa+]/.test(flags);
-        this.checkPath(this.foldString(args[0], scope)[0], write, node, 'fs.' + method, !write);
+        this.checkPath(this.pathOf(args[0], scope), write, node, 'fs.' + method);
       } else if (method in FS_READS && args[FS_READS[method]]) {
-        const [path] = this.foldString(args[FS_READS[method]], scope);
-        if (path !== null) this.checkPath(path, false, node, 'fs.' + method);
+        const p = this.pathOf(args[FS_READS[method]], scope);
+        if (p.path !== null) this.checkPath(p, false, node, 'fs.' + method);
       }
     }
   }
@@ -598,13 +599,41 @@ class Analyzer {
     if (bases.length) this.add('javascript.dynamic.computed_unknown', node, bases[0].replace(/^global\.?/, '') || 'globalThis');
   }
 
-  checkPath(path, write, node, what) {
+  // The folded path; or, when only its leading part is known, that part and `partial`.
+  pathOf(node, scope) {
+    const [path] = this.foldString(node, scope);
+    if (path !== null) return { path, partial: false };
+    const prefix = this.pathPrefix(node, scope);
+    return prefix && prefix.startsWith('/') ? { path: prefix, partial: true } : { path: null, partial: false };
+  }
+
+  pathPrefix(node, scope) {
+    if (node.type === 'TemplateLiteral') return node.quasis[0].value.cooked;
+    if (node.type === 'BinaryExpression' && node.operator === '+') {
+      return this.foldString(node.left, scope)[0] || this.pathPrefix(node.left, scope);
+    }
+    if (node.type === 'CallExpression' && node.arguments.length) {
+      const q = this.resolve(node.callee, scope).map(([n]) => n)[0];
+      if (q === 'path.join' || q === 'path.resolve' || q === 'path.posix.join') {
+        return this.foldString(node.arguments[0], scope)[0] || this.pathPrefix(node.arguments[0], scope);
+      }
+    }
+    return null;
+  }
+
+  checkPath(arg, write, node, what) {
+    const { path, partial } = typeof arg === 'string' || arg === null ? { path: arg, partial: false } : arg;
     if (path === null) {
       if (write) this.add('javascript.filesystem.write_computed_path', node, what + ' with a path computed at run time');
       return;
     }
     const full = normalize(path);
-    if (HARMLESS_PATHS.has(full)) return;
+    if (partial) {
+      if (WORKSPACE_ROOTS.some(r => full === r || full.startsWith(r + '/'))) {
+        if (write) this.add('javascript.filesystem.write_computed_path', node, what + "('" + path + "' + ...)");
+        return;
+      }
+    } else if (HARMLESS_PATHS.has(full)) return;
     const inside = WORKSPACE_ROOTS.some(r => full === r || full.startsWith(r + '/'));
     if (this.rules.sensitive(full)) this.add('javascript.filesystem.sensitive_path', node, what + "('" + path + "')");
     else if (write) this.add(inside ? 'javascript.filesystem.write_workspace' : 'javascript.filesystem.write_outside_workspace', node, what + "('" + path + "')");
@@ -612,7 +641,8 @@ class Analyzer {
   }
 
   imported(module, node) {
-    this.imports.push([module, node.loc.start.line, node.loc.start.column + 1]);
+    const { line, column } = this.position(node);
+    this.imports.push([module, line, column]);
     this.modules.add(module);
     const rule = this.rules.importRule(module, false);
     if (rule) this.add(rule, node, module);
@@ -627,12 +657,85 @@ class Analyzer {
     }
   }
 
+  position(node) {
+    if (this.map) return this.map.original(node.loc.start.line, node.loc.start.column);
+    return { line: node.loc.start.line, column: node.loc.start.column + 1 };
+  }
+
   add(rule, node, detail) {
-    const line = node.loc.start.line, column = node.loc.start.column + 1;
+    const { line, column } = this.position(node);
     const key = rule + '\u0000' + line + '\u0000' + column;
     if (this.findings.has(key)) return;
     if (this.findings.size >= MAX_FINDINGS) { this.truncated = true; return; }
     this.findings.set(key, { rule, line, column, detail: String(detail).slice(0, 300) });
+  }
+}
+
+// ---------- modern syntax and TypeScript: transpile to ES2017, analyse, map positions back ----------
+
+const TYPESCRIPT = '/usr/share/nodejs/typescript';
+
+function transpile(source, fileName) {
+  let ts;
+  try { ts = require(TYPESCRIPT); } catch (e) { return null; }
+  const out = ts.transpileModule(source, {
+    compilerOptions: { target: ts.ScriptTarget.ES2017, module: ts.ModuleKind.CommonJS, sourceMap: true },
+    reportDiagnostics: true, fileName,
+  });
+  const errors = (out.diagnostics || []).filter(d => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length) {
+    const d = errors[0];
+    const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : null;
+    const e = new Error(ts.flattenDiagnosticMessageText(d.messageText, ' '));
+    e.syntax = true;
+    e.lineNumber = pos ? pos.line + 1 : null;
+    e.column = pos ? pos.character + 1 : null;
+    throw e;
+  }
+  return { code: out.outputText, map: new SourceMap(JSON.parse(out.sourceMapText).mappings) };
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+// Generated position -> original position, from a source map's VLQ mappings.
+class SourceMap {
+  constructor(mappings) {
+    this.lines = [];
+    let srcLine = 0, srcCol = 0, src = 0, name = 0;
+    for (const text of mappings.split(';')) {
+      const segments = [];
+      let genCol = 0;
+      for (const seg of text ? text.split(',') : []) {
+        const v = SourceMap.vlq(seg);
+        genCol += v[0];
+        if (v.length >= 4) { src += v[1]; srcLine += v[2]; srcCol += v[3]; segments.push([genCol, srcLine, srcCol]); }
+        if (v.length >= 5) name += v[4];
+      }
+      this.lines.push(segments);
+    }
+  }
+  static vlq(seg) {
+    const out = [];
+    let value = 0, shift = 0;
+    for (const c of seg) {
+      const digit = BASE64.indexOf(c);
+      value += (digit & 31) << shift;
+      if (digit & 32) { shift += 5; continue; }
+      out.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      value = 0; shift = 0;
+    }
+    return out;
+  }
+  original(line, column) { // 1-based line, 0-based column in; 1-based both out
+    for (let l = line - 1; l >= 0; l--) {
+      const segs = this.lines[l] || [];
+      if (!segs.length) continue;
+      let best = segs[0];
+      if (l === line - 1) for (const s of segs) if (s[0] <= column) best = s;
+      if (l !== line - 1) best = segs[segs.length - 1];
+      return { line: best[1] + 1, column: best[2] + 1 };
+    }
+    return { line: 1, column: 1 };
   }
 }
 
@@ -648,16 +751,36 @@ function parse(source) {
   }
 }
 
+// esprima first (fast); code it cannot parse (ES2018+, TypeScript) is transpiled to ES2017 by the
+// TypeScript compiler from Debian and analysed on that, with positions mapped back.
+function program(source, typescript) {
+  if (!typescript) {
+    try { return { ast: parse(source), map: null }; } catch (e) {
+      if (!e.unsupported) throw e;
+      const t = transpile(source, 'main.js');
+      if (!t) throw e;
+      return { ast: parse(t.code), map: t.map };
+    }
+  }
+  const t = transpile(source, 'main.ts');
+  if (!t) { const e = new Error('the TypeScript compiler is not installed'); e.unsupported = true; e.description = e.message; throw e; }
+  return { ast: parse(t.code), map: t.map };
+}
+
 function main() {
   const rules = new Rules(fs.readFileSync(process.argv[2], 'utf8'));
+  const typescript = process.argv[3] === 'typescript';
   let source = fs.readFileSync(0, 'utf8');
   if (source.startsWith('#!')) source = '//' + source.slice(2);
   const a = new Analyzer(rules);
   let error = null;
   try {
-    a.run(parse(source));
+    const p = program(source, typescript);
+    a.map = p.map;
+    a.run(p.ast);
   } catch (e) {
     if (e instanceof RangeError) error = { code: 'too_complex', message: 'the code is nested too deeply to analyse', line: null, column: null };
+    else if (e.syntax) error = { code: 'syntax_error', message: e.message, line: e.lineNumber, column: e.column };
     else if (e.unsupported) {
       error = { code: 'unsupported_syntax', message: 'esprima 4 (ECMAScript 2017) cannot parse this code: ' + e.description,
         line: e.lineNumber || null, column: e.column || null };

@@ -357,6 +357,17 @@ class Analyzer:
                     if q != "importlib.import_module" and not self.truthy_arg(node, 3, "fromlist", scope):
                         name = name.split(".")[0]
                     out.append((name, via or ("a string built at run time" if built else None)))
+            elif q in ("operator.attrgetter", "operator.methodcaller") and args:
+                name, built = self.fold_str(args[0], scope)
+                if name and "." not in name:
+                    out.append(("<getter>" + name, q[9:] + (" with a built string" if built else "")))
+            elif q.startswith("<getter>") and args:
+                name = q[8:]
+                out += [(b + "." + name, via) for b, _ in self.resolve(args[0], scope) if b[0] != "<"]
+            elif q.endswith(".__getattribute__") and args and q[0] != "<":
+                name, built = self.fold_str(args[0], scope)
+                if name:
+                    out.append((q[:-17] + "." + name, "__getattribute__" + (" with a built string" if built else "")))
             elif q == "builtins.getattr" and len(args) >= 2:
                 name, built = self.fold_str(args[1], scope)
                 if name:
@@ -417,6 +428,12 @@ class Analyzer:
         if not isinstance(v, str):
             return None, False
         return v, type(node) is not _ast.Constant
+
+    def fold_or_none(self, node, scope):
+        try:
+            return self.fold(node, scope)
+        except (Unfoldable, TypeError):
+            return None
 
     def fold(self, node, scope, env=None):
         if self.folding:
@@ -591,11 +608,11 @@ class Analyzer:
                 for i in WRITE_PATH_FUNCS[q]:
                     arg = self.argument(node, i, None)
                     if arg is not None:
-                        self.check_path(self.fold_str(arg, scope)[0], True, node, q)
+                        self.check_path(self.path_of(arg, scope), True, node, q)
             if q in READ_PATH_FUNCS:
                 arg = self.argument(node, READ_PATH_FUNCS[q], None)
                 if arg is not None:
-                    path = self.fold_str(arg, scope)[0]
+                    path = self.path_of(arg, scope)
                     if path is not None:
                         self.check_path(path, False, node, q)
         func = node.func
@@ -605,6 +622,13 @@ class Analyzer:
                 path = self.fold(func.value, scope)
             except (Unfoldable, TypeError):
                 path = None
+                receiver = func.value
+                if type(receiver) is _ast.BinOp or (type(receiver) is _ast.Call and any(
+                        q in PATH_TYPES for q, _ in self.resolve(receiver.func, scope))):
+                    prefix = self.path_prefix(receiver, scope)
+                    if prefix and prefix.startswith("/") and (type(receiver) is _ast.Call or type(
+                            self.fold_or_none(receiver.left, scope)) is PathValue):
+                        path = PathValue(prefix + "\0")
             if type(path) is PathValue:
                 write = func.attr in PATH_WRITE_METHODS
                 if func.attr == "open":
@@ -661,12 +685,36 @@ class Analyzer:
         for module, _, _ in inner.imports:
             self.imports.append((module, node.lineno, node.col_offset + 1))
 
+    def path_of(self, node, scope):
+        """The folded path, or its known leading part marked with a trailing NUL, or None."""
+        path = self.fold_str(node, scope)[0]
+        if path is not None:
+            return path
+        prefix = self.path_prefix(node, scope)
+        return prefix + "\0" if prefix and prefix.startswith("/") else None
+
+    def path_prefix(self, node, scope):
+        t = type(node)
+        if t is _ast.JoinedStr and node.values:
+            return self.fold_str(node.values[0], scope)[0] if type(node.values[0]) is _ast.Constant else None
+        if t is _ast.BinOp and type(node.op) in (_ast.Add, _ast.Div, _ast.Mod):
+            return self.fold_str(node.left, scope)[0] or self.path_prefix(node.left, scope)
+        if t is _ast.Call and node.args:
+            names = [q for q, _ in self.resolve(node.func, scope)]
+            if names and names[0] in ("os.path.join", "posixpath.join") or names and names[0] in PATH_TYPES:
+                return self.fold_str(node.args[0], scope)[0] or self.path_prefix(node.args[0], scope)
+            if type(node.func) is _ast.Attribute and node.func.attr == "format":
+                return self.path_prefix(node.func.value, scope) or self.fold_str(node.func.value, scope)[0]
+        if t is _ast.Constant and type(node.value) is str:
+            return node.value.split("{")[0].split("%")[0]
+        return None
+
     def check_open(self, node, q, scope):
         pi, pk, mi, mk = OPEN_FUNCS[q]
         path_arg = self.argument(node, pi, pk)
         if path_arg is None:
             return
-        path = self.fold_str(path_arg, scope)[0]
+        path = self.path_of(path_arg, scope)
         mode_arg = self.argument(node, mi, mk)
         if q.endswith("os.open"):
             if mode_arg is None:
@@ -701,8 +749,16 @@ class Analyzer:
             if write:
                 self.add("python.filesystem.write_computed_path", node, what + " with a path computed at run time")
             return
+        partial = path.endswith("\0")  # only the leading part is known: judge by the directory it names
+        path = path.rstrip("\0")
         full = normalize(path)
-        if full in HARMLESS_PATHS:
+        if partial:
+            if full in WORKSPACE_ROOTS or any(full.startswith(r + "/") for r in WORKSPACE_ROOTS):
+                if write:
+                    self.add("python.filesystem.write_computed_path", node, "%s(%r + ...)" % (what, path))
+                return
+            path += "..."
+        elif full in HARMLESS_PATHS:
             return
         if self.rules.sensitive(full):
             self.add("python.filesystem.sensitive_path", node, "%s(%r)" % (what, path))

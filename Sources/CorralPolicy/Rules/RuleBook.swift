@@ -68,7 +68,7 @@ public struct RuleBook: Sendable {
                 }
             }
             scanners[set.language] = try PatternScanner(ruleSet: set, rules: rules)
-            if set.analyzer != nil { tables[set.language] = Self.table(for: set, sensitivePaths: sensitivePaths) }
+            if set.analyzer != nil { tables[set.language] = Self.table(for: rules, sensitivePaths: sensitivePaths) }
         }
         self.rulesByID = byID
         self.scanners = scanners
@@ -100,9 +100,9 @@ public struct RuleBook: Sendable {
     func analyzerScript(_ kind: RuleSet.Analyzer) -> [UInt8]? { analyzerScripts[kind] }
 
     /// The tab-separated table the analyzers read: `I module rule`, `N name rule`, `S path`.
-    private static func table(for set: RuleSet, sensitivePaths: [String]) -> [UInt8] {
+    private static func table(for rules: [Rule], sensitivePaths: [String]) -> [UInt8] {
         var lines: [String] = []
-        for rule in set.rules {
+        for rule in rules {
             lines += (rule.imports ?? []).map { "I\t\($0)\t\(rule.id)" }
             lines += (rule.names ?? []).map { "N\t\($0)\t\(rule.id)" }
         }

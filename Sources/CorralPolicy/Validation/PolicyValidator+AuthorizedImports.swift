@@ -6,7 +6,8 @@ extension PolicyValidator {
     /// authorizes its submodules too: `os` covers `os.path`, `fs` covers `fs/promises`.
     func unauthorizedImports(_ imports: [AnalyzerOutput.RawImport], set: RuleSet, options: ValidationOptions) -> [Finding] {
         guard let allowed = options.authorizedImports else { return [] }
-        guard let rule = rules.rule("\(set.language).policy.unauthorized_import") else { return [] }
+        let owner = [set.language] + (set.inherits.map { [$0] } ?? [])
+        guard let rule = owner.lazy.compactMap({ self.rules.rule("\($0).policy.unauthorized_import") }).first else { return [] }
         let list = allowed.isEmpty ? "none" : allowed.joined(separator: ", ")
         return imports.filter { !Self.isAuthorized($0.module, by: allowed) }.map {
             Finding(rule: rule.id, severity: rule.severity(under: options), category: rule.category,

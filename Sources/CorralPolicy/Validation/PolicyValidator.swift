@@ -39,8 +39,9 @@ public struct PolicyValidator: Sendable {
                                     analysis: .patterns, threshold: options.threshold, durationMs: elapsed())
         }
         let bytecode = kind == .python ? rules.pythonBytecode : nil
-        let outcome = await analyzer.analyze(code: code, kind: kind, script: bytecode ?? script, compiled: bytecode != nil,
-                                             table: table, options: options)
+        let dialect = set.inherits == nil ? nil : set.language
+        let outcome = await analyzer.analyze(code: code, kind: kind, dialect: dialect, script: bytecode ?? script,
+                                             compiled: bytecode != nil, table: table, options: options)
         switch outcome {
         case .success(let output) where output.error == nil:
             let findings = output.findings.map { finding(from: $0, set: set, options: options) }
