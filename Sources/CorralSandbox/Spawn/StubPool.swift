@@ -4,12 +4,23 @@ import Synchronization
 /// Keeps a few stubs cloned ahead of time so that a run pays neither the
 /// clone of a large process nor the cgroup v1 migration (5–20 ms when the
 /// host is idle, see DESIGN.md) on its critical path.
+///
+/// When to refill matters as much as refilling. Moving a stub into its v1
+/// cgroup holds the kernel's `cgroup_mutex` through an RCU grace period, and
+/// every run ends by removing its cgroup, which needs that mutex: a refill
+/// started as a run begins made that run's end wait up to 20 ms (measured
+/// with `corral-bench jail`: cgroup removal p95 9 ms, max 25 ms). So a
+/// refill waits until the runs that took stubs have ended, unless the pool
+/// has run dry, when the next caller would otherwise clone on its own
+/// critical path.
 final class StubPool: Sendable {
     private struct State {
         var ready: [JailStub] = []
         var refilling = 0
         var closed = false
         var counter = 0
+        /// Stubs handed to runs that have not ended yet.
+        var inUse = 0
     }
     private let state = Mutex(State())
     private let spawner: SpawnerThread
@@ -23,16 +34,39 @@ final class StubPool: Sendable {
 
     /// A ready stub, or a fresh one when the pool is empty.
     func acquire() async throws(SandboxError) -> JailStub {
-        let (stub, name) = state.withLock { s -> (JailStub?, String) in
+        let (pooled, name, dry) = state.withLock { s -> (JailStub?, String, Bool) in
             s.counter += 1
-            return (s.ready.popLast(), "\(getpid())-\(s.counter)")
+            s.inUse += 1
+            let stub = s.ready.popLast()
+            return (stub, "\(getpid())-\(s.counter)", s.ready.isEmpty)
         }
-        defer { refill() }
-        if let stub { return stub }
-        let hierarchy = self.hierarchy, ids = self.ids
-        return try await spawner.run { () throws(SandboxError) -> JailStub in
-            try JailStub.spawn(hierarchy: hierarchy, ids: ids, name: name)
+        // Dry: the next caller would clone on its own path; refill now. Else wait for this run to end.
+        if dry { refill() }
+        let stub: JailStub
+        if let pooled {
+            stub = pooled
+        } else {
+            let hierarchy = self.hierarchy, ids = self.ids
+            do throws(SandboxError) {
+                stub = try await spawner.run { () throws(SandboxError) -> JailStub in
+                    try JailStub.spawn(hierarchy: hierarchy, ids: ids, name: name)
+                }
+            } catch {
+                released()
+                throw error
+            }
         }
+        stub.onRelease { [weak self] in self?.released() }
+        return stub
+    }
+
+    /// A run has let go of its stub: once no run is in flight, top the pool up.
+    private func released() {
+        let idle = state.withLock { s in
+            s.inUse -= 1
+            return s.inUse == 0 || s.ready.isEmpty
+        }
+        if idle { refill() }
     }
 
     /// Clones stubs in the background until the pool holds `targetSize`.
