@@ -17,6 +17,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Traits named explicitly: SwiftPM 6.3.1 passes default trait flags in random order and rebuilds otherwise.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C: only what runs between clone and execve (async-signal-safe).
@@ -49,11 +54,36 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CorralStore",
+            dependencies: ["CorralSandbox", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CorralEngine",
+            dependencies: [
+                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CorralHTTP",
+            dependencies: [
+                "CorralEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "corral",
             dependencies: [
-                "CorralSandbox", "CorralRuntimes", "CorralPolicy",
+                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -83,6 +113,20 @@ let package = Package(
             name: "CorralPolicyTests",
             dependencies: ["CorralPolicy", "CorralTestSupport"],
             resources: [.copy("Corpus")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CorralStoreTests",
+            dependencies: ["CorralStore", "CorralTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CorralHTTPTests",
+            dependencies: [
+                "CorralHTTP", "CorralEngine", "CorralStore", "CorralTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,29 @@
+import CorralSandbox
+
+/// Who asks and under which correlation id; recorded with the execution.
+public struct ExecutionContext: Sendable {
+    /// The caller's name (API key name, `cli`), nil when anonymous.
+    public var caller: String?
+    /// Correlation id (`X-Request-ID`), also in logs and the history row.
+    public var requestID: String?
+
+    public init(caller: String? = nil, requestID: String? = nil) {
+        self.caller = caller
+        self.requestID = requestID
+    }
+}
+
+/// The engine's answer to one execution: its id and the result object.
+public struct ExecutionResponse: Sendable, Encodable {
+    public var executionID: String
+    public var result: RunResult
+
+    /// Encodes the result object's fields with `execution_id` beside them.
+    public func encode(to encoder: any Encoder) throws {
+        try result.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(executionID, forKey: .executionID)
+    }
+
+    enum Keys: String, CodingKey { case executionID = "execution_id" }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Decodes JSON bodies into engine requests with errors that say what to fix:
+/// the field, the expected type, and unknown fields (a typo must not be silently ignored).
+public enum RequestDecoding {
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, allowedFields: Set<String>) throws(EngineError) -> T {
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw EngineError(.invalidRequest, "the body is not valid JSON: \(Self.reason(error))")
+        }
+        guard let fields = object as? [String: Any] else {
+            throw EngineError(.invalidRequest, "the body must be a JSON object")
+        }
+        for key in fields.keys.sorted() where !allowedFields.contains(key) {
+            let hint = suggestion(for: key, among: allowedFields).map { " (did you mean '\($0)'?)" } ?? ""
+            throw EngineError(.invalidRequest, "unknown field '\(key)'\(hint)")
+        }
+        do { return try JSONDecoder().decode(T.self, from: data) } catch let error as DecodingError {
+            throw EngineError(.invalidRequest, describe(error))
+        } catch {
+            throw EngineError(.invalidRequest, "cannot decode the request: \(error)")
+        }
+    }
+
+    /// The allowed field a typo most likely meant: one that contains it or that it contains, else the nearest by edit distance.
+    static func suggestion(for key: String, among fields: Set<String>) -> String? {
+        let k = key.lowercased()
+        if let containing = fields.filter({ $0.contains(k) || k.contains($0) }).min(by: { $0.count < $1.count }) { return containing }
+        return fields.map { ($0, distance(k, $0)) }.filter { $0.1 <= max(2, k.count / 3) }.min { $0.1 < $1.1 }?.0
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ p: [any CodingKey]) -> String { p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        switch error {
+        case let .keyNotFound(key, ctx): return "missing required field '\(path(ctx.codingPath + [key]))'"
+        case let .typeMismatch(type, ctx): return "field '\(path(ctx.codingPath))' must be \(typeName(type))"
+        case let .valueNotFound(type, ctx): return "field '\(path(ctx.codingPath))' must be \(typeName(type)), not null"
+        case let .dataCorrupted(ctx): return ctx.codingPath.isEmpty ? ctx.debugDescription : "field '\(path(ctx.codingPath))': \(ctx.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type: "an integer"
+        case is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is [String].Type: "an array of strings"
+        case is [String: String].Type: "an object of string values"
+        default: "of type \(type)"
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+    }
+
+    private static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var prev = row[0]; row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let cur = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
+                prev = cur
+            }
+        }
+        return row[b.count]
+    }
+}

@@ -1,0 +1,42 @@
+import CorralEngine
+import Hummingbird
+import Logging
+import Synchronization
+
+/// The HTTP front end: routes translate JSON to engine calls and back, nothing more.
+public struct CorralServer: Sendable {
+    public let engine: Engine
+    public let http: HTTPConfiguration
+    public let state = ServerState()
+
+    public init(engine: Engine, http: HTTPConfiguration) {
+        self.engine = engine
+        self.http = http
+    }
+
+    public func router() -> Router<CorralRequestContext> {
+        let router = Router(context: CorralRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        if !http.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: http.apiKeys)) }
+        addExecuteRoutes(to: router)
+        addInfoRoutes(to: router)
+        addHistoryRoutes(to: router)
+        return router
+    }
+
+    /// The Hummingbird application (a `Service`: run it in a `ServiceGroup`).
+    public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(),
+                    configuration: .init(address: .hostname(http.host, port: http.port), serverName: "corral"),
+                    onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+                    logger: logger)
+    }
+}
+
+/// Whether the server is draining (shutting down): `/readyz` fails and status says so.
+public final class ServerState: Sendable {
+    private let draining = Mutex(false)
+    public init() {}
+    public var isDraining: Bool { draining.withLock { $0 } }
+    public func beginDraining() { draining.withLock { $0 = true } }
+}

@@ -1,0 +1,42 @@
+import CorralEngine
+import Foundation
+import Hummingbird
+
+extension CorralServer {
+    func addExecuteRoutes(to router: Router<CorralRequestContext>) {
+        let engine = self.engine, http = self.http
+        router.on(RouterPath(APIRoute.execute.path), method: APIRoute.execute.method) { request, context in
+            let body = try await JSONBody.decode(ExecuteRequest.self, from: request, limit: http.maxBodyBytes, fields: ExecuteRequest.fieldNames)
+            do throws(EngineError) {
+                let response = try await engine.execute(body, context: ExecutionContext(caller: context.caller, requestID: context.requestID))
+                return try? JSONBody.response(response)
+            } catch { throw APIError(error) }
+        }
+        router.on(RouterPath(APIRoute.executeBatch.path), method: APIRoute.executeBatch.method) { request, context in
+            struct Batch: Decodable { var requests: [ExecuteRequest] }
+            let batch = try await JSONBody.decode(Batch.self, from: request, limit: http.maxBodyBytes * 4, fields: ["requests"])
+            guard !batch.requests.isEmpty, batch.requests.count <= http.maxBatchSize else {
+                throw APIError(.badRequest, code: "invalid_request", message: "a batch holds 1 to \(http.maxBatchSize) requests, got \(batch.requests.count)")
+            }
+            let results = await engine.executeBatch(batch.requests, context: ExecutionContext(caller: context.caller, requestID: context.requestID))
+            return try JSONBody.response(BatchResponse(results: results))
+        }
+    }
+}
+
+/// `{ "results": [ result | { "error": {...} } ] }`, in request order.
+struct BatchResponse: Encodable {
+    var results: [Result<ExecutionResponse, EngineError>]
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        var list = c.nestedUnkeyedContainer(forKey: .results)
+        for r in results {
+            switch r {
+            case .success(let response): try list.encode(response)
+            case .failure(let error): try list.encode(ErrorBody(error: .init(code: error.kind.rawValue, message: error.message)))
+            }
+        }
+    }
+    enum Keys: String, CodingKey { case results }
+}

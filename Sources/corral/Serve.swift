@@ -1,0 +1,112 @@
+import ArgumentParser
+import CorralEngine
+import CorralHTTP
+import CorralRuntimes
+import CorralSandbox
+import CorralStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+extension Corral {
+    /// `corral serve`: the execution service over HTTP on embedded defaults.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the execution API over HTTP.",
+            discussion: """
+            Configuration comes from flags, then CORRAL_* environment variables, then an optional JSON file
+            (--config or CORRAL_CONFIG), then defaults: 127.0.0.1:8080, history in DATA_DIR/history.sqlite.
+            Binding beyond loopback requires API keys. SIGTERM/SIGINT drain: no new requests, in-flight runs
+            finish (or are killed after the grace period) and history is flushed.
+            """)
+
+        @Option(help: "Address to bind (default 127.0.0.1).") var host: String?
+        @Option(help: "TCP port (default 8080; 0 picks a free one).") var port: Int?
+        @Option(name: .customLong("data-dir"), help: "Directory of the history database (default /var/lib/corral as root).")
+        var dataDirectory: String?
+        @Option(help: "Jails running at once (default: number of cores).") var workers: Int?
+        @Option(name: .customLong("queue"), help: "Requests waiting for a jail before 429 (default 32 per worker).")
+        var queueCapacity: Int?
+        @Option(name: .customLong("api-key"), help: ArgumentHelp("An API key, as KEY or NAME=KEY (repeatable).", valueName: "KEY"))
+        var apiKeys: [String] = []
+        @Option(help: "JSON configuration file.") var config: String?
+        @Option(name: .customLong("history"), help: "History store: sqlite (default) or memory.") var historyBackend: String?
+        @Option(name: .customLong("grace"), help: "Seconds in-flight runs get at shutdown before they are killed (default 30).")
+        var graceSeconds: Double?
+        @Option(name: .customLong("log-level"), help: "trace, debug, info (default), notice, warning, error.") var logLevel: String?
+
+        func run() async throws {
+            let settings = try ServeSettings.resolve(self)
+            let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+            let logger = Logger(label: "corral")
+            do { try settings.http.validate() } catch { throw CLIFailure.usage(error.description) }
+
+            var sandboxConfiguration = Sandbox.Configuration()
+            sandboxConfiguration.poolSize = settings.engine.workers
+            let sandbox: Sandbox
+            do { sandbox = try Sandbox(configuration: sandboxConfiguration) } catch {
+                throw CLIFailure.corralFailed("cannot start the sandbox: \(error) (run 'corral doctor')")
+            }
+            let history: any HistoryStore
+            if settings.historyBackend == "memory" {
+                history = InMemoryHistoryStore()
+            } else {
+                do { history = try SQLiteHistoryStore(path: settings.dataDirectory + "/history.sqlite") } catch {
+                    throw CLIFailure.corralFailed("cannot open the history database in \(settings.dataDirectory): \(error); use --data-dir")
+                }
+            }
+            let engine = Engine(configuration: settings.engine, runtime: Runtime(sandbox: sandbox), history: history, logger: logger)
+            let server = CorralServer(engine: engine, http: settings.http)
+            let host = settings.http.host
+            let app = server.application(logger: logger) { port in
+                logger.info("listening", metadata: ["url": .string("http://\(host):\(port)"), "workers": .stringConvertible(settings.engine.workers)])
+            }
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: [
+                    .init(service: EngineService(engine: engine, sandbox: sandbox, retention: settings.engine.retention, logger: logger)),
+                    .init(service: app),
+                    .init(service: DrainSignal(state: server.state, logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
+            // After the grace period in-flight requests are cancelled: their jails are killed and the results recorded.
+            groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int(settings.graceSeconds * 1000))
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        }
+    }
+}
+
+/// Flushes history and stops the sandbox after the HTTP server has drained; prunes history hourly meanwhile.
+struct EngineService: Service {
+    let engine: Engine
+    let sandbox: Sandbox
+    let retention: RetentionPolicy
+    let logger: Logger
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                if let removed = try? await engine.history.prune(retention), removed > 0 {
+                    logger.info("history pruned", metadata: ["rows": .stringConvertible(removed)])
+                }
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        } onGracefulShutdown: {}
+        await engine.shutdown()
+        sandbox.shutdown()
+        logger.info("engine stopped: history flushed")
+    }
+}
+
+/// The first part to hear of a shutdown: marks the server draining so `/readyz` fails at once.
+struct DrainSignal: Service {
+    let state: ServerState
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        state.beginDraining()
+        logger.info("draining: finishing in-flight requests")
+    }
+}

@@ -1,0 +1,106 @@
+import CorralEngine
+import CorralHTTP
+import CorralStore
+import Foundation
+
+/// `corral serve`'s settings: flags, then CORRAL_* environment, then a JSON file, then defaults.
+struct ServeSettings {
+    var http = HTTPConfiguration()
+    var engine = EngineConfiguration()
+    var dataDirectory = ServeSettings.defaultDataDirectory
+    var historyBackend = "sqlite"
+    var graceSeconds: Double = 30
+    var logLevel = "info"
+
+    static var defaultDataDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        if geteuid() == 0 { return "/var/lib/corral" }
+        if let xdg = env["XDG_DATA_HOME"] { return xdg + "/corral" }
+        return (env["HOME"] ?? "/tmp") + "/.local/share/corral"
+    }
+
+    /// The optional configuration file's fields.
+    struct File: Decodable {
+        var host: String?, port: Int?, dataDir: String?, workers: Int?, queueCapacity: Int?
+        var apiKeys: [String: String]?, cacheTtlSeconds: Double?, retentionDays: Double?, retentionRows: Int?
+        var graceSeconds: Double?, history: String?, logLevel: String?
+        enum CodingKeys: String, CodingKey {
+            case host, port, workers, history
+            case dataDir = "data_dir", queueCapacity = "queue_capacity", apiKeys = "api_keys"
+            case cacheTtlSeconds = "cache_ttl_seconds", retentionDays = "retention_days", retentionRows = "retention_rows"
+            case graceSeconds = "grace_seconds", logLevel = "log_level"
+        }
+    }
+
+    static func resolve(_ flags: Corral.Serve, environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
+        var s = ServeSettings()
+        if let path = flags.config ?? env["CORRAL_CONFIG"] {
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLIFailure.usage("cannot read --config \(path)") }
+            let file: File
+            do { file = try JSONDecoder().decode(File.self, from: data) } catch {
+                throw CLIFailure.usage("\(path) is not a valid configuration: \(error)")
+            }
+            s.apply(file)
+        }
+        func int(_ key: String) throws -> Int? {
+            guard let raw = env[key] else { return nil }
+            guard let v = Int(raw) else { throw CLIFailure.usage("\(key)=\(raw) is not an integer") }
+            return v
+        }
+        if let v = env["CORRAL_HOST"] { s.http.host = v }
+        if let v = try int("CORRAL_PORT") { s.http.port = v }
+        if let v = env["CORRAL_DATA_DIR"] { s.dataDirectory = v }
+        if let v = try int("CORRAL_WORKERS") { s.engine.workers = v }
+        if let v = env["CORRAL_API_KEYS"] { s.http.apiKeys.merge(try parseKeys(v.split(separator: ",").map(String.init))) { $1 } }
+        if let v = env["CORRAL_LOG_LEVEL"] { s.logLevel = v }
+
+        if let v = flags.host { s.http.host = v }
+        if let v = flags.port { s.http.port = v }
+        if let v = flags.dataDirectory { s.dataDirectory = v }
+        if let v = flags.workers {
+            guard v >= 1 else { throw CLIFailure.usage("--workers must be at least 1") }
+            s.engine.workers = v
+            s.engine.queueCapacity = v * 32
+        }
+        if let v = flags.queueCapacity {
+            guard v >= 0 else { throw CLIFailure.usage("--queue must be 0 or more") }
+            s.engine.queueCapacity = v
+        }
+        if !flags.apiKeys.isEmpty { s.http.apiKeys.merge(try parseKeys(flags.apiKeys)) { $1 } }
+        if let v = flags.historyBackend {
+            guard ["sqlite", "memory"].contains(v) else { throw CLIFailure.usage("--history must be sqlite or memory") }
+            s.historyBackend = v
+        }
+        if let v = flags.graceSeconds { s.graceSeconds = v }
+        if let v = flags.logLevel { s.logLevel = v }
+        return s
+    }
+
+    mutating func apply(_ f: File) {
+        if let v = f.host { http.host = v }
+        if let v = f.port { http.port = v }
+        if let v = f.dataDir { dataDirectory = v }
+        if let v = f.workers { engine.workers = v; engine.queueCapacity = v * 32 }
+        if let v = f.queueCapacity { engine.queueCapacity = v }
+        if let v = f.apiKeys { http.apiKeys = v }
+        if let v = f.cacheTtlSeconds { engine.cacheTTLSeconds = v }
+        if let v = f.retentionDays { engine.retention.maxAgeDays = v }
+        if let v = f.retentionRows { engine.retention.maxRows = v }
+        if let v = f.graceSeconds { graceSeconds = v }
+        if let v = f.history { historyBackend = v }
+        if let v = f.logLevel { logLevel = v }
+    }
+
+    /// `KEY` or `NAME=KEY` → name → key.
+    static func parseKeys(_ items: [String]) throws -> [String: String] {
+        var keys: [String: String] = [:]
+        for (i, item) in items.enumerated() where !item.isEmpty {
+            if let eq = item.firstIndex(of: "=") {
+                keys[String(item[..<eq])] = String(item[item.index(after: eq)...])
+            } else {
+                keys["key\(i + 1)"] = item
+            }
+        }
+        return keys
+    }
+}

@@ -1,0 +1,126 @@
+import CorralEngine
+import CorralHTTP
+import CorralTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite(.enabled(if: TestSupport.jailsAvailable))
+struct ExecuteRouteTests {
+    @Test("POST /v1/execute runs code and returns the seed's result object")
+    func execute() async throws {
+        try await TestService().live { client in
+            let (status, headers, body) = try await client.post("/v1/execute", json: [
+                "code": "import os, sys\nprint(os.environ['GREETING'], sys.stdin.read(), sys.argv[1:])",
+                "language": "python", "environment_vars": ["GREETING": "hi"], "stdin_data": "in", "args": ["a b", "$(x)"],
+                "timeout_seconds": 10, "max_memory_mb": 256,
+            ], headers: [.init("X-Request-ID")!: "req-123"])
+            #expect(status == .ok)
+            #expect(headers[.init("X-Request-ID")!] == "req-123")
+            #expect(body["status"] as? String == "success")
+            #expect(body["stdout"] as? String == "hi in ['a b', '$(x)']\n")
+            for key in ["stderr", "exit_code", "execution_time_ms", "memory_used_mb", "output_truncated", "cached", "execution_id", "cpu_time_ms"] {
+                #expect(body[key] != nil, "missing \(key)")
+            }
+            #expect(body["cached"] as? Bool == false)
+        }
+    }
+
+    @Test("a repeated request is a cache hit; use_cache false opts out")
+    func cacheHit() async throws {
+        try await TestService().live { client in
+            let request: [String: Any] = ["code": "import random\nprint(random.random())", "language": "python"]
+            let (_, _, first) = try await client.post("/v1/execute", json: request)
+            let (_, _, second) = try await client.post("/v1/execute", json: request)
+            #expect(first["cached"] as? Bool == false)
+            #expect(second["cached"] as? Bool == true)
+            #expect(first["stdout"] as? String == second["stdout"] as? String)
+            var optOut = request
+            optOut["use_cache"] = false
+            let (_, _, third) = try await client.post("/v1/execute", json: optOut)
+            #expect(third["cached"] as? Bool == false)
+            #expect(third["stdout"] as? String != first["stdout"] as? String)
+            let (_, _, metrics, text) = try await client.get("/metrics")
+            _ = metrics
+            #expect(text.contains("corral_cache_hits_total 1"))
+        }
+    }
+
+    @Test("bad input gets a 4xx JSON error that says what to fix")
+    func errors() async throws {
+        try await TestService(maxCodeBytes: 1 << 20).live { client in
+            var (status, _, body) = try await client.post("/v1/execute", raw: "{not json")
+            #expect(status == .badRequest && errorCode(body) == "invalid_request")
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": "print(1)", "language": "cobol"])
+            #expect(status == .badRequest && errorCode(body) == "unknown_language")
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": "print(1)", "language": "python", "timeout_seconds": 301])
+            #expect(status == .badRequest && errorCode(body) == "invalid_limit")
+            #expect(errorMessage(body).contains("timeout_seconds"))
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": "print(1)", "language": "python", "max_memory_mb": -5])
+            #expect(status == .badRequest && errorCode(body) == "invalid_limit")
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": "print(1)", "language": "python", "timeout": 5])
+            #expect(status == .badRequest)
+            #expect(errorMessage(body).contains("timeout_seconds"))
+            (status, _, body) = try await client.post("/v1/execute", json: ["language": "python"])
+            let missingCode = errorMessage(body)
+            #expect(status == .badRequest && missingCode.contains("code"))
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": 5, "language": "python"])
+            #expect(status == .badRequest)
+            let big = String(repeating: "#", count: (1 << 20) + 10)
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": big, "language": "python"])
+            #expect(status == .contentTooLarge && errorCode(body) == "payload_too_large")
+            let huge = String(repeating: "x", count: 10 << 20)
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": huge, "language": "python"])
+            #expect(status == .contentTooLarge)
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": "print(1)", "language": "python", "priority": "URGENT"])
+            #expect(status == .badRequest)
+            // The service keeps serving.
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": "print(1)", "language": "python"])
+            #expect(status == .ok && body["stdout"] as? String == "1\n")
+        }
+    }
+
+    @Test("POST /v1/execute/batch returns results in order, errors in place")
+    func batch() async throws {
+        try await TestService().live { client in
+            let (status, _, body) = try await client.post("/v1/execute/batch", json: ["requests": [
+                ["code": "print('a')", "language": "python"],
+                ["code": "echo b", "language": "bash"],
+                ["code": "x", "language": "nope"],
+                ["code": "console.log('d')", "language": "javascript"],
+            ]])
+            #expect(status == .ok)
+            let results = body["results"] as? [[String: Any]] ?? []
+            #expect(results.count == 4)
+            #expect(results.first?["stdout"] as? String == "a\n")
+            #expect(results.dropFirst().first?["stdout"] as? String == "b\n")
+            #expect(errorCode(results.count > 2 ? results[2] : [:]) == "unknown_language")
+            #expect(results.last?["stdout"] as? String == "d\n")
+        }
+    }
+
+    @Test("API keys: required when configured, compared exactly")
+    func apiKeys() async throws {
+        let key = "k-0123456789abcdef0123"
+        try await TestService(apiKeys: ["alice": key]).live { client in
+            var (status, _, body) = try await client.post("/v1/execute", json: ["code": "print(1)", "language": "python"])
+            #expect(status == .unauthorized && errorCode(body) == "unauthorized")
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": "print(1)", "language": "python"],
+                                                      headers: [.authorization: "Bearer " + key + "x"])
+            #expect(status == .unauthorized)
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": "print(1)", "language": "python"],
+                                                      headers: [.authorization: "Bearer " + key])
+            #expect(status == .ok)
+            (status, _, body) = try await client.post("/v1/execute", json: ["code": "print(2)", "language": "python"],
+                                                      headers: [.init("X-API-Key")!: key])
+            #expect(status == .ok)
+            let (health, _, _, _) = try await client.get("/healthz")
+            #expect(health == .ok)
+            let (history, _, page, _) = try await client.get("/v1/executions", headers: [.authorization: "Bearer " + key])
+            #expect(history == .ok)
+            let callers = (page["executions"] as? [[String: Any]] ?? []).compactMap { $0["caller"] as? String }
+            #expect(callers == ["alice", "alice"])
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import CorralEngine
+import CorralHTTP
+import CorralRuntimes
+import CorralSandbox
+import CorralStore
+import CorralTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+
+/// A real engine and server on a real port, with a private SQLite history.
+struct TestService {
+    let engine: Engine
+    let server: CorralServer
+    let dataDirectory: String
+
+    init(workers: Int = 2, queue: Int = 64, apiKeys: [String: String] = [:], maxCodeBytes: Int = 1 << 20) throws {
+        var configuration = EngineConfiguration()
+        configuration.workers = workers
+        configuration.queueCapacity = queue
+        configuration.maxCodeBytes = maxCodeBytes
+        dataDirectory = NSTemporaryDirectory() + "corral-http-\(UUID().uuidString)"
+        let store = try SQLiteHistoryStore(path: dataDirectory + "/history.sqlite")
+        engine = Engine(configuration: configuration, runtime: TestSupport.runtime, history: store,
+                        logger: Logger(label: "test"))
+        var http = HTTPConfiguration()
+        http.port = 0
+        http.apiKeys = apiKeys
+        server = CorralServer(engine: engine, http: http)
+    }
+
+    func app() -> some ApplicationProtocol {
+        server.application(logger: Logger(label: "test-http"))
+    }
+
+    /// Runs `body` with a client of the live server on a real port.
+    func live(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        try await app().test(.live) { client in try await body(client) }
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+}
+
+extension TestClientProtocol {
+    /// POSTs a JSON object (or raw text) and returns status, headers and the decoded JSON object.
+    func post(_ path: String, json: Any? = nil, raw: String? = nil, headers: HTTPFields = [:]) async throws -> (HTTPResponse.Status, HTTPFields, [String: Any]) {
+        let body = try raw.map { Data($0.utf8) } ?? JSONSerialization.data(withJSONObject: json ?? [:])
+        var h = headers
+        h[.contentType] = "application/json"
+        return try await execute(uri: path, method: .post, headers: h, body: ByteBuffer(bytes: body)) { response in
+            (response.status, response.headers, Self.object(response.body))
+        }
+    }
+
+    func get(_ path: String, headers: HTTPFields = [:]) async throws -> (HTTPResponse.Status, HTTPFields, [String: Any], String) {
+        try await execute(uri: path, method: .get, headers: headers) { response in
+            (response.status, response.headers, Self.object(response.body), String(buffer: response.body))
+        }
+    }
+
+    static func object(_ buffer: ByteBuffer) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) as? [String: Any] ?? [:]
+    }
+}
+
+func errorCode(_ body: [String: Any]) -> String? {
+    (body["error"] as? [String: Any])?["code"] as? String
+}
+
+func errorMessage(_ body: [String: Any]) -> String {
+    (body["error"] as? [String: Any])?["message"] as? String ?? ""
+}
