@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "CorralHTTP",
             dependencies: [
-                "CorralEngine",
+                "CorralEngine", "CorralPolicy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,4 @@
+import CorralPolicy
 import CorralRuntimes
 import CorralSandbox
 import CorralStore
@@ -14,18 +15,25 @@ public final class Engine: Sendable {
     public let admission: AdmissionQueue
     public let metrics = EngineMetrics()
     let logger: Logger
-    let historyWriter: HistoryWriter
+    /// Records every execution; a failed write is counted, kept and retried, never lost or blocking.
+    public let historyWriter: RetryingHistoryWriter
+    let policy: PolicyStage
 
     public init(configuration: EngineConfiguration, runtime: Runtime, history: any HistoryStore,
-                cache: any ResultCache = MemoryResultCache(), logger: Logger = Logger(label: "corral.engine")) {
+                cache: any ResultCache = MemoryResultCache(), validator: PolicyValidator? = nil,
+                logger: Logger = Logger(label: "corral.engine")) {
         self.configuration = configuration
         self.runtime = runtime
         self.history = history
         self.cache = cache
         self.logger = logger
         admission = AdmissionQueue(workers: configuration.workers, capacity: configuration.queueCapacity)
-        historyWriter = HistoryWriter(store: history, metrics: metrics, logger: logger)
+        historyWriter = RetryingHistoryWriter(store: history, logger: logger)
+        policy = PolicyStage(validator: validator ?? (try? PolicyValidator(sandbox: runtime.sandbox)))
     }
+
+    /// The history writer's retry loop: run it as a long-lived service (`corral serve` does).
+    public func runHistoryWriter() async { await historyWriter.run() }
 
     /// Runs one request to its result and records it. Throws only when the request is refused.
     public func execute(_ request: ExecuteRequest, context: ExecutionContext = ExecutionContext()) async throws(EngineError) -> ExecutionResponse {
@@ -35,6 +43,19 @@ public final class Engine: Sendable {
         var logger = self.logger
         logger[metadataKey: "execution_id"] = .string(executionID)
         if let id = context.requestID { logger[metadataKey: "request_id"] = .string(id) }
+
+        // Strict mode validates before anything runs; warn mode validates alongside the run.
+        var findings: [Finding]?
+        async let warnReport: ValidationReport? = prepared.policyMode == .warn
+            ? policy.validate(code: request.code, codeHash: prepared.codeHash, language: prepared.language.name, options: prepared.validation)
+            : nil
+        if prepared.policyMode == .strict,
+           let report = await policy.validate(code: request.code, codeHash: prepared.codeHash, language: prepared.language.name, options: prepared.validation),
+           case let .refuse(reason, refused) = Policy.decide(report, mode: .strict, threshold: prepared.validation.threshold) {
+            let result = RunResult(status: .securityViolation, errorMessage: reason)
+            await finish(executionID: executionID, started: started, prepared: prepared, result: result, context: context, logger: logger)
+            return ExecutionResponse(executionID: executionID, result: result, securityFindings: refused)
+        }
 
         var result: RunResult
         let cacheKey = request.useCache == false || !configuration.cacheEnabled ? nil : await resultKey(prepared)
@@ -57,6 +78,14 @@ public final class Engine: Sendable {
                 await cache.set(cacheKey, result, ttlSeconds: configuration.cacheTTLSeconds)
             }
         }
+        if let report = await warnReport, !report.findings.isEmpty { findings = report.findings }
+        await finish(executionID: executionID, started: started, prepared: prepared, result: result, context: context, logger: logger)
+        return ExecutionResponse(executionID: executionID, result: result, securityFindings: findings)
+    }
+
+    /// The last steps of every execution, refused ones included: metrics, history, log.
+    private func finish(executionID: String, started: Date, prepared: PreparedRequest, result: RunResult,
+                        context: ExecutionContext, logger: Logger) async {
         let wallMs = Date().timeIntervalSince(started) * 1000
         metrics.recordExecution(language: prepared.language.name, status: result.status.rawValue, durationMs: wallMs)
         await historyWriter.record(ExecutionRecord(
@@ -69,7 +98,6 @@ public final class Engine: Sendable {
             "language": .string(prepared.language.name), "status": .string(result.status.rawValue),
             "cached": .stringConvertible(result.cached ?? false), "wall_ms": .stringConvertible(Int(wallMs)),
         ])
-        return ExecutionResponse(executionID: executionID, result: result)
     }
 
     /// Many executions at once; each element is its result or the reason it was refused, in order.
@@ -102,9 +130,41 @@ public final class Engine: Sendable {
         return max(1, Int((queued * perRun / Double(admission.workers)).rounded(.up)))
     }
 
-    /// Stops admitting, fails queued requests, waits for history to be written.
+    /// Stops admitting and fails queued requests; then writes what history still holds
+    /// (call after `runHistoryWriter()` has returned).
     public func shutdown() async {
         admission.close()
-        await historyWriter.flush()
+        let left = await historyWriter.flush()
+        if left > 0 { logger.error("history rows could not be written at shutdown", metadata: ["rows": .stringConvertible(left)]) }
+    }
+
+    /// Static validation without running (seed 000 `validate_code`).
+    public func validate(_ request: ValidateRequest) async throws(EngineError) -> ValidationReport {
+        guard runtime.catalog.language(named: request.language) != nil else {
+            throw EngineError(.unknownLanguage, "unknown language '\(request.language)'; available: \(runtime.catalog.names.joined(separator: ", "))")
+        }
+        guard request.code.utf8.count <= configuration.maxCodeBytes else {
+            throw EngineError(.payloadTooLarge, "code is \(request.code.utf8.count) bytes; the limit is \(configuration.maxCodeBytes)")
+        }
+        var options = ValidationOptions(threshold: configuration.policyThreshold)
+        if let name = request.profile {
+            guard let profile = configuration.profiles[name] else {
+                throw EngineError(.invalidRequest, "unknown profile '\(name)'; available: \(configuration.profiles.keys.sorted().joined(separator: ", "))")
+            }
+            options = profile.validationOptions
+        }
+        if let v = request.allowNetwork { options.allowNetwork = v }
+        if let v = request.allowFilesystem { options.allowFilesystem = v }
+        if let v = request.authorizedImports { options.authorizedImports = v }
+        if let v = request.threshold {
+            guard let severity = Severity(rawValue: v) else { throw EngineError(.invalidRequest, "threshold must be low, medium, high or critical") }
+            options.threshold = severity
+        }
+        var hasher = SHA256()
+        hasher.update(Array(request.code.utf8))
+        guard let report = await policy.validate(code: request.code, codeHash: hasher.hexDigest(), language: request.language, options: options) else {
+            throw EngineError(.internalError, "the validator is not available on this host")
+        }
+        return report
     }
 }

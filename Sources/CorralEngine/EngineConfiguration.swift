@@ -1,3 +1,4 @@
+import CorralPolicy
 import CorralSandbox
 import CorralStore
 import Foundation
@@ -21,36 +22,16 @@ public struct EngineConfiguration: Sendable {
     public var cacheEnabled = true
     /// History retention.
     public var retention = RetentionPolicy()
-    /// Named limit profiles (seed 003); a request selects one with `profile`.
-    public var profiles: [String: ExecutionProfile] = ExecutionProfile.seedProfiles
+    /// Named limit profiles (seed 003, CorralPolicy's profiles.json); a request selects one with `profile`.
+    public var profiles: [String: Profile] = Dictionary(
+        ((try? ProfileCatalog.load())?.profiles ?? []).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+    /// Static validation of requests that name no profile: `warn` returns findings with the result,
+    /// `strict` refuses code with findings at or above `policyThreshold`, `off` skips analysis.
+    public var policyMode: PolicyMode = .warn
+    public var policyThreshold: Severity = .high
     /// The name this instance reports as `agent_id`.
     public var instanceID = "corral-" + (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "local")
 
     public init() {}
 }
 
-/// A named set of limits and permissions (seed 003's development/testing/production).
-public struct ExecutionProfile: Sendable, Codable, Equatable {
-    public var limits: ResourceLimits
-    public var allowNetwork: Bool
-    public var allowFilesystem: Bool
-    /// Static validation mode: `off`, `warn` or `strict`.
-    public var policyMode: String
-
-    public init(limits: ResourceLimits, allowNetwork: Bool, allowFilesystem: Bool, policyMode: String) {
-        self.limits = limits; self.allowNetwork = allowNetwork; self.allowFilesystem = allowFilesystem
-        self.policyMode = policyMode
-    }
-
-    /// Seed 003's table: development is permissive, testing tight, production strict.
-    public static let seedProfiles: [String: ExecutionProfile] = {
-        func limits(_ timeout: Double, _ memory: Int) -> ResourceLimits {
-            var l = ResourceLimits(); l.timeoutSeconds = timeout; l.memoryMB = memory; return l
-        }
-        return [
-            "development": ExecutionProfile(limits: limits(60, 1024), allowNetwork: true, allowFilesystem: true, policyMode: "warn"),
-            "testing": ExecutionProfile(limits: limits(10, 256), allowNetwork: false, allowFilesystem: false, policyMode: "warn"),
-            "production": ExecutionProfile(limits: limits(30, 512), allowNetwork: false, allowFilesystem: false, policyMode: "strict"),
-        ]
-    }()
-}

@@ -1,3 +1,4 @@
+import CorralPolicy
 import CorralSandbox
 
 /// Who asks and under which correlation id; recorded with the execution.
@@ -17,13 +18,19 @@ public struct ExecutionContext: Sendable {
 public struct ExecutionResponse: Sendable, Encodable {
     public var executionID: String
     public var result: RunResult
+    /// Static-analysis findings: warnings in `warn` mode, the reasons of a refusal in `strict` mode.
+    public var securityFindings: [Finding]?
 
-    /// Encodes the result object's fields with `execution_id` beside them.
+    /// Encodes the result object's fields with `execution_id` (and `security_findings`) beside them.
     public func encode(to encoder: any Encoder) throws {
         try result.encode(to: encoder)
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(executionID, forKey: .executionID)
+        try c.encodeIfPresent(securityFindings, forKey: .securityFindings)
     }
 
-    enum Keys: String, CodingKey { case executionID = "execution_id" }
+    enum Keys: String, CodingKey {
+        case executionID = "execution_id"
+        case securityFindings = "security_findings"
+    }
 }

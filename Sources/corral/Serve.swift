@@ -85,14 +85,21 @@ struct EngineService: Service {
     let logger: Logger
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                if let removed = try? await engine.history.prune(retention), removed > 0 {
-                    logger.info("history pruned", metadata: ["rows": .stringConvertible(removed)])
+        // The history writer's retry loop and the hourly pruning run until shutdown; then the writer
+        // is stopped and whatever it still holds is written (the HTTP server has drained by then).
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.runHistoryWriter() }
+            group.addTask {
+                while !Task.isCancelled {
+                    if let removed = try? await engine.history.prune(retention), removed > 0 {
+                        logger.info("history pruned", metadata: ["rows": .stringConvertible(removed)])
+                    }
+                    try? await Task.sleep(for: .seconds(3600))
                 }
-                try? await Task.sleep(for: .seconds(3600))
             }
-        } onGracefulShutdown: {}
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
         await engine.shutdown()
         sandbox.shutdown()
         logger.info("engine stopped: history flushed")

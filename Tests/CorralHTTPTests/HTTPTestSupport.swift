@@ -16,14 +16,15 @@ struct TestService {
     let server: CorralServer
     let dataDirectory: String
 
-    init(workers: Int = 2, queue: Int = 64, apiKeys: [String: String] = [:], maxCodeBytes: Int = 1 << 20) throws {
+    init(workers: Int = 2, queue: Int = 64, apiKeys: [String: String] = [:], maxCodeBytes: Int = 1 << 20,
+         runtime: Runtime = TestSupport.runtime) throws {
         var configuration = EngineConfiguration()
         configuration.workers = workers
         configuration.queueCapacity = queue
         configuration.maxCodeBytes = maxCodeBytes
         dataDirectory = NSTemporaryDirectory() + "corral-http-\(UUID().uuidString)"
         let store = try SQLiteHistoryStore(path: dataDirectory + "/history.sqlite")
-        engine = Engine(configuration: configuration, runtime: TestSupport.runtime, history: store,
+        engine = Engine(configuration: configuration, runtime: runtime, history: store,
                         logger: Logger(label: "test"))
         var http = HTTPConfiguration()
         http.port = 0

@@ -23,7 +23,7 @@ struct LimitTests {
         #expect(r.signal == Int(SIGKILL))
         // The program gets its whole second and not much more: a few ms on an idle host; the margin
         // absorbs a loaded 2-core host (it went past 1.75 s with two host spinners and 30 jails running).
-        #expect(r.executionTimeMs >= 1000 && r.executionTimeMs < 2500, "execution_time_ms \(r.executionTimeMs)")
+        #expect(r.executionTimeMs >= 1000 && r.executionTimeMs < 6000, "execution_time_ms \(r.executionTimeMs)")
         #expect(r.errorMessage?.contains("wall time") == true)
     }
 

@@ -37,7 +37,7 @@ struct RetryingHistoryWriterTests {
             let waited = await ContinuousClock().measure { await writer.record(F.record("slow")) }
             #expect(try await store.execution(id: "slow") == nil)
             #expect(waited >= .milliseconds(50))
-            #expect(waited < .seconds(1))
+            #expect(waited < .seconds(4), "bounded by the 250 ms inline timeout, with slack for a loaded CI host")
             #expect(writer.statistics.timeouts == 1)
             #expect(writer.pending == 1)
             // The write was not abandoned: once the store answers, it lands once.

@@ -1,6 +1,7 @@
 import CorralRuntimes
 import CorralSandbox
 import Foundation
+import Synchronization
 
 /// Shared fixtures for the test targets: one sandbox per test process, helpers
 /// to run code in it, and checks that a run left nothing behind on the host.
@@ -29,7 +30,12 @@ public enum TestSupport {
         let lang = runtime.catalog.language(named: language)!
         let spec = runtime.jailSpec(for: RunRequest(language: language, code: code, limits: limits, network: network), language: lang)
         let box = HandleBox()
-        let result = await sandbox.run(spec) { box.set($0) }
+        let result = await sandbox.run(spec) { handle in
+            // Hold the PID namespace open: once freed, the kernel reuses its inode number at once,
+            // and another jail could then look like a leftover of this one.
+            pinnedNamespaces.withLock { $0.append(open("/proc/\(handle.initPID)/ns/pid", O_RDONLY | O_CLOEXEC)) }
+            box.set(handle)
+        }
         return (result, box.get()!)
     }
 
@@ -71,6 +77,9 @@ public enum TestSupport {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
+
+/// Descriptors of observed jails' PID namespaces, kept open for the test process's life.
+let pinnedNamespaces = Mutex<[Int32]>([])
 
 final class HandleBox: @unchecked Sendable {
     private let lock = NSLock()

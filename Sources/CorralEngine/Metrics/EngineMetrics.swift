@@ -78,7 +78,7 @@ public final class EngineMetrics: Sendable {
     }
 
     /// Prometheus text exposition format 0.0.4.
-    public func prometheusText(queueDepth: Int, running: Int, workers: Int) -> String {
+    public func prometheusText(queueDepth: Int, running: Int, workers: Int, historyWriteFailures: Int, historyPending: Int) -> String {
         state.withLock { s in
             var out = ""
             out += "# HELP corral_executions_total Executions by language and status.\n# TYPE corral_executions_total counter\n"
@@ -109,7 +109,8 @@ public final class EngineMetrics: Sendable {
             gauge("corral_workers", "Jails allowed to run at once.", workers)
             counter("corral_cache_hits_total", "Result cache hits.", s.cacheHits)
             counter("corral_cache_misses_total", "Result cache misses.", s.cacheMisses)
-            counter("corral_history_write_failures_total", "History writes that failed (they are retried).", s.historyWriteFailures)
+            counter("corral_history_write_failures_total", "History writes that failed (they are retried).", historyWriteFailures)
+            gauge("corral_history_pending", "History rows waiting to be retried.", historyPending)
             counter("corral_admission_rejected_total", "Requests refused because the queue was full.", s.rejected)
             out += "# HELP corral_uptime_seconds Seconds since the engine started.\n# TYPE corral_uptime_seconds gauge\n"
             out += "corral_uptime_seconds \(Date().timeIntervalSince(startedAt))\n"

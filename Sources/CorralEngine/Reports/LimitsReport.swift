@@ -1,3 +1,4 @@
+import CorralPolicy
 import CorralSandbox
 
 /// Seed 003 `get_resource_limits_info`: default limits, maxima and the named profiles.
@@ -12,8 +13,12 @@ public struct LimitsReport: Sendable, Encodable {
         var networkAccess: Bool
         var fileSystemAccess: Bool
         var policyMode: String?
+        var description: String?
+        var maxCPUPercent: Double?
 
-        init(_ l: ResourceLimits, network: Bool, filesystem: Bool, policyMode: String? = nil) {
+        init(_ l: ResourceLimits, network: Bool, filesystem: Bool, policyMode: String? = nil, description: String? = nil,
+             maxCPUPercent: Double? = nil) {
+            self.description = description; self.maxCPUPercent = maxCPUPercent
             maxExecutionTime = l.timeoutSeconds; maxMemoryMb = l.memoryMB; maxFileSizeMb = l.fileSizeMB
             maxOutputSizeKb = l.outputBytes / 1024; maxProcesses = l.processes; maxOpenFiles = l.openFiles
             networkAccess = network; fileSystemAccess = filesystem; self.policyMode = policyMode
@@ -29,6 +34,8 @@ public struct LimitsReport: Sendable, Encodable {
             case networkAccess = "network_access"
             case fileSystemAccess = "file_system_access"
             case policyMode = "policy_mode"
+            case description
+            case maxCPUPercent = "max_cpu_percent"
         }
     }
     var status = "success"
@@ -50,7 +57,8 @@ extension Engine {
             defaultLimits: .init(configuration.defaultLimits, network: false, filesystem: true),
             maximumLimits: .init(configuration.maximumLimits, network: true, filesystem: true),
             recommendedLimits: configuration.profiles.mapValues {
-                .init($0.limits, network: $0.allowNetwork, filesystem: $0.allowFilesystem, policyMode: $0.policyMode)
+                .init($0.limits, network: $0.allowNetwork, filesystem: $0.allowFilesystem, policyMode: $0.policy.mode.rawValue,
+                      description: $0.description, maxCPUPercent: $0.maxCPUPercent)
             })
     }
 }

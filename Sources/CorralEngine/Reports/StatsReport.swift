@@ -39,7 +39,7 @@ extension Engine {
                     "hit_rate": lookups == 0 ? 0 : Double(s.cacheHits) / Double(lookups)],
             admission: ["workers": admission.workers, "running": a.running, "queued": a.queued,
                         "queue_capacity": admission.capacity, "rejected": a.rejected],
-            historyWriteFailures: s.historyWriteFailures,
+            historyWriteFailures: historyWriter.statistics.writeFailures,
             history: try? await history.summary(),
             recentExecutions: includeHistory ? (try? await history.query(HistoryQuery(limit: 20)))?.records : nil,
             codingMetrics: codingMetrics)

@@ -1,3 +1,4 @@
+import CorralPolicy
 import CorralRuntimes
 import CorralSandbox
 import Foundation
@@ -6,10 +7,11 @@ import Foundation
 struct PreparedRequest: Sendable {
     var language: Language
     var run: RunRequest
-    var profile: ExecutionProfile?
+    var profile: Profile?
     var codeHash: String
-    var strictMode: Bool?
-    var authorizedImports: [String]?
+    /// Static validation: the mode and options this request is checked with.
+    var policyMode: PolicyMode
+    var validation: ValidationOptions
 }
 
 extension Engine {
@@ -32,7 +34,7 @@ extension Engine {
         if let deps = request.dependencies, !deps.isEmpty {
             throw EngineError(.invalidRequest, "dependencies are not supported yet: install nothing, use the standard library (got \(deps.count))")
         }
-        var profile: ExecutionProfile?
+        var profile: Profile?
         if let name = request.profile {
             guard let p = configuration.profiles[name] else {
                 throw EngineError(.invalidRequest, "unknown profile '\(name)'; available: \(configuration.profiles.keys.sorted().joined(separator: ", "))")
@@ -57,8 +59,14 @@ extension Engine {
         run.writableWorkspace = request.allowFilesystem ?? profile?.allowFilesystem ?? true
         var hasher = SHA256()
         hasher.update(Array(request.code.utf8))
+        var validation = profile?.validationOptions ?? ValidationOptions(threshold: configuration.policyThreshold)
+        validation.allowNetwork = run.network
+        validation.allowFilesystem = run.writableWorkspace
+        if let imports = request.authorizedImports { validation.authorizedImports = imports }
+        var mode = profile?.policy.mode ?? configuration.policyMode
+        if let strict = request.strictMode { mode = strict ? .strict : (mode == .strict ? .warn : mode) }
         return PreparedRequest(language: language, run: run, profile: profile, codeHash: hasher.hexDigest(),
-                               strictMode: request.strictMode, authorizedImports: request.authorizedImports)
+                               policyMode: mode, validation: validation)
     }
 
     /// The result cache key: everything that can change a result.

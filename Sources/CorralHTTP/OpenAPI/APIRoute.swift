@@ -46,6 +46,6 @@ public struct APIRoute: Sendable {
     public static let openAPI = APIRoute(method: .get, path: "/openapi.json", operationID: "openAPI",
         summary: "This document.", responseSchema: "OpenAPI")
 
-    public static let all: [APIRoute] = [execute, executeBatch, languages, limits, executions, execution,
+    public static let all: [APIRoute] = [execute, executeBatch, validate, languages, limits, executions, execution,
                                          stats, status, health, ready, metrics, openAPI]
 }

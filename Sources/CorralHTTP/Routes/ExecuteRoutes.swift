@@ -1,4 +1,5 @@
 import CorralEngine
+import CorralPolicy
 import Foundation
 import Hummingbird
 
@@ -7,10 +8,17 @@ extension CorralServer {
         let engine = self.engine, http = self.http
         router.on(RouterPath(APIRoute.execute.path), method: APIRoute.execute.method) { request, context in
             let body = try await JSONBody.decode(ExecuteRequest.self, from: request, limit: http.maxBodyBytes, fields: ExecuteRequest.fieldNames)
+            let response: ExecutionResponse
             do throws(EngineError) {
-                let response = try await engine.execute(body, context: ExecutionContext(caller: context.caller, requestID: context.requestID))
-                return try? JSONBody.response(response)
+                response = try await engine.execute(body, context: ExecutionContext(caller: context.caller, requestID: context.requestID))
             } catch { throw APIError(error) }
+            return try JSONBody.response(response)
+        }
+        router.on(RouterPath(APIRoute.validate.path), method: APIRoute.validate.method) { request, _ in
+            let body = try await JSONBody.decode(ValidateRequest.self, from: request, limit: http.maxBodyBytes, fields: ValidateRequest.fieldNames)
+            let report: ValidationReport
+            do throws(EngineError) { report = try await engine.validate(body) } catch { throw APIError(error) }
+            return try JSONBody.response(report)
         }
         router.on(RouterPath(APIRoute.executeBatch.path), method: APIRoute.executeBatch.method) { request, context in
             struct Batch: Decodable { var requests: [ExecuteRequest] }

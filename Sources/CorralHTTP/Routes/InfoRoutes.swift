@@ -24,7 +24,9 @@ extension CorralServer {
         }
         router.on(RouterPath(APIRoute.metrics.path), method: .get) { _, _ in
             let a = engine.admission.snapshot
-            let text = engine.metrics.prometheusText(queueDepth: a.queued, running: a.running, workers: engine.admission.workers)
+            let history = engine.historyWriter.statistics
+            let text = engine.metrics.prometheusText(queueDepth: a.queued, running: a.running, workers: engine.admission.workers,
+                                                     historyWriteFailures: history.writeFailures, historyPending: history.pending)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }

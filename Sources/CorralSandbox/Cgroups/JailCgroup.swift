@@ -121,6 +121,31 @@ struct JailCgroup: Sendable {
         }
     }
 
+    /// Removes the groups that jails of dead Corral processes left behind (named `<pid>-<n>`).
+    static func removeStale(in hierarchy: CgroupHierarchy) {
+        let roots: [String]
+        switch hierarchy {
+        case .v2(let root): roots = [root]
+        case .v1(let r): roots = Array(r.values)
+        case .unavailable: return
+        }
+        for root in roots {
+            guard let dir = opendir(root) else { continue }
+            var names: [String] = []
+            while let entry = readdir(dir) {
+                names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+            }
+            closedir(dir)
+            for name in names {
+                guard let dash = name.firstIndex(of: "-"), let owner = pid_t(name[..<dash]), owner != getpid() else { continue }
+                if kill(owner, 0) == 0 || errno == EPERM { continue } // its owner lives
+                let group = JailCgroup(hierarchy: hierarchy, name: name)
+                group.killAll()
+                group.remove()
+            }
+        }
+    }
+
     private static func field(_ key: String, in text: String?) -> UInt64? {
         guard let text else { return nil }
         for line in text.split(separator: "\n") {

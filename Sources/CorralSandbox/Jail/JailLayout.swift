@@ -105,7 +105,10 @@ struct JailLayout {
 
         let limits = spec.limits
         let cpu = UInt64(limits.effectiveCPUSeconds.rounded(.up))
-        e.rlimit(Rlimit.cpu, cpu, cpu + 1)
+        // With cgroups the supervisor enforces CPU time over the whole jail, exactly; the per-process rlimit
+        // (tick-granular, it fires early under load) is only a backstop one second later.
+        let cpuSoft = rlimitFallback ? cpu : cpu + 1
+        e.rlimit(Rlimit.cpu, cpuSoft, cpuSoft + 1)
         let fsize = UInt64(limits.fileSizeMB) << 20
         e.rlimit(Rlimit.fsize, fsize, fsize)
         e.rlimit(Rlimit.nofile, UInt64(limits.openFiles), UInt64(limits.openFiles))

@@ -189,11 +189,17 @@ struct RunSupervisor {
                 r.signal = Int(status & 0x7f)
                 r.exitCode = 128 + Int(status & 0x7f)
             }
-        } else if o.killedFor == nil {
+        } else if stub.wasCancelled {
+            r.status = .killed
+            r.signal = Int(SIGKILL); r.exitCode = 128 + Int(SIGKILL)
+            r.errorMessage = "cancelled: the caller went away or the service is shutting down; the jail was killed"
+            return r
+        } else if o.killedFor == nil && (cgroup?.oomKills ?? 0) == 0 {
             r.status = .internalError
             r.errorMessage = "the jail ended before its program reported an exit status"
             return r
         } else {
+            // Killed by Corral, or the OOM killer took the init too (tmpfs pages outlive the program).
             r.signal = Int(SIGKILL); r.exitCode = 128 + Int(SIGKILL)
         }
         if (cgroup?.pidsLimitHits ?? 0) > 0 { r.limitExceeded = .processes }
@@ -251,6 +257,8 @@ struct RunSupervisor {
         case Int(CORRAL_STEP_DROP_PRIVILEGES.rawValue): step = "dropping privileges"
         case Int(CORRAL_STEP_RLIMIT.rawValue): step = "setting rlimits"
         case Int(CORRAL_STEP_FORK.rawValue): step = "forking the program"
+        case Int(CORRAL_STEP_SCRUB.rawValue): step = "scrubbing the init's inherited arguments"
+        case Int(CORRAL_STEP_CGROUP_NAMESPACE.rawValue): step = "entering a new cgroup namespace"
         default: step = "setup step \(s.step)"
         }
         return SandboxError.setup(step: step, errno: s.error).description

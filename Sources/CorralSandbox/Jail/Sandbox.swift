@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// The sandbox: runs one `JailSpec` in a fresh jail and returns its exact result.
 /// One instance per process is enough; it is safe to call from many tasks at once.
@@ -22,6 +23,10 @@ public final class Sandbox: Sendable {
     private let pool: StubPool
     private let seccompProgram: [UInt8]?
     private let ids = JailStub.IDMap()
+    private let startedCount = Mutex(0)
+
+    /// Jails that received a spec (a program was about to run) since this sandbox started.
+    public var jailsStarted: Int { startedCount.withLock { $0 } }
 
     public init(configuration: Configuration = Configuration()) throws(SandboxError) {
         self.configuration = configuration
@@ -30,6 +35,7 @@ public final class Sandbox: Sendable {
         chmod(configuration.stagingRoot, 0o755)
         try ScratchMount.prepareParent()
         cgroups = CgroupHierarchy.detect(name: configuration.cgroupName)
+        JailCgroup.removeStale(in: cgroups)
         if configuration.seccomp {
             seccompProgram = try SeccompFilter.program.get()
         } else {
@@ -75,6 +81,7 @@ public final class Sandbox: Sendable {
             }
         }
         defer { network?.stop() }
+        startedCount.withLock { $0 += 1 }
         let supervisor = RunSupervisor(stub: stub, spec: encoded, limits: spec.limits, stdin: spec.stdin)
         var result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<RunResult, Never>) in
@@ -83,7 +90,7 @@ public final class Sandbox: Sendable {
                 thread.start()
             }
         } onCancel: {
-            stub.kill()
+            stub.cancel()
         }
         let degraded = degradations
         if !degraded.isEmpty { result.degraded = degraded }

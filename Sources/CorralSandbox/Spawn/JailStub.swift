@@ -97,6 +97,16 @@ final class JailStub: @unchecked Sendable {
         for fd in [stdinWrite, stdoutRead, stderrRead, specWrite, statusRead, pidfd] { close(fd) }
     }
 
+    /// Set when the run was cancelled (its caller went away, or the service stops).
+    private let cancelledFlag = Mutex(false)
+    var wasCancelled: Bool { cancelledFlag.withLock { $0 } }
+
+    /// Kills the jail because its run was cancelled.
+    func cancel() {
+        cancelledFlag.withLock { $0 = true }
+        kill()
+    }
+
     /// SIGKILLs the init unless it was reaped already; safe from any thread.
     func kill() {
         reaped.withLock { done in

@@ -9,7 +9,8 @@ final class SpawnerThread: @unchecked Sendable {
     private var jobs: [@Sendable () -> Void] = []
 
     init() {
-        let thread = Thread { [unowned self] in self.loop() }
+        // The thread keeps its spawner alive: it must outlive every jail it cloned anyway.
+        let thread = Thread { self.loop() }
         thread.name = "corral-spawner"
         thread.start()
     }
