@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `corral`: run untrusted code in a jail with hard limits.
 struct Corral: AsyncParsableCommand {
@@ -18,4 +19,12 @@ struct CLIFailure: Error {
 
     static func usage(_ message: String) -> CLIFailure { CLIFailure(message: message, exitCode: 64) }
     static func corralFailed(_ message: String) -> CLIFailure { CLIFailure(message: message, exitCode: 125) }
+}
+
+/// Prints `value` as pretty JSON (sorted keys, ISO 8601 dates) on stdout: the `--json` output of every command.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
 }

@@ -23,9 +23,7 @@ extension Corral {
             sandbox?.shutdown()
             if let startError { report.degraded.insert("the sandbox cannot start: \(startError)", at: 0) }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+                try printJSON(report)
             } else {
                 print("kernel \(report.kernel), cgroup \(report.cgroupVersion) [\(report.cgroupControllers.joined(separator: ", "))]")
                 for check in report.checks {

@@ -27,11 +27,8 @@ extension Corral {
             }
             let page = try await store.query(query)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                encoder.dateEncodingStrategy = .iso8601
                 struct Out: Encodable { var count: Int; var total: Int; var executions: [ExecutionRecord] }
-                FileHandle.standardOutput.write(try encoder.encode(Out(count: page.records.count, total: page.total, executions: page.records)) + Data("\n".utf8))
+                try printJSON(Out(count: page.records.count, total: page.total, executions: page.records))
                 return
             }
             let formatter = ISO8601DateFormatter()
@@ -51,9 +48,7 @@ extension Corral {
         func run() async throws {
             let summary = try await openHistory(dataDirectory).summary()
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                FileHandle.standardOutput.write(try encoder.encode(summary) + Data("\n".utf8))
+                try printJSON(summary)
                 return
             }
             print("executions: \(summary.total) (cached \(summary.cached)), average \(String(format: "%.1f", summary.averageExecutionTimeMs)) ms")

@@ -15,9 +15,7 @@ extension Corral {
             do { catalog = try LanguageCatalog.load() } catch { throw CLIFailure.corralFailed("\(error)") }
             let infos = await LanguageProbe.probeAll(catalog)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                FileHandle.standardOutput.write(try encoder.encode(infos) + Data("\n".utf8))
+                try printJSON(infos)
             } else {
                 for info in infos {
                     let mark = info.available ? "ok  " : "--  "

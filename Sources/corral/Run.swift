@@ -129,9 +129,7 @@ extension Corral {
 
         private func report(_ result: RunResult) throws {
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
+                try printJSON(result)
             } else {
                 FileHandle.standardOutput.write(Data(result.stdout.utf8))
                 FileHandle.standardError.write(Data(result.stderr.utf8))

@@ -113,9 +113,7 @@ extension Corral {
 
         private func show(_ report: ValidationReport) throws {
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+                try printJSON(report)
                 return
             }
             let name = file == "-" ? "<stdin>" : file
