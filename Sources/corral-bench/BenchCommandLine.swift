@@ -1,9 +1,11 @@
 import Foundation
 import Glibc
 
-/// Parses the command line, runs the chosen section, prints and writes its report.
+/// Parses the command line, runs the chosen section (or every section), prints and writes its report.
 enum BenchCommandLine {
-    static let defaultSection = "jail"
+    /// With no section named, every section runs in turn and one JSON document holds them all.
+    static let allSections = "all"
+    static let defaultSection = allSections
 
     static func main(_ arguments: [String]) async -> Int32 {
         var arguments = arguments
@@ -13,12 +15,13 @@ enum BenchCommandLine {
         }
         let sectionName = arguments.first.map { $0.hasPrefix("-") ? defaultSection : $0 } ?? defaultSection
         if let first = arguments.first, !first.hasPrefix("-") { arguments.removeFirst() }
+        if sectionName == allSections { return await runAll(arguments) }
         guard let section = BenchSections.all.first(where: { $0.name == sectionName }) else {
-            printError("corral-bench: unknown section '\(sectionName)'; sections: \(BenchSections.all.map(\.name).joined(separator: ", "))\n")
+            printError("corral-bench: unknown section '\(sectionName)'; sections: \(([allSections] + BenchSections.all.map(\.name)).joined(separator: ", "))\n")
             return 64
         }
         let options: BenchOptions
-        do throws(BenchUsageError) { options = try BenchOptions.parse(arguments) } catch {
+        do throws(BenchUsageError) { options = try BenchOptions.parse(arguments, for: section) } catch {
             printError("corral-bench: \(error.message)\n")
             return 64
         }
@@ -45,20 +48,75 @@ enum BenchCommandLine {
         return report.failures > 0 ? 1 : 0
     }
 
+    /// `corral-bench [all] [--json PATH] [--quick]`: every section with its defaults, one after the other.
+    static func runAll(_ arguments: [String]) async -> Int32 {
+        var jsonPath: String?
+        var quick = false
+        var index = 0
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--json":
+                index += 1
+                guard index < arguments.count else { printError("corral-bench: --json needs a value\n"); return 64 }
+                jsonPath = arguments[index]
+            case "--quick": quick = true
+            default:
+                printError("corral-bench: '\(arguments[index])' is not an option of a full run (only --json, --quick); name a section to pass it options\n")
+                return 64
+            }
+            index += 1
+        }
+        var run = BenchRun(machine: MachineInfo.current(), sections: [])
+        for section in BenchSections.all {
+            var options = BenchOptions()
+            options.iterations = quick ? section.quickIterations : section.defaultIterations
+            options.warmup = section.defaultWarmup
+            options.allowFewIterations = quick
+            printError("corral-bench: section \(section.name) (\(options.iterations) iterations)\n")
+            do {
+                let report = try await section.run(options)
+                print(report.table())
+                print("")
+                run.sections.append(report)
+            } catch {
+                let message = (error as? BenchUsageError)?.message ?? "\(error)"
+                printError("corral-bench: \(section.name) failed: \(message)\n")
+                print("\(section.name): FAILED: \(message)\n")
+                run.errors[section.name] = message
+            }
+        }
+        print("corral-bench: \(run.sections.count) of \(BenchSections.all.count) sections ran; \(run.failures) failure(s)")
+        if let path = jsonPath {
+            do {
+                try writeBenchJSON(run, to: path)
+                print("wrote \(path)")
+            } catch {
+                printError("corral-bench: could not write \(path): \(error)\n")
+                return 1
+            }
+        }
+        return run.failures > 0 ? 1 : 0
+    }
+
     static var usage: String {
         var text = """
         usage: corral-bench [SECTION] [--iterations N] [--warmup N] [--json PATH] [section options]
+               corral-bench [all] [--json PATH] [--quick]
 
-        Common options:
-          --iterations N   measured iterations per workload and mode (default \(BenchOptions.defaultIterations), at least \(BenchOptions.minimumIterations))
-          --warmup N       unmeasured runs of each mode before measuring (default \(BenchOptions.defaultWarmup))
+        With no section (or `all`), every section runs with its defaults and --json writes one
+        document holding all of them ({"sections": [...]}).
+
+        Common options (one section):
+          --iterations N   measured iterations (each section's meaning and default below)
+          --warmup N       unmeasured runs before measuring
           --json PATH      also write the report as JSON
-          --quick          allow fewer than \(BenchOptions.minimumIterations) iterations (a rough check)
+          --quick          allow fewer iterations than the section's minimum (a rough check)
 
-        Sections (default: \(defaultSection)):
+        Sections:
         """
         for section in BenchSections.all {
             text += "\n  \(section.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(section.summary)"
+            text += "\n      iterations: \(section.iterationsMeaning) (default \(section.defaultIterations), at least \(section.minimumIterations); warm-up default \(section.defaultWarmup))"
             for line in section.optionsHelp { text += "\n      \(line)" }
         }
         return text
@@ -71,13 +129,23 @@ struct BenchSection: Sendable {
     var summary: String
     /// Lines describing the section's own options (`--name VALUE  what`).
     var optionsHelp: [String] = []
+    /// What `--iterations` counts in this section.
+    var iterationsMeaning = "measured runs per row"
+    var defaultIterations = 300
+    var minimumIterations = 200
+    /// Iterations of a `--quick` full run.
+    var quickIterations = 20
+    var defaultWarmup = 20
     var run: @Sendable (BenchOptions) async throws -> BenchReport
 }
 
-/// Every section the tool knows. Add yours here.
+/// Every section the tool knows, in the order a full run takes them. Add yours here.
 enum BenchSections {
     static let all: [BenchSection] = [
         JailBench.section,
+        CompileCacheBench.section,
+        ValidateBench.section,
+        LoadBench.section,
     ]
 }
 
@@ -99,8 +167,10 @@ struct BenchOptions: Sendable {
     /// Allows fewer than `minimumIterations` (quick checks; the report says so).
     var allowFewIterations = false
 
-    static func parse(_ arguments: [String]) throws(BenchUsageError) -> BenchOptions {
+    static func parse(_ arguments: [String], for section: BenchSection) throws(BenchUsageError) -> BenchOptions {
         var options = BenchOptions()
+        options.iterations = section.defaultIterations
+        options.warmup = section.defaultWarmup
         var index = 0
         func value(_ flag: String) throws(BenchUsageError) -> String {
             index += 1
@@ -127,8 +197,8 @@ struct BenchOptions: Sendable {
             }
             index += 1
         }
-        if options.iterations < minimumIterations && !options.allowFewIterations {
-            throw BenchUsageError(message: "--iterations must be at least \(minimumIterations) (add --quick for a rough check)")
+        if options.iterations < section.minimumIterations && !options.allowFewIterations {
+            throw BenchUsageError(message: "\(section.name): --iterations must be at least \(section.minimumIterations) (add --quick for a rough check)")
         }
         if options.iterations == 0 { throw BenchUsageError(message: "--iterations must be positive") }
         return options

@@ -11,10 +11,19 @@ struct MachineInfo: Sendable, Encodable {
     var cpuModel: String
     var memoryMB: Int
     var cgroup: String
+    /// 1, 5 and 15 minute load averages when the report was made (other work skews figures).
+    var loadAverage: [Double]
 
     enum CodingKeys: String, CodingKey {
         case hostname, kernel, architecture, cpus
         case cpuModel = "cpu_model", memoryMB = "memory_mb", cgroup
+        case loadAverage = "load_average"
+    }
+
+    /// `/proc/loadavg`'s first three figures.
+    static func loadAverageNow() -> [Double] {
+        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").prefix(3).compactMap { Double($0) }
     }
 
     static func current(cgroup: CgroupHierarchy = CgroupHierarchy.detect()) -> MachineInfo {
@@ -33,10 +42,10 @@ struct MachineInfo: Sendable, Encodable {
         return MachineInfo(
             hostname: field(names.nodename), kernel: field(names.release), architecture: field(names.machine),
             cpus: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), cpuModel: model, memoryMB: memKB / 1024,
-            cgroup: cgroup.versionName)
+            cgroup: cgroup.versionName, loadAverage: loadAverageNow())
     }
 
     var summary: String {
-        "\(hostname), Linux \(kernel), \(cpus) × \(cpuModel), \(memoryMB) MB, cgroup \(cgroup)"
+        "\(hostname), Linux \(kernel), \(cpus) × \(cpuModel), \(memoryMB) MB, cgroup \(cgroup), load \(loadAverage.map { String(format: "%.2f", $0) }.joined(separator: " "))"
     }
 }

@@ -1,0 +1,241 @@
+import Foundation
+import Glibc
+
+/// A blocking HTTP/1.1 client on one keep-alive TCP connection to a loopback server:
+/// what the load generator runs on its own threads (never on the Swift concurrency pool).
+final class HTTPConnection {
+    struct Response {
+        var status: Int
+        var headers: [(name: String, value: String)]
+        var body: [UInt8]
+
+        func header(_ name: String) -> String? {
+            headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case connect(Int32)
+        case send(Int32)
+        case receive(Int32)
+        /// The server closed the connection; `partial` when part of a response had arrived.
+        case closed(partial: Bool)
+        case timeout
+        case malformed(String)
+
+        var description: String {
+            switch self {
+            case .connect(let e): "connect: \(String(cString: strerror(e)))"
+            case .send(let e): "send: \(String(cString: strerror(e)))"
+            case .receive(let e): "receive: \(String(cString: strerror(e)))"
+            case .closed(let partial): partial ? "connection closed mid-response" : "connection closed"
+            case .timeout: "timed out"
+            case .malformed(let what): "malformed response: \(what)"
+            }
+        }
+
+        /// A short label to count failures by.
+        var kind: String {
+            switch self {
+            case .connect(let e): "connect \(String(cString: strerror(e)))"
+            case .send(let e): "send \(String(cString: strerror(e)))"
+            case .receive(let e): "receive \(String(cString: strerror(e)))"
+            case .closed(let partial): partial ? "closed mid-response" : "closed"
+            case .timeout: "timeout"
+            case .malformed: "malformed"
+            }
+        }
+    }
+
+    let port: UInt16
+    /// Seconds any one request may take, sending and receiving.
+    let timeout: Double
+    private var fd: Int32 = -1
+    private var pending: [UInt8] = []
+    /// Requests sent on the current connection (0: it is new).
+    private var requestsOnConnection = 0
+    private(set) var connects = 0
+
+    init(port: Int, timeout: Double) {
+        self.port = UInt16(port)
+        self.timeout = timeout
+    }
+
+    deinit { close() }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+        pending.removeAll()
+        requestsOnConnection = 0
+    }
+
+    private func connect() throws(Failure) {
+        close()
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard s >= 0 else { throw .connect(errno) }
+        var one: Int32 = 1
+        setsockopt(s, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        // Each blocking send/recv gives up after a second so the request's own deadline is checked.
+        var tv = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            Glibc.close(s)
+            throw .connect(e)
+        }
+        fd = s
+        connects += 1
+    }
+
+    /// Sends one request and reads its response. A request that finds a reused keep-alive
+    /// connection already closed by the server (nothing of a response received) is retried
+    /// once on a new connection.
+    func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json") throws(Failure) -> Response {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: keep-alive\r\nAccept: application/json\r\n"
+        if let body { head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
+        head += "\r\n"
+        let bytes = Array(head.utf8) + (body ?? [])
+        let deadline = SpawnTimer.monotonicNanoseconds() + UInt64(timeout * 1e9)
+        for attempt in 0..<2 {
+            if fd < 0 { try connect() }
+            let reused = requestsOnConnection > 0
+            requestsOnConnection += 1
+            do throws(Failure) {
+                try send(bytes, deadline: deadline)
+                let response = try readResponse(deadline: deadline, headOnly: method == "HEAD")
+                if response.header("Connection")?.lowercased() == "close" { close() }
+                return response
+            } catch {
+                close()
+                let stale: Bool = switch error {
+                case .closed(partial: false), .send(EPIPE), .send(ECONNRESET), .receive(ECONNRESET): true
+                default: false
+                }
+                if attempt == 0 && reused && stale { continue }
+                throw error
+            }
+        }
+        throw .closed(partial: false)
+    }
+
+    private func send(_ bytes: [UInt8], deadline: UInt64) throws(Failure) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { offset += n; continue }
+            let e = errno
+            if n < 0 && (e == EINTR || e == EAGAIN || e == EWOULDBLOCK) {
+                if SpawnTimer.monotonicNanoseconds() > deadline { throw .timeout }
+                continue
+            }
+            throw .send(e)
+        }
+    }
+
+    /// Reads at least one more byte into `pending`.
+    private func fill(deadline: UInt64) throws(Failure) {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n > 0 { pending += chunk[0..<n]; return }
+            if n == 0 { throw .closed(partial: !pending.isEmpty) }
+            let e = errno
+            if e == EINTR || e == EAGAIN || e == EWOULDBLOCK {
+                if SpawnTimer.monotonicNanoseconds() > deadline { throw .timeout }
+                continue
+            }
+            throw .receive(e)
+        }
+    }
+
+    private static let crlfcrlf: [UInt8] = [13, 10, 13, 10]
+    private static let crlf: [UInt8] = [13, 10]
+
+    private func index(of needle: [UInt8], from start: Int = 0) -> Int? {
+        guard pending.count >= needle.count + start else { return nil }
+        var i = start
+        while i + needle.count <= pending.count {
+            if pending[i] == needle[0] && Array(pending[i..<(i + needle.count)]) == needle { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    private func readResponse(deadline: UInt64, headOnly: Bool) throws(Failure) -> Response {
+        var headEnd = index(of: Self.crlfcrlf)
+        while headEnd == nil {
+            if pending.count > 64 << 10 { throw .malformed("header over 64 KiB") }
+            try fill(deadline: deadline)
+            headEnd = index(of: Self.crlfcrlf)
+        }
+        let headText = String(decoding: pending[0..<headEnd!], as: UTF8.self)
+        pending.removeFirst(headEnd! + 4)
+        var lines = headText.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst()
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
+            throw .malformed("status line '\(statusLine.prefix(80))'")
+        }
+        var headers: [(name: String, value: String)] = []
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers.append((String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                            String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+        }
+        var response = Response(status: status, headers: headers, body: [])
+        if headOnly || status == 204 || status == 304 || (100..<200).contains(status) { return response }
+        if response.header("Transfer-Encoding")?.lowercased().contains("chunked") == true {
+            while true {
+                var lineEnd = index(of: Self.crlf)
+                while lineEnd == nil { try fill(deadline: deadline); lineEnd = index(of: Self.crlf) }
+                let sizeText = String(decoding: pending[0..<lineEnd!], as: UTF8.self).split(separator: ";").first ?? ""
+                guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
+                    throw .malformed("chunk size '\(sizeText.prefix(20))'")
+                }
+                pending.removeFirst(lineEnd! + 2)
+                if size == 0 {
+                    // Trailers, then the final CRLF.
+                    var end = index(of: Self.crlf)
+                    while end == nil { try fill(deadline: deadline); end = index(of: Self.crlf) }
+                    while end! > 0 {
+                        pending.removeFirst(end! + 2)
+                        end = index(of: Self.crlf)
+                        while end == nil { try fill(deadline: deadline); end = index(of: Self.crlf) }
+                    }
+                    pending.removeFirst(2)
+                    return response
+                }
+                while pending.count < size + 2 { try fill(deadline: deadline) }
+                response.body += pending[0..<size]
+                pending.removeFirst(size + 2)
+            }
+        }
+        if let lengthText = response.header("Content-Length") {
+            guard let length = Int(lengthText), length >= 0 else { throw .malformed("Content-Length '\(lengthText)'") }
+            while pending.count < length { try fill(deadline: deadline) }
+            response.body = Array(pending[0..<length])
+            pending.removeFirst(length)
+            return response
+        }
+        // No length: the body runs to the end of the connection.
+        while true {
+            do throws(Failure) { try fill(deadline: deadline) } catch {
+                if case .closed = error { break }
+                throw error
+            }
+        }
+        response.body = pending
+        close()
+        return response
+    }
+}
