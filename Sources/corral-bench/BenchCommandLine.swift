@@ -36,6 +36,7 @@ enum BenchCommandLine {
             return 1
         }
         print(report.table())
+        fflush(nil)
         if let path = options.jsonPath {
             do {
                 try report.writeJSON(to: path)
@@ -77,11 +78,13 @@ enum BenchCommandLine {
                 let report = try await section.run(options)
                 print(report.table())
                 print("")
+                fflush(nil) // keep the tables in order with the progress lines on stderr
                 run.sections.append(report)
             } catch {
                 let message = (error as? BenchUsageError)?.message ?? "\(error)"
                 printError("corral-bench: \(section.name) failed: \(message)\n")
                 print("\(section.name): FAILED: \(message)\n")
+                fflush(nil)
                 run.errors[section.name] = message
             }
         }
