@@ -75,7 +75,7 @@ public final class Sandbox: Sendable {
                             cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? []))
         var network: SlirpNetwork?
         if spec.network {
-            do throws(SandboxError) { network = try SlirpNetwork.start(jailPID: stub.pid) } catch {
+            do throws(SandboxError) { network = try await Self.onOwnThread { () throws(SandboxError) in try SlirpNetwork.start(jailPID: stub.pid) } } catch {
                 stub.destroy()
                 return .internalError(error.description)
             }
@@ -95,6 +95,19 @@ public final class Sandbox: Sendable {
         let degraded = degradations
         if !degraded.isEmpty { result.degraded = degraded }
         return result
+    }
+
+    /// Runs blocking setup (waiting for slirp4netns, up to seconds) on a thread of its own, never on
+    /// the cooperative pool, which has one thread per core.
+    static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws(SandboxError) -> T) async throws(SandboxError) -> T {
+        let result: Result<T, SandboxError> = await withCheckedContinuation { continuation in
+            Thread {
+                do throws(SandboxError) { continuation.resume(returning: .success(try body())) } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }.start()
+        }
+        return try result.get()
     }
 
     /// Kills the stubs waiting in the pool. Runs in flight finish normally.
