@@ -8,14 +8,7 @@ import Testing
 func jailsAreAvailableUnderCI() async {
     guard ProcessInfo.processInfo.environment["CI"] == "true" else { return }
     #expect(TestSupport.jailsAvailable, "CI must run the sandbox tests: run as root on a host with user namespaces")
-    #expect(!TestSupport.sandbox.cgroups.isUnavailableForTests, "CI hosts have writable cgroups: \(TestSupport.sandbox.cgroups)")
+    #expect(!TestSupport.sandbox.cgroups.isUnavailable, "CI hosts have writable cgroups: \(TestSupport.sandbox.cgroups)")
     let result = await TestSupport.sandbox.run(JailSpec(arguments: ["/bin/true"]))
     #expect(result.status == .success, "\(result.errorMessage ?? "")")
-}
-
-extension CgroupHierarchy {
-    var isUnavailableForTests: Bool {
-        if case .unavailable = self { return true }
-        return false
-    }
 }

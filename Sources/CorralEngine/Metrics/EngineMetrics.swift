@@ -14,7 +14,6 @@ public final class EngineMetrics: Sendable {
         var durationCount: [String: Int] = [:]
         var cacheHits = 0
         var cacheMisses = 0
-        var historyWriteFailures = 0
         var rejected = 0
         var recentDurationsMs: [Double] = [] // ring of the last 1000 for p50/p95
         var recentIndex = 0
@@ -43,7 +42,6 @@ public final class EngineMetrics: Sendable {
 
     public func cacheHit() { state.withLock { $0.cacheHits += 1 } }
     public func cacheMiss() { state.withLock { $0.cacheMisses += 1 } }
-    public func historyWriteFailed() { state.withLock { $0.historyWriteFailures += 1 } }
     public func rejectedByAdmission() { state.withLock { $0.rejected += 1 } }
 
     /// Totals for the status and stats reports.
@@ -53,7 +51,6 @@ public final class EngineMetrics: Sendable {
         public var total: Int
         public var cacheHits: Int
         public var cacheMisses: Int
-        public var historyWriteFailures: Int
         public var rejected: Int
         public var averageMs: Double
         public var p50Ms: Double
@@ -72,7 +69,7 @@ public final class EngineMetrics: Sendable {
             func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
             let sum = s.durationSum.values.reduce(0, +), count = s.durationCount.values.reduce(0, +)
             return Snapshot(byStatus: byStatus, byLanguage: byLanguage, total: total, cacheHits: s.cacheHits,
-                            cacheMisses: s.cacheMisses, historyWriteFailures: s.historyWriteFailures, rejected: s.rejected,
+                            cacheMisses: s.cacheMisses, rejected: s.rejected,
                             averageMs: count == 0 ? 0 : sum / Double(count) * 1000, p50Ms: pct(0.5), p95Ms: pct(0.95))
         }
     }

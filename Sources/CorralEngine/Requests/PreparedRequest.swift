@@ -75,7 +75,7 @@ extension Engine {
         h.field("corral-result-v1")
         h.field(p.language.name)
         h.field(await runtime.versions.version(of: p.language) ?? "")
-        h.field(p.run.code)
+        h.field(p.codeHash) // the code, hashed once in `prepare`
         h.field(p.run.stdin)
         for (k, v) in p.run.environment { h.field(k); h.field(v) }
         h.field("args")

@@ -120,7 +120,8 @@ public final class Sandbox: Sendable {
 }
 
 extension CgroupHierarchy {
-    var isUnavailable: Bool {
+    /// No writable cgroup: limits fall back to rlimits.
+    public var isUnavailable: Bool {
         if case .unavailable = self { return true }
         return false
     }

@@ -50,7 +50,7 @@ final class JailStub: @unchecked Sendable {
             if cgroupFD >= 0 { close(cgroupFD) }
             cgroup?.remove()
         }
-        if case .unavailable = hierarchy {} else {
+        if !hierarchy.isUnavailable {
             do throws(SandboxError) { cgroup = try JailCgroup.create(in: hierarchy, name: name) } catch {
                 cleanup(); throw error
             }
