@@ -7,13 +7,16 @@
 #include <linux/filter.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -33,12 +36,22 @@
 
 // ---------------------------------------------------------------- helpers
 
-static void report(int kind, int error, int step, int op, int wait_status) {
+static int64_t monotonic_ns(void) {
+    struct timespec ts = { 0, 0 };
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void report_at(int kind, int error, int step, int op, int wait_status, int64_t at) {
     struct corral_status s;
     memset(&s, 0, sizeof s);
-    s.kind = kind; s.error = error; s.step = step; s.op = op; s.wait_status = wait_status;
+    s.kind = kind; s.error = error; s.step = step; s.op = op; s.wait_status = wait_status; s.monotonic_ns = at;
     ssize_t ignored = write(4, &s, sizeof s);
     (void)ignored;
+}
+
+static void report(int kind, int error, int step, int op, int wait_status) {
+    report_at(kind, error, step, op, wait_status, monotonic_ns());
 }
 
 __attribute__((noreturn)) static void fail(int step, int op) {
@@ -176,6 +189,8 @@ struct program {
     int rlimit_count;
     uid_t uid; gid_t gid; int has_creds;
     struct sock_fprog seccomp; int has_seccomp;
+    /// Written by the vfork child right before its execve (vfork shares this memory with the init).
+    volatile int64_t exec_ns;
 };
 
 static uint64_t u64(struct arg a) {
@@ -266,6 +281,14 @@ static int run_op(uint32_t op, struct arg *a, uint32_t argc, struct program *pro
         if (argc != 1) { errno = EINVAL; return -1; }
         prog->exec_path = a[0].data;
         return 0;
+    case CORRAL_OP_SYSCTL: {
+        // Never creates: the knob must exist, or the measure it stands for would silently be missing.
+        if (argc != 2 || a[1].len == 0) { errno = EINVAL; return -1; }
+        int fd = open(a[0].data, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) return -1;
+        if (write_full(fd, a[1].data, a[1].len - 1) < 0) { int e = errno; close(fd); errno = e; return -1; }
+        return close(fd);
+    }
     default:
         errno = EINVAL;
         return -1;
@@ -327,6 +350,7 @@ __attribute__((noreturn)) static void become_program(struct program *prog) {
     // Installed last: after this only the program's own syscalls run.
     if (prog->has_seccomp && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog->seccomp) < 0)
         fail(CORRAL_STEP_SECCOMP, 0);
+    prog->exec_ns = monotonic_ns(); // the program's wall time starts here
     exec_searching_path(prog);
     fail(CORRAL_STEP_EXEC, 0);
 }
@@ -427,14 +451,15 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
 
     // The init keeps no end of the program's streams: they reach EOF when the program's last process exits.
     close(0); close(1); close(2);
-    report(CORRAL_STATUS_STARTED, 0, 0, 0, 0);
+    report_at(CORRAL_STATUS_STARTED, 0, 0, 0, 0, prog->exec_ns);
     for (;;) {
         int status = 0;
         pid_t pid = waitpid(-1, &status, __WALL);
+        int64_t reaped_at = monotonic_ns();
         if (pid < 0 && errno == EINTR) continue;
         if (pid < 0) syscall(SYS_exit_group, 0);
         if (pid == child) {
-            report(CORRAL_STATUS_EXITED, 0, 0, 0, status);
+            report_at(CORRAL_STATUS_EXITED, 0, 0, 0, status, reaped_at);
             // Leaving the init kills every other process of the PID namespace.
             syscall(SYS_exit_group, 0);
         }
@@ -443,7 +468,35 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
 
 // ---------------------------------------------------------------- parent side
 
+static pid_t clone_as_owner(const struct corral_clone_request *request, int *pidfd_out);
+
 pid_t corral_jail_clone(const struct corral_clone_request *request, int *pidfd_out) {
+    // Become the namespace's owner for the clone only, on this thread only (raw syscalls: glibc's
+    // wrappers would change every thread of the service). SECBIT_NO_SETUID_FIXUP keeps this
+    // thread's capabilities across the switch: writing the child's maps and CLONE_INTO_CGROUP
+    // still need them. Any failure refuses the clone: a jail owned by root would charge its
+    // per-user counts to host root.
+    int saved_bits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+    if (saved_bits < 0) return -errno;
+    if (prctl(PR_SET_SECUREBITS, saved_bits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0) < 0) return -errno;
+    uid_t euid = (uid_t)syscall(SYS_geteuid);
+    gid_t egid = (gid_t)syscall(SYS_getegid);
+    if (syscall(SYS_setresgid, -1, request->owner_gid, -1) < 0) {
+        int e = errno; prctl(PR_SET_SECUREBITS, saved_bits, 0, 0, 0); return -e;
+    }
+    if (syscall(SYS_setresuid, -1, request->owner_uid, -1) < 0) {
+        int e = errno; syscall(SYS_setresgid, -1, egid, -1); prctl(PR_SET_SECUREBITS, saved_bits, 0, 0, 0); return -e;
+    }
+    pid_t pid = clone_as_owner(request, pidfd_out);
+    // Restoring root must succeed, or this thread would clone the next jail as the wrong owner:
+    // a failure here is a broken process, and exiting is the only safe answer.
+    if (syscall(SYS_setresuid, -1, euid, -1) < 0 || syscall(SYS_setresgid, -1, egid, -1) < 0 ||
+        prctl(PR_SET_SECUREBITS, saved_bits, 0, 0, 0) < 0)
+        abort();
+    return pid;
+}
+
+static pid_t clone_as_owner(const struct corral_clone_request *request, int *pidfd_out) {
     struct clone_args args;
     memset(&args, 0, sizeof args);
     int pidfd = -1;

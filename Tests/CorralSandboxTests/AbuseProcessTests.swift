@@ -98,14 +98,19 @@ struct AbuseProcessTests {
     // MARK: 13. kill(-1, SIGKILL)
 
     @Test func killMinusOneKillsOnlyTheJailsProcesses() async throws {
-        // A host process with the very uid the jailed program has on the host: without the PID
-        // namespace, kill(-1) from the jail would reach it.
-        let ids = try await Abuse.jailHostIDs()
-        let victim = Process()
-        victim.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        victim.arguments = ["--reuid=\(ids.program)", "--regid=\(ids.program)", "--clear-groups", "/bin/sleep", "60"]
-        try victim.run()
-        defer { kill(victim.processIdentifier, SIGKILL); victim.waitUntilExit() }
+        // Host processes with the very uid the jailed program has on the host (each jail has a slot of
+        // its own: one victim per slot the attack may get): without the PID namespace, kill(-1) from
+        // the jail would reach them.
+        var victims: [Process] = []
+        defer { for v in victims { kill(v.processIdentifier, SIGKILL); v.waitUntilExit() } }
+        for slot in 0..<8 {
+            let uid = JailIdentity(slot: slot).programHostID
+            let victim = Process()
+            victim.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            victim.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "/bin/sleep", "60"]
+            try victim.run()
+            victims.append(victim)
+        }
 
         let (result, fields) = await Abuse.python(#"""
         import signal, time
@@ -123,8 +128,10 @@ struct AbuseProcessTests {
         """#)
         #expect(result.status == .success, "\(result)")
         #expect(fields == ["siblings_killed": "3", "caller": "alive"])
-        #expect(victim.isRunning, "kill(-1) in the jail killed a host process")
-        #expect(kill(victim.processIdentifier, 0) == 0)
+        for victim in victims {
+            #expect(victim.isRunning, "kill(-1) in the jail killed a host process")
+            #expect(kill(victim.processIdentifier, 0) == 0)
+        }
         await Abuse.expectHealthy()
     }
 

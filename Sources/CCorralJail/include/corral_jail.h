@@ -39,6 +39,7 @@ enum corral_op {
     CORRAL_OP_ENV = 15,           // "KEY=VALUE"
     CORRAL_OP_ARG = 16,           // one argv element
     CORRAL_OP_EXEC = 17,          // path (searched in the spec's PATH when it has no '/')
+    CORRAL_OP_SYSCTL = 18,        // path, value: writes an existing file (a namespaced /proc/sys knob)
 };
 
 /// Steps the child reports when something fails.
@@ -58,8 +59,8 @@ enum corral_step {
 
 enum corral_status_kind {
     CORRAL_STATUS_SETUP_ERROR = 1,  // error, step, op
-    CORRAL_STATUS_STARTED = 2,      // the program's execve succeeded
-    CORRAL_STATUS_EXITED = 3,       // wait_status of the program
+    CORRAL_STATUS_STARTED = 2,      // the program's execve succeeded; monotonic_ns: just before its execve
+    CORRAL_STATUS_EXITED = 3,       // wait_status of the program; monotonic_ns: just after the init reaped it
 };
 
 /// One fixed-size message on the status pipe (atomic: smaller than PIPE_BUF).
@@ -69,7 +70,10 @@ struct corral_status {
     int32_t step;
     int32_t op;
     int32_t wait_status;
-    int32_t reserved[3];
+    int32_t reserved;
+    /// CLOCK_MONOTONIC (shared with the host: jails get no time namespace) where the event happened,
+    /// so that the host's reading of the pipe, however late, does not shift a program's times.
+    int64_t monotonic_ns;
 };
 
 /// What must be known when the init is cloned. Everything else arrives in the spec.
@@ -81,10 +85,16 @@ struct corral_clone_request {
     int spec_fd;              // read end of the spec pipe
     int status_fd;            // write end of the status pipe
     int cgroup_fd;            // a cgroup v2 directory for CLONE_INTO_CGROUP, or -1
+    /// Host uid and gid that create (own) the jail's user namespace. Per-user kernel counts of the
+    /// jail (inotify instances, message queues, pending signals) are charged up the namespace chain
+    /// to this owner: it must be an unprivileged id of the jail's own, never root.
+    uint32_t owner_uid;
+    uint32_t owner_gid;
 };
 
-/// Clones the jail's init (fork semantics, new namespaces). Returns its pid
-/// in the parent, or -errno. `*pidfd_out` receives a pidfd (or -1).
+/// Clones the jail's init (fork semantics, new namespaces) as `owner_uid`/`owner_gid`, so that
+/// the new user namespace belongs to them; the calling thread's credentials are restored before
+/// it returns. Returns the init's pid in the parent, or -errno. `*pidfd_out` receives a pidfd (or -1).
 pid_t corral_jail_clone(const struct corral_clone_request *request, int *pidfd_out);
 
 /// Drops the calling *thread's* supplementary groups with the raw syscall

@@ -56,6 +56,11 @@ struct JailCgroup: Sendable {
             } else {
                 try? Posix.writeFile(mem + "/memory.swappiness", "0")
             }
+            // v1 charges socket buffers to no one unless the group's TCP account is limited; once it is,
+            // TCP and UDP buffers of the jail's sockets count against it (v2 charges them to memory.max).
+            if Posix.exists(mem + "/" + Self.v1SocketMemoryFile) {
+                try Posix.writeFile(mem + "/" + Self.v1SocketMemoryFile, memory)
+            }
             try Posix.writeFile(roots["pids"]! + "/" + name + "/pids.max", String(limits.processes))
             if let cpu = roots["cpu"] {
                 try? Posix.writeFile(cpu + "/" + name + "/cpu.cfs_period_us", "100000")
@@ -65,6 +70,9 @@ struct JailCgroup: Sendable {
             break
         }
     }
+
+    /// The v1 file that limits (and so turns on) socket memory accounting of a group.
+    static let v1SocketMemoryFile = "memory.kmem.tcp.limit_in_bytes"
 
     /// What the group measured over its life.
     struct Usage {

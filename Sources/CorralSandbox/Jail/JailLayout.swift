@@ -54,6 +54,12 @@ struct JailLayout {
         // /proc: fresh, for this PID namespace only; the knobs that reach the kernel read-only.
         e.mkdir(root + "/proc")
         e.mount("proc", root + "/proc", "proc", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC))
+        // Kernel accounts no cgroup charges, capped while the init may still write its own namespaces' knobs.
+        for cap in KernelAccounts.presentUserNamespaceCaps {
+            e.sysctl(root + "/proc/sys/user/" + cap.name, String(cap.value))
+        }
+        e.sysctl(root + "/proc/sys/net/ipv4/tcp_rmem", KernelAccounts.tcpReceiveBuffer)
+        e.sysctl(root + "/proc/sys/net/ipv4/tcp_wmem", KernelAccounts.tcpSendBuffer)
         for hidden in ["sys", "sysrq-trigger", "irq", "bus"] where Posix.exists("/proc/" + hidden) {
             let path = root + "/proc/" + hidden
             e.mount(path, path, "", UInt(MS_BIND | MS_REC))
@@ -115,6 +121,8 @@ struct JailLayout {
         e.rlimit(Rlimit.core, 0, 0)
         e.rlimit(Rlimit.memlock, 0, 0)
         e.rlimit(Rlimit.stack, 8 << 20, 8 << 20)
+        e.rlimit(Rlimit.messageQueue, KernelAccounts.messageQueueBytes, KernelAccounts.messageQueueBytes)
+        e.rlimit(Rlimit.pendingSignals, KernelAccounts.pendingSignals, KernelAccounts.pendingSignals)
         if rlimitFallback {
             let memory = UInt64(limits.memoryMB) << 20
             e.rlimit(Rlimit.addressSpace, memory, memory)
@@ -175,4 +183,5 @@ struct JailLayout {
 enum Rlimit {
     static let cpu: Int32 = 0, fsize: Int32 = 1, stack: Int32 = 3, core: Int32 = 4
     static let nproc: Int32 = 6, nofile: Int32 = 7, memlock: Int32 = 8, addressSpace: Int32 = 9
+    static let pendingSignals: Int32 = 11, messageQueue: Int32 = 12
 }

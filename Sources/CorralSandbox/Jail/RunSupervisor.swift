@@ -139,13 +139,23 @@ struct RunSupervisor {
             guard n == MemoryLayout<corral_status>.size else { continue }
             switch Int(message.kind) {
             case Int(CORRAL_STATUS_SETUP_ERROR.rawValue): if o.setupError == nil { o.setupError = message }
-            case Int(CORRAL_STATUS_STARTED.rawValue): o.startedAt = Posix.monotonicNanoseconds()
+            // Times are the init's, taken where the events happen (right before the program's execve,
+            // right after reaping it), not when this loop gets round to reading them.
+            case Int(CORRAL_STATUS_STARTED.rawValue): o.startedAt = Self.eventTime(message)
             case Int(CORRAL_STATUS_EXITED.rawValue):
                 o.waitStatus = message.wait_status
-                o.exitedAt = Posix.monotonicNanoseconds()
+                o.exitedAt = Self.eventTime(message)
             default: break
             }
         }
+    }
+
+    /// The event's CLOCK_MONOTONIC stamp from the jail (the same clock as the host's: no time namespace).
+    /// A missing or future stamp cannot come from a correct init; the host's own reading bounds it.
+    private static func eventTime(_ message: corral_status) -> UInt64 {
+        let now = Posix.monotonicNanoseconds()
+        guard message.monotonic_ns > 0 else { return now }
+        return min(UInt64(message.monotonic_ns), now)
     }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {

@@ -22,7 +22,7 @@ public final class Sandbox: Sendable {
     public let cgroups: CgroupHierarchy
     private let pool: StubPool
     private let seccompProgram: [UInt8]?
-    private let ids = JailStub.IDMap()
+    private let identities = JailIdentityPool()
     private let startedCount = Mutex(0)
 
     /// Jails that received a spec (a program was about to run) since this sandbox started.
@@ -36,21 +36,31 @@ public final class Sandbox: Sendable {
         try ScratchMount.prepareParent()
         cgroups = CgroupHierarchy.detect(name: configuration.cgroupName)
         JailCgroup.removeStale(in: cgroups)
+        degradations = Self.degradations(of: cgroups)
         if configuration.seccomp {
             seccompProgram = try SeccompFilter.program.get()
         } else {
             seccompProgram = nil
         }
-        pool = StubPool(spawner: SpawnerThread(), hierarchy: cgroups, ids: ids, targetSize: configuration.poolSize)
+        pool = StubPool(spawner: SpawnerThread(), hierarchy: cgroups, identities: identities, targetSize: configuration.poolSize)
         pool.refill()
     }
 
     /// What this host cannot enforce, in words a user can act on (empty when fully isolated).
-    public var degradations: [String] {
-        if case .unavailable(let reason) = cgroups {
+    public let degradations: [String]
+
+    private static func degradations(of cgroups: CgroupHierarchy) -> [String] {
+        switch cgroups {
+        case .unavailable(let reason):
             return ["no cgroups (\(reason)): memory is limited by RLIMIT_AS and processes by RLIMIT_NPROC, peak memory is the largest process's"]
+        case .v1(let roots):
+            guard let memory = roots["memory"], Posix.exists(memory + "/" + JailCgroup.v1SocketMemoryFile) else {
+                return ["cgroup v1 without \(JailCgroup.v1SocketMemoryFile): socket buffers are not charged to the memory limit"]
+            }
+            return []
+        case .v2:
+            return []
         }
-        return []
     }
 
     /// Runs `spec` to its end. Never throws: every failure is a result with a status.
@@ -61,7 +71,7 @@ public final class Sandbox: Sendable {
         } catch {
             return .internalError(error.description)
         }
-        var layout = JailLayout(stagingRoot: configuration.stagingRoot, programID: ids.programID, seccompProgram: seccompProgram)
+        var layout = JailLayout(stagingRoot: configuration.stagingRoot, programID: JailIdentity.programID, seccompProgram: seccompProgram)
         layout.rlimitFallback = cgroups.isUnavailable
         let encoded: SpecEncoder
         do throws(SandboxError) { encoded = try layout.encode(spec) } catch {
@@ -70,6 +80,13 @@ public final class Sandbox: Sendable {
         let stub: JailStub
         do throws(SandboxError) { stub = try await pool.acquire() } catch {
             return .internalError("could not create a jail: \(error)")
+        }
+        // A writable output directory belongs to this jail's program alone: its host uid is the slot's.
+        if let out = spec.outputDirectory, !spec.outputReadOnly,
+           chown(out, stub.identity.programHostID, stub.identity.programHostID) != 0 {
+            let e = errno
+            stub.destroy()
+            return .internalError(SandboxError.system(call: "chown", errno: e, context: "the jail's output directory \(out)").description)
         }
         started?(JailHandle(initPID: stub.pid, pidNamespace: Posix.readLink("/proc/\(stub.pid)/ns/pid") ?? "",
                             cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? []))
@@ -117,6 +134,12 @@ public final class Sandbox: Sendable {
 
     /// Stubs ready in the pool (for tests and `corral doctor`).
     public var pooledJails: Int { pool.readyCount }
+
+    /// Identity slots held by jails that are alive (pooled or running).
+    public var identitiesInUse: Int { identities.inUse }
+
+    /// Why cloning a jail in the background last failed, if it did (for `corral doctor` and status).
+    public var lastPoolFailure: String? { pool.lastRefillFailure }
 }
 
 extension CgroupHierarchy {

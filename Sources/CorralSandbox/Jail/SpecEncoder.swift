@@ -73,6 +73,9 @@ extension SpecEncoder {
     mutating func hostname(_ name: String) { append(CORRAL_OP_HOSTNAME, [.string(name)], describe: "sethostname") }
     mutating func loopbackUp() { append(CORRAL_OP_LOOPBACK_UP, [], describe: "bring up lo") }
     mutating func chdir(_ path: String) { append(CORRAL_OP_CHDIR, [.string(path)], describe: "chdir \(path)") }
+    mutating func sysctl(_ path: String, _ value: String) {
+        append(CORRAL_OP_SYSCTL, [.string(path), .string(value)], describe: "set \(path) to \(value)")
+    }
     mutating func rlimit(_ resource: Int32, _ soft: UInt64, _ hard: UInt64) {
         append(CORRAL_OP_RLIMIT, [.number(UInt64(resource)), .number(soft), .number(hard)], describe: "rlimit \(resource)")
     }

@@ -7,6 +7,10 @@ import Glibc
 /// what has a history of kernel exploits. Compiled once per process with
 /// libseccomp; non-native architectures (i386, x32) are killed by libseccomp's
 /// architecture check.
+///
+/// Deliberate differences from Docker's default profile are listed in docs/threat-model.md
+/// (e.g. `personality` is allowed with any value: its flags only change the caller's own later
+/// execs, and `no_new_privs` with `nosuid` mounts leaves no privileged program to exec with them).
 public enum SeccompFilter {
     /// Syscalls that fail with EPERM.
     static let denied = [
@@ -31,6 +35,17 @@ public enum SeccompFilter {
         "mbind", "set_mempolicy", "migrate_pages", "move_pages", "set_mempolicy_home_node",
         // obsolete
         "uselib", "ustat", "sysfs", "_sysctl", "nfsservctl",
+        // 16-bit segments: a rich history of kernel bugs (CVE-2014-8133, CVE-2015-5157), needed by
+        // nothing but Wine and 16-bit emulators; Docker's default profile refuses it too
+        "modify_ldt",
+    ]
+
+    /// Syscalls that fail with ENOSYS, so that programs take their fallback path as on a kernel
+    /// without them. Native AIO draws on `fs.aio-max-nr`, one pool for the whole machine: one
+    /// `io_setup(65536)` would leave every database and VM on the host without AIO. Programs that
+    /// use it (libaio users, some databases) fall back to threads on ENOSYS.
+    static let unimplemented = [
+        "io_setup", "io_destroy", "io_submit", "io_cancel", "io_getevents", "io_pgetevents",
     ]
 
     /// Namespace flags that `clone` may not carry.
@@ -65,6 +80,8 @@ public enum SeccompFilter {
         }
         var failures: [String] = []
         for name in denied where rule(eperm, name, []) != 0 { failures.append(name) }
+        let enosys = corral_scmp_act_errno(UInt16(ENOSYS))
+        for name in unimplemented where rule(enosys, name, []) != 0 { failures.append(name) }
         // clone3 passes its flags in memory, out of seccomp's reach: ENOSYS makes libc fall back to clone.
         if rule(corral_scmp_act_errno(UInt16(ENOSYS)), "clone3", []) != 0 { failures.append("clone3") }
         for flag in cloneNamespaceFlags where rule(eperm, "clone", [masked(0, mask: flag, equals: flag)]) != 0 {

@@ -9,6 +9,9 @@ final class JailStub: @unchecked Sendable {
     let pid: pid_t
     let pidfd: Int32
     let cgroup: JailCgroup?
+    /// The host ids of this jail, returned to `identities` when the stub goes.
+    let identity: JailIdentity
+    private let identities: JailIdentityPool
     /// Parent ends.
     let stdinWrite: Int32, stdoutRead: Int32, stderrRead: Int32, specWrite: Int32, statusRead: Int32
     /// Set once the init is reaped: its pidfd may then be closed and must not be signalled.
@@ -16,23 +19,21 @@ final class JailStub: @unchecked Sendable {
     /// Called once when the run that acquired this stub lets go of it (its cgroup is removed by then).
     private let releaseHook = Mutex<(@Sendable () -> Void)?>(nil)
 
-    /// Host ids the jail's inside root and program map to.
-    struct IDMap: Sendable {
-        var insideRootHostID: UInt32 = 2_000_000
-        var programHostID: UInt32 = 2_001_000
-        var programID: UInt32 = 1000
-    }
-
     /// CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
     static let namespaceFlags: UInt64 = 0x1000_0000 | 0x2000_0000 | 0x0002_0000 | 0x4000_0000 | 0x0800_0000 | 0x0400_0000 | 0x0200_0000
 
-    private init(pid: pid_t, pidfd: Int32, cgroup: JailCgroup?, fds: (Int32, Int32, Int32, Int32, Int32)) {
+    private init(pid: pid_t, pidfd: Int32, cgroup: JailCgroup?, identity: JailIdentity, identities: JailIdentityPool,
+                 fds: (Int32, Int32, Int32, Int32, Int32)) {
         self.pid = pid; self.pidfd = pidfd; self.cgroup = cgroup
+        self.identity = identity; self.identities = identities
         (stdinWrite, stdoutRead, stderrRead, specWrite, statusRead) = fds
     }
 
-    /// Clones a stub. Runs on the spawner thread.
-    static func spawn(hierarchy: CgroupHierarchy, ids: IDMap, name: String) throws(SandboxError) -> JailStub {
+    /// Clones a stub. Runs on the spawner thread. The stub owns an identity from `identities` until it goes.
+    static func spawn(hierarchy: CgroupHierarchy, identities: JailIdentityPool, name: String) throws(SandboxError) -> JailStub {
+        let identity = try identities.acquire()
+        var ownedByStub = false
+        defer { if !ownedByStub { identities.release(identity) } }
         let stdin = try Posix.pipe(nonBlockingWrite: true)
         let stdout = try Posix.pipe(nonBlockingRead: true)
         let stderr = try Posix.pipe(nonBlockingRead: true)
@@ -58,7 +59,8 @@ final class JailStub: @unchecked Sendable {
         }
         var request = corral_clone_request(
             namespace_flags: namespaceFlags, stdin_fd: stdin.0, stdout_fd: stdout.1, stderr_fd: stderr.1,
-            spec_fd: spec.0, status_fd: status.1, cgroup_fd: cgroupFD)
+            spec_fd: spec.0, status_fd: status.1, cgroup_fd: cgroupFD,
+            owner_uid: identity.rootHostID, owner_gid: identity.rootHostID)
         var pidfd: Int32 = -1
         let pid = corral_jail_clone(&request, &pidfd)
         childEnds.forEach { close($0) }
@@ -68,12 +70,15 @@ final class JailStub: @unchecked Sendable {
             cgroup?.remove()
             throw .system(call: "clone3", errno: -pid, context: "a jail with new user, PID, mount, network, IPC, UTS and cgroup namespaces")
         }
-        let stub = JailStub(pid: pid, pidfd: pidfd, cgroup: cgroup, fds: (stdin.1, stdout.0, stderr.0, spec.1, status.0))
+        let stub = JailStub(pid: pid, pidfd: pidfd, cgroup: cgroup, identity: identity, identities: identities,
+                            fds: (stdin.1, stdout.0, stderr.0, spec.1, status.0))
+        ownedByStub = true
         do throws(SandboxError) {
             let proc = "/proc/\(pid)"
+            let map = "0 \(identity.rootHostID) 1\n\(JailIdentity.programID) \(identity.programHostID) 1\n"
             try Posix.writeFile(proc + "/setgroups", "deny")
-            try Posix.writeFile(proc + "/gid_map", "0 \(ids.insideRootHostID) 1\n\(ids.programID) \(ids.programHostID) 1\n")
-            try Posix.writeFile(proc + "/uid_map", "0 \(ids.insideRootHostID) 1\n\(ids.programID) \(ids.programHostID) 1\n")
+            try Posix.writeFile(proc + "/gid_map", map)
+            try Posix.writeFile(proc + "/uid_map", map)
             try cgroup?.place(pid: pid)
         } catch {
             stub.destroy()
@@ -122,6 +127,9 @@ final class JailStub: @unchecked Sendable {
     }
 
     deinit {
+        // Reaped or killed by now: a stub is released only by its run's end or by `destroy()`.
+        destroy()
+        identities.release(identity)
         releaseHook.withLock { $0 }?()
     }
 }

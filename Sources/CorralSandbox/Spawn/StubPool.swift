@@ -21,15 +21,16 @@ final class StubPool: Sendable {
         var counter = 0
         /// Stubs handed to runs that have not ended yet.
         var inUse = 0
+        var lastRefillFailure: String?
     }
     private let state = Mutex(State())
     private let spawner: SpawnerThread
     private let hierarchy: CgroupHierarchy
-    private let ids: JailStub.IDMap
+    private let identities: JailIdentityPool
     let targetSize: Int
 
-    init(spawner: SpawnerThread, hierarchy: CgroupHierarchy, ids: JailStub.IDMap, targetSize: Int) {
-        self.spawner = spawner; self.hierarchy = hierarchy; self.ids = ids; self.targetSize = targetSize
+    init(spawner: SpawnerThread, hierarchy: CgroupHierarchy, identities: JailIdentityPool, targetSize: Int) {
+        self.spawner = spawner; self.hierarchy = hierarchy; self.identities = identities; self.targetSize = targetSize
     }
 
     /// A ready stub, or a fresh one when the pool is empty.
@@ -46,10 +47,10 @@ final class StubPool: Sendable {
         if let pooled {
             stub = pooled
         } else {
-            let hierarchy = self.hierarchy, ids = self.ids
+            let hierarchy = self.hierarchy, identities = self.identities
             do throws(SandboxError) {
                 stub = try await spawner.run { () throws(SandboxError) -> JailStub in
-                    try JailStub.spawn(hierarchy: hierarchy, ids: ids, name: name)
+                    try JailStub.spawn(hierarchy: hierarchy, identities: identities, name: name)
                 }
             } catch {
                 released()
@@ -81,11 +82,18 @@ final class StubPool: Sendable {
             return names
         }
         for name in names {
-            let hierarchy = self.hierarchy, ids = self.ids
+            let hierarchy = self.hierarchy, identities = self.identities
             spawner.submit { [self] in
-                let stub = try? JailStub.spawn(hierarchy: hierarchy, ids: ids, name: name)
+                var stub: JailStub?
+                var failure: SandboxError?
+                do throws(SandboxError) { stub = try JailStub.spawn(hierarchy: hierarchy, identities: identities, name: name) } catch {
+                    failure = error
+                }
                 let leftover: JailStub? = state.withLock { s in
                     s.refilling -= 1
+                    // A failed refill costs nothing now (the next run clones on its own path and reports
+                    // the error there); it is kept for `corral doctor` and /v1/status to show.
+                    if let failure { s.lastRefillFailure = failure.description }
                     guard let stub, !s.closed else { return stub }
                     s.ready.append(stub)
                     return nil
@@ -106,4 +114,7 @@ final class StubPool: Sendable {
     }
 
     var readyCount: Int { state.withLock { $0.ready.count } }
+
+    /// Why the last background refill failed, if one did.
+    var lastRefillFailure: String? { state.withLock { $0.lastRefillFailure } }
 }

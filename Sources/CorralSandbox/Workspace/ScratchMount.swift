@@ -23,8 +23,10 @@ public final class ScratchMount: Sendable {
         }
     }
 
-    /// Mounts a tmpfs of `sizeMB` at a new directory under `parent`, writable only by the jail's program uid.
-    public init(parent: String = ScratchMount.defaultParent, sizeMB: Int, ownerHostID: UInt32 = 2_001_000) throws(SandboxError) {
+    /// Mounts a tmpfs of `sizeMB` at a new directory under `parent`, writable only by `ownerHostID`.
+    /// By default that is root: `Sandbox.run` hands the directory to the program uid of the jail it
+    /// is bound into, which is known only once that jail is taken from the pool.
+    public init(parent: String = ScratchMount.defaultParent, sizeMB: Int, ownerHostID: UInt32 = 0) throws(SandboxError) {
         try Posix.makeDirectories(parent, mode: 0o755)
         var template = Array((parent + "/out-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
