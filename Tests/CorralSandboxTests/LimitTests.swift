@@ -48,6 +48,30 @@ struct LimitTests {
         #expect(r.errorMessage?.contains("CPU time") == true)
     }
 
+    /// Seed 003's CPU share: a busy loop of 2 s of wall time under 50% gets half a core, measured by
+    /// the cgroup's CPU account against the init's own wall clock; one core (the default) gets it all.
+    @Test(arguments: [50, 100])
+    func cpuShareBoundsTheCPUAProgramGets(percent: Int) async {
+        let r = await TestSupport.run("python", "import time\nend = time.monotonic() + 2\nwhile time.monotonic() < end:\n    pass\n",
+                                      limits: limits { $0.cpuPercent = percent })
+        #expect(r.status == .success, "\(r)")
+        let ratio = r.cpuTimeMs / r.executionTimeMs
+        if percent == 50 {
+            #expect(ratio <= 0.55, "cpu \(r.cpuTimeMs) ms over wall \(r.executionTimeMs) ms under a 50% share")
+            #expect(ratio >= 0.40, "cpu \(r.cpuTimeMs) ms over wall \(r.executionTimeMs) ms: the share starved the program")
+        } else {
+            #expect(ratio >= 0.85, "one core's share gave only \(ratio) of the wall time")
+        }
+    }
+
+    @Test func cpuShareAboveTheHostsCoresIsRefused() {
+        var l = ResourceLimits()
+        l.cpuPercent = 100 * ResourceLimits.hostCores + 1
+        #expect(throws: SandboxError.self) { try l.validate() }
+        l.cpuPercent = 0
+        #expect(throws: SandboxError.self) { try l.validate() }
+    }
+
     @Test func cpuTimeCountsEveryProcessOfTheRun() async {
         // Four spinners each stay under a per-process RLIMIT_CPU of 1 s for a while; together they pass it.
         let code = "for i in 1 2 3 4; do (while :; do :; done) & done; wait"

@@ -47,7 +47,9 @@ struct JailCgroup: Sendable {
             try Posix.writeFile(dir + "/memory.max", memory)
             try? Posix.writeFile(dir + "/memory.swap.max", "0")
             try Posix.writeFile(dir + "/pids.max", String(limits.processes))
-            try? Posix.writeFile(dir + "/cpu.max", "100000 100000")
+            if Posix.exists(dir + "/cpu.max") {
+                try Posix.writeFile(dir + "/cpu.max", "\(Self.cpuQuotaMicroseconds(limits)) \(Self.cpuPeriodMicroseconds)")
+            }
         case .v1(let roots):
             let mem = roots["memory"]! + "/" + name
             try Posix.writeFile(mem + "/memory.limit_in_bytes", memory)
@@ -63,12 +65,20 @@ struct JailCgroup: Sendable {
             }
             try Posix.writeFile(roots["pids"]! + "/" + name + "/pids.max", String(limits.processes))
             if let cpu = roots["cpu"] {
-                try? Posix.writeFile(cpu + "/" + name + "/cpu.cfs_period_us", "100000")
-                try? Posix.writeFile(cpu + "/" + name + "/cpu.cfs_quota_us", "100000")
+                try Posix.writeFile(cpu + "/" + name + "/cpu.cfs_period_us", String(Self.cpuPeriodMicroseconds))
+                try Posix.writeFile(cpu + "/" + name + "/cpu.cfs_quota_us", String(Self.cpuQuotaMicroseconds(limits)))
             }
         case .unavailable:
             break
         }
+    }
+
+    /// CFS period of every jail: 100 ms, the kernel's default.
+    static let cpuPeriodMicroseconds = 100_000
+
+    /// CPU time the jail may use per period: its share of one core (100% = one core per period).
+    static func cpuQuotaMicroseconds(_ limits: ResourceLimits) -> Int {
+        cpuPeriodMicroseconds * limits.effectiveCPUPercent / 100
     }
 
     /// The v1 file that limits (and so turns on) socket memory accounting of a group.

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The hard limits of one run. Defaults and maxima follow seed 000
 /// (`execute_code`): a request above a maximum is an error, never clamped.
 public struct ResourceLimits: Sendable, Hashable, Codable {
@@ -19,6 +21,9 @@ public struct ResourceLimits: Sendable, Hashable, Codable {
     public var workspaceMB: Int = 256
     /// Size of `/tmp` (a tmpfs), in MiB.
     public var tmpMB: Int = 64
+    /// CPU share over all processes of the run, in percent of one core (seed 003's `max_cpu_percent`),
+    /// enforced with the cgroup CPU quota; `nil` means 100 (one core). At most 100 × the host's cores.
+    public var cpuPercent: Int? = nil
 
     public init() {}
 
@@ -34,8 +39,15 @@ public struct ResourceLimits: Sendable, Hashable, Codable {
         m.openFiles = 4096
         m.workspaceMB = 4096
         m.tmpMB = 1024
+        m.cpuPercent = 100 * ResourceLimits.hostCores
         return m
     }()
+
+    /// Cores of this host (the CPU share's upper bound is all of them).
+    public static let hostCores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+    /// The CPU share actually applied, in percent of one core.
+    public var effectiveCPUPercent: Int { cpuPercent ?? 100 }
 
     /// CPU time limit actually applied.
     public var effectiveCPUSeconds: Double { cpuTimeSeconds ?? timeoutSeconds }
@@ -57,5 +69,6 @@ public struct ResourceLimits: Sendable, Hashable, Codable {
         try check("open_files", Double(openFiles), 8, Double(max.openFiles))
         try check("workspace_mb", Double(workspaceMB), 1, Double(max.workspaceMB))
         try check("tmp_mb", Double(tmpMB), 1, Double(max.tmpMB))
+        try check("cpu_percent", Double(effectiveCPUPercent), 1, Double(max.effectiveCPUPercent))
     }
 }

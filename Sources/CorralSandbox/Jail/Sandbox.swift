@@ -42,7 +42,7 @@ public final class Sandbox: Sendable {
         } else {
             seccompProgram = nil
         }
-        pool = StubPool(spawner: SpawnerThread(), hierarchy: cgroups, identities: identities, targetSize: configuration.poolSize)
+        pool = StubPool(spawner: try SpawnerThread(), hierarchy: cgroups, identities: identities, targetSize: configuration.poolSize)
         pool.refill()
     }
 

@@ -1,5 +1,6 @@
 import CCorralJail
 import Foundation
+import Synchronization
 
 /// The one thread that clones jails. A jail's parent-death signal fires when
 /// the *thread* that cloned it exits, so that thread must live as long as the
@@ -8,11 +9,24 @@ final class SpawnerThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
 
-    init() {
+    /// Starts the thread; throws when it cannot shed the host's supplementary groups, which every
+    /// jail it clones would otherwise carry (a jail cannot drop them itself under `setgroups=deny`).
+    init() throws(SandboxError) {
+        let ready = DispatchSemaphore(value: 0)
+        let dropped = Mutex<Int32>(0)
         // The thread keeps its spawner alive: it must outlive every jail it cloned anyway.
-        let thread = Thread { self.loop() }
+        let thread = Thread {
+            dropped.withLock { $0 = corral_thread_drop_supplementary_groups() }
+            ready.signal()
+            self.loop()
+        }
         thread.name = "corral-spawner"
         thread.start()
+        ready.wait()
+        let result = dropped.withLock { $0 }
+        if result < 0 {
+            throw .system(call: "setgroups", errno: -result, context: "dropping the spawner thread's supplementary groups (Corral must run as root)")
+        }
     }
 
     /// Runs `body` on the spawner thread and returns its result.
@@ -35,7 +49,6 @@ final class SpawnerThread: @unchecked Sendable {
     }
 
     private func loop() {
-        _ = corral_thread_drop_supplementary_groups()
         while true {
             condition.lock()
             while jobs.isEmpty { condition.wait() }
