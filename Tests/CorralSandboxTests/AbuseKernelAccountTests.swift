@@ -204,6 +204,47 @@ struct AbuseKernelAccountTests {
         #expect(host["host_modify_ldt_read"] == "ok", "modify_ldt works unsandboxed: the EPERM above is the filter's")
     }
 
+    /// A private devpts per jail: terminals work (os.openpty, `script`), the jail sees none of the
+    /// host's, and it may hold 16 at once, so that the machine-wide `kernel.pty.max` (shared by every
+    /// devpts instance) stays available to the host and the other jails.
+    @Test func pseudoTerminalsArePrivateAndCappedPerJail() async throws {
+        let hostBefore = Self.hostPseudoTerminals()
+        async let attack = Abuse.python(#"""
+        import time
+        print("pts_seen=" + ",".join(sorted(n for n in os.listdir("/dev/pts") if n != "ptmx")), flush=True)
+        held = []
+        try:
+            while True: held.append(os.openpty())
+        except OSError as e:
+            print(f"held={len(held)}", flush=True)
+            print(f"stopped={name_of(e.errno)}", flush=True)
+        print("tty=" + os.ttyname(held[0][1]), flush=True)
+        import fcntl
+        attempt("tiocsti", lambda: fcntl.ioctl(held[0][1], 0x5412, b"x"))
+        time.sleep(\#(Self.holdSeconds / 2))
+        """#)
+        try await Task.sleep(for: Self.checkAfter)
+        let (status, host) = Self.hostPython(#"""
+        m, s = os.openpty()
+        print("host_openpty=ok")
+        """#)
+        let (result, fields) = await attack
+        #expect(status == 0)
+        #expect(host["host_openpty"] == "ok")
+        #expect(result.status == .success, "\(result)")
+        #expect(fields["pts_seen"] == "", "the jail saw terminals it did not open")
+        #expect(fields["held"] == "16")
+        #expect(fields["stopped"] == "ENOSPC")
+        #expect(fields["tty"] == "/dev/pts/0")
+        #expect(fields["tiocsti"] == "EPERM")
+        #expect(Self.hostPseudoTerminals() <= hostBefore + 1)
+    }
+
+    /// Pseudo-terminals allocated on the whole machine.
+    static func hostPseudoTerminals() -> Int {
+        Int(((try? String(contentsOfFile: "/proc/sys/kernel/pty/nr", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
     // MARK: 2. Socket buffers
 
     /// Loopback TCP buffers, enlarged with SO_SNDBUF/SO_RCVBUF and filled without reading: under a

@@ -17,8 +17,13 @@ struct JailLayout {
     /// Host paths every program sees, read-only.
     static let baseSystemPaths = ["/usr", "/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin"]
     /// Host files of /etc that programs commonly need and that disclose nothing of the host.
-    static let baseEtcPaths = ["/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime"]
-    static let networkEtcPaths = ["/etc/ssl", "/etc/ca-certificates", "/etc/protocols", "/etc/services"]
+    /// (`services` and `protocols`: `getservbyname` and `getaddrinfo(host, "http")` read them even offline.)
+    static let baseEtcPaths = ["/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime", "/etc/protocols", "/etc/services"]
+    static let networkEtcPaths = ["/etc/ssl", "/etc/ca-certificates"]
+    /// Pseudo-terminals one jail may hold at once. Every devpts instance but the host's draws on the
+    /// machine-wide `kernel.pty.max` minus `kernel.pty.reserve` (3072 by default): without a cap per
+    /// instance one jail could leave every other jail without a terminal.
+    static let maxPseudoTerminals = 16
     static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
 
     func encode(_ spec: JailSpec) throws(SandboxError) -> SpecEncoder {
@@ -77,6 +82,12 @@ struct JailLayout {
         for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
             e.symlink(target, at: root + "/dev/" + name)
         }
+        // A private devpts (SECURITY.md measure 4): `openpty`, `pty`, `script` and REPLs need one; it
+        // shows none of the host's terminals, and TIOCSTI/TIOCLINUX stay refused by the filter.
+        e.mkdir(root + "/dev/pts")
+        e.mount("devpts", root + "/dev/pts", "devpts", UInt(MS_NOSUID | MS_NOEXEC),
+                "newinstance,ptmxmode=0666,mode=0600,max=\(Self.maxPseudoTerminals)")
+        e.symlink("pts/ptmx", at: root + "/dev/ptmx")
         e.mkdir(root + "/dev/shm")
         e.mount("tmpfs", root + "/dev/shm", "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "size=\(spec.limits.tmpMB)m,mode=1777")
 

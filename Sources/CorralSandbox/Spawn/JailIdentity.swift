@@ -15,15 +15,28 @@ public struct JailIdentity: Sendable, Equatable {
 
     public init(slot: Int) { self.slot = slot }
     /// Host uid and gid of the jail's root, which also owns (created) the jail's user namespace.
-    public var rootHostID: UInt32 { JailIdentity.firstHostID + UInt32(slot) * 2 }
+    public var rootHostID: UInt32 { JailIdentity.firstHostID + UInt32(slot) * JailIdentity.idsPerSlot }
     /// Host uid and gid of the program (uid `programID` inside).
     public var programHostID: UInt32 { rootHostID + 1 }
+    /// Host uid and gid of the jail's `nobody`/`nogroup` (65534 inside). Mapped so that, as on any
+    /// Linux host, an unprivileged `setuid(65534)` fails with EPERM rather than EINVAL (unmapped id),
+    /// and tools that switch to nobody (CPython's subprocess tests, daemons) see a normal system.
+    public var nobodyHostID: UInt32 { rootHostID + 2 }
     /// The program's uid and gid inside the jail.
     public static let programID: UInt32 = 1000
+    /// `nobody` and `nogroup` inside the jail.
+    public static let nobodyID: UInt32 = 65534
+
+    /// The jail's uid_map and gid_map (the same ids for users and groups).
+    public var idMap: String {
+        "0 \(rootHostID) 1\n\(Self.programID) \(programHostID) 1\n\(Self.nobodyID) \(nobodyHostID) 1\n"
+    }
 
     /// First host id of the range (above the ids distributions hand out, below 2^31).
     public static let firstHostID: UInt32 = 2_000_000
-    /// Jails alive at once, at most; the range is `firstHostID ..< firstHostID + 2 * slotCount`.
+    /// Host ids each slot owns (root, program, nobody, one spare).
+    public static let idsPerSlot: UInt32 = 4
+    /// Jails alive at once, at most; the range is `firstHostID ..< firstHostID + idsPerSlot * slotCount`.
     public static let slotCount = 4096
 }
 

@@ -75,7 +75,7 @@ final class JailStub: @unchecked Sendable {
         ownedByStub = true
         do throws(SandboxError) {
             let proc = "/proc/\(pid)"
-            let map = "0 \(identity.rootHostID) 1\n\(JailIdentity.programID) \(identity.programHostID) 1\n"
+            let map = identity.idMap
             try Posix.writeFile(proc + "/setgroups", "deny")
             try Posix.writeFile(proc + "/gid_map", map)
             try Posix.writeFile(proc + "/uid_map", map)
