@@ -13,11 +13,14 @@ extension Corral {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve the execution API over HTTP.",
+            // One paragraph per line: ArgumentParser wraps lines itself, so a line break inside a
+            // sentence shows as a break in the middle of --help's text.
             discussion: """
-            Configuration comes from flags, then CORRAL_* environment variables, then an optional JSON file
-            (--config or CORRAL_CONFIG), then defaults: 127.0.0.1:8080, history in DATA_DIR/history.sqlite.
-            Binding beyond loopback requires API keys. SIGTERM/SIGINT drain: no new requests, in-flight runs
-            finish (or are killed after the grace period) and history is flushed.
+            Configuration comes from flags, then CORRAL_* environment variables, then an optional JSON file (--config or CORRAL_CONFIG), then defaults: 127.0.0.1:8080, history in DATA_DIR/history.sqlite. An unknown field in the file, or a value out of range from any source, is an error.
+
+            Binding beyond loopback requires API keys.
+
+            SIGTERM/SIGINT drain: no new requests, in-flight runs finish (or are killed after the grace period) and history is flushed.
             """)
 
         @Option(help: "Address to bind (default 127.0.0.1).") var host: String?

@@ -2,6 +2,7 @@ import CorralEngine
 import CorralHTTP
 import CorralStore
 import Foundation
+import Logging
 
 /// `corral serve`'s settings: flags, then CORRAL_* environment, then a JSON file, then defaults.
 struct ServeSettings {
@@ -21,6 +22,11 @@ struct ServeSettings {
 
     /// The optional configuration file's fields.
     struct File: Decodable {
+        /// Every field the file may hold; any other is refused (a misspelt key must not be silently ignored).
+        static let fieldNames: Set<String> = [
+            "host", "port", "workers", "history", "data_dir", "queue_capacity", "api_keys", "cache_ttl_seconds",
+            "retention_days", "retention_rows", "grace_seconds", "log_level",
+        ]
         var host: String?, port: Int?, dataDir: String?, workers: Int?, queueCapacity: Int?
         var apiKeys: [String: String]?, cacheTtlSeconds: Double?, retentionDays: Double?, retentionRows: Int?
         var graceSeconds: Double?, history: String?, logLevel: String?
@@ -39,6 +45,12 @@ struct ServeSettings {
             let file: File
             do { file = try JSONDecoder().decode(File.self, from: data) } catch {
                 throw CLIFailure.usage("\(path) is not a valid configuration: \(error)")
+            }
+            let keys = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]).map { Set($0.keys) } ?? []
+            let unknown = keys.subtracting(File.fieldNames)
+            guard unknown.isEmpty else {
+                throw CLIFailure.usage("\(path): unknown field(s) \(unknown.sorted().joined(separator: ", ")); "
+                    + "allowed: \(File.fieldNames.sorted().joined(separator: ", "))")
             }
             s.apply(file)
         }
@@ -68,13 +80,34 @@ struct ServeSettings {
         }
         if !flags.apiKeys.isEmpty { s.http.apiKeys.merge(try parseKeys(flags.apiKeys)) { $1 } }
         if let v = flags.historyBackend {
-            guard ["sqlite", "memory"].contains(v) else { throw CLIFailure.usage("--history must be sqlite or memory") }
             s.historyBackend = v
         }
         if let v = flags.graceSeconds { s.graceSeconds = v }
         if let v = flags.logLevel { s.logLevel = v }
+        try s.validate()
         return s
     }
+
+    /// Checks the merged settings, whichever source each value came from (flag, environment or file).
+    func validate() throws {
+        guard engine.workers >= 1, engine.workers <= 1024 else {
+            throw CLIFailure.usage("workers = \(engine.workers) is out of range: allowed 1...1024 (--workers, CORRAL_WORKERS or the file's workers)")
+        }
+        guard engine.queueCapacity >= 0 else {
+            throw CLIFailure.usage("queue capacity = \(engine.queueCapacity) must be 0 or more (--queue or the file's queue_capacity)")
+        }
+        guard Self.historyBackends.contains(historyBackend) else {
+            throw CLIFailure.usage("history = '\(historyBackend)' is not a history store: use \(Self.historyBackends.joined(separator: " or "))")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw CLIFailure.usage("log level '\(logLevel)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard graceSeconds.isFinite, graceSeconds >= 0, graceSeconds <= 3600 else {
+            throw CLIFailure.usage("grace = \(graceSeconds) s is out of range: allowed 0...3600")
+        }
+    }
+
+    static let historyBackends = ["sqlite", "memory"]
 
     mutating func apply(_ f: File) {
         if let v = f.host { http.host = v }
