@@ -1,5 +1,3 @@
-import CorralSandbox
-
 /// One entry of the language catalog (`Catalog/languages.json`): everything
 /// Corral knows about a language is data, so adding one is adding an entry.
 public struct Language: Sendable, Codable, Hashable {
@@ -22,21 +20,13 @@ public struct Language: Sendable, Codable, Hashable {
     public var env: [String: String]?
     /// Limits below which the toolchain cannot work (e.g. JVM threads); requests are raised to these.
     public var minimumLimits: MinimumLimits?
-    /// Minimum limits of the compile stage (beyond `CompileStage.defaultLimits`).
+    /// Floors of the compile stage: what the toolchain needs to compile a small program, whatever
+    /// the request asks (see `CompileLimits`).
     public var minimumCompileLimits: MinimumLimits?
     /// The executable whose presence makes the language available (default: first word of compile or run).
     public var probeExecutable: String?
     /// Command printing the toolchain's version (run on the host, absolute path).
     public var version: [String]
-
-    public struct MinimumLimits: Sendable, Codable, Hashable {
-        public var processes: Int?
-        public var memoryMB: Int?
-        enum CodingKeys: String, CodingKey {
-            case processes
-            case memoryMB = "memory_mb"
-        }
-    }
 
     enum CodingKeys: String, CodingKey {
         case name, aliases, extensions, compile, run, paths, env, version
@@ -56,15 +46,5 @@ public struct Language: Sendable, Codable, Hashable {
     public func isSource(_ path: String) -> Bool {
         guard let dot = path.lastIndex(of: ".") else { return false }
         return extensions.contains(path[path.index(after: dot)...].lowercased())
-    }
-}
-
-extension Language.MinimumLimits {
-    /// `limits` raised to these minimums.
-    func raise(_ limits: ResourceLimits) -> ResourceLimits {
-        var l = limits
-        if let p = processes { l.processes = max(l.processes, p) }
-        if let m = memoryMB { l.memoryMB = max(l.memoryMB, m) }
-        return l
     }
 }

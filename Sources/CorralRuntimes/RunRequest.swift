@@ -15,8 +15,13 @@ public struct RunRequest: Sendable {
     public var writableWorkspace = true
     /// Extra compiler options, passed literally after the sources.
     public var compilerOptions: [String] = []
-    /// Limits of the compile stage; `nil` means `Runtime.defaultCompileLimits`.
+    /// Limits of the compile stage instead of `limits`; either way raised to the language's
+    /// floors and capped at `CompileLimits.maximum`.
     public var compileLimits: ResourceLimits?
+    /// Separates this request's compile cache entries from other namespaces' (e.g. one per tenant):
+    /// defence in depth, since the compile key already covers every input. `nil` shares entries
+    /// with every request that has no namespace.
+    public var cacheNamespace: String?
 
     public init(language: String, code: String, extraFiles: [JailFile] = [], arguments: [String] = [],
                 stdin: [UInt8] = [], environment: [(key: String, value: String)] = [],

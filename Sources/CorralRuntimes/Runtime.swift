@@ -53,11 +53,22 @@ public struct Runtime: Sendable {
         return spec
     }
 
-    /// Later sources override earlier ones: base, then the language, then the request.
+    /// The run's environment. Later sources override earlier ones: base, then the language, then the request.
     func environment(_ language: Language, _ request: RunRequest) -> [(key: String, value: String)] {
-        var env: [(key: String, value: String)] = []
+        Self.merge(catalogEnvironment(language), request.environment)
+    }
+
+    /// The catalog's environment alone: base, then the language. All a compile stage ever gets,
+    /// since toolchains read their environment (GOFLAGS, NODE_OPTIONS …) and artifacts are shared.
+    func catalogEnvironment(_ language: Language) -> [(key: String, value: String)] {
         let languageEnv = (language.env ?? [:]).sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
-        for (k, v) in JailSpec.baseEnvironment + languageEnv + request.environment {
+        return Self.merge(JailSpec.baseEnvironment, languageEnv)
+    }
+
+    /// `base` with `overrides` applied in order: a key keeps its first position and takes its last value.
+    static func merge(_ base: [(key: String, value: String)], _ overrides: [(key: String, value: String)]) -> [(key: String, value: String)] {
+        var env: [(key: String, value: String)] = []
+        for (k, v) in base + overrides {
             if let i = env.firstIndex(where: { $0.key == k }) { env[i].value = v } else { env.append((k, v)) }
         }
         return env
@@ -80,71 +91,4 @@ public struct Runtime: Sendable {
         }
         return argv
     }
-}
-
-extension Runtime {
-    /// Limits of a compile stage unless a request says otherwise: more memory and processes than a run.
-    public static let defaultCompileLimits: ResourceLimits = {
-        var l = ResourceLimits()
-        l.timeoutSeconds = 30
-        l.memoryMB = 1536
-        l.processes = 256
-        l.fileSizeMB = 256
-        l.tmpMB = 512
-        return l
-    }()
-
-    /// Size of the host tmpfs that receives a compile's output.
-    static let compileOutputMB = 256
-
-    func runCompiled(_ request: RunRequest, language: Language) async -> RunResult {
-        let files = files(of: request, language: language)
-        let version = await versions.version(of: language) ?? "unknown"
-        let compileArgv = expand(language.compile!, files: files, language: language, extra: request.compilerOptions)
-        var hasher = SHA256()
-        hasher.field("corral-compile-v1")
-        hasher.field(language.name)
-        hasher.field(version)
-        compileArgv.forEach { hasher.field($0) }
-        for file in files.sorted(by: { $0.path < $1.path }) {
-            hasher.field(file.path); hasher.field(file.contents); hasher.field(file.executable ? "x" : "-")
-        }
-        let key = hasher.hexDigest()
-
-        let stage = CompileStage(sandbox: sandbox, language: language, argv: compileArgv, files: files,
-                                 environment: environment(language, request), limits: request.compileLimits ?? Self.defaultCompileLimits)
-        let holder = CompileOutcomeHolder()
-        let (entry, hit) = await compileCache.entry(for: key) { directory in
-            let outcome = await stage.compile(into: directory)
-            holder.set(outcome)
-            return outcome.status == .success
-        }
-        var compileResult = holder.get() ?? CompileResult(status: .success, cached: hit)
-        compileResult.cached = hit && holder.get() == nil
-        guard let entry else {
-            var failed = RunResult(status: compileResult.status == .internalError ? .internalError : .compileError)
-            if compileResult.status == .success { // a concurrent compile of the same key failed
-                failed.errorMessage = "compilation failed (in a concurrent run of the same program)"
-            } else {
-                failed.errorMessage = compileResult.status == .error
-                    ? "compilation failed with exit code \(compileResult.exitCode ?? -1)"
-                    : "compilation ended with status \(compileResult.status.rawValue)"
-            }
-            failed.stderr = compileResult.stderr
-            failed.compile = compileResult
-            return failed
-        }
-        await compileCache.pin(entry.key)
-        var result = await sandbox.run(jailSpec(for: request, language: language, artifacts: entry.directory))
-        await compileCache.unpin(entry.key)
-        result.compile = compileResult
-        return result
-    }
-}
-
-final class CompileOutcomeHolder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: CompileResult?
-    func set(_ v: CompileResult) { lock.lock(); value = v; lock.unlock() }
-    func get() -> CompileResult? { lock.lock(); defer { lock.unlock() }; return value }
 }

@@ -97,4 +97,59 @@ struct CompileCacheTests {
         #expect(r.stdout.contains("ok"))
         #expect(!r.stdout.contains("fifo"))
     }
+
+    @Test("a cache directory the host cannot create is internal_error naming the path and errno, not compile_error")
+    func hostFailureIsInternalError() async throws {
+        let blocker = NSTemporaryDirectory() + "corral-cache-blocker-\(UUID().uuidString)"
+        #expect(FileManager.default.createFile(atPath: blocker, contents: Data("a file, not a directory".utf8)))
+        defer { try? FileManager.default.removeItem(atPath: blocker) }
+        let runtime = Runtime(sandbox: TestSupport.sandbox, compileCache: CompileCache(root: blocker + "/cache"))
+        let r = await runtime.run(RunRequest(language: "c", code: "int main(void) { return 0; }"))
+        #expect(r.status == .internalError, "\(r)")
+        let message = r.errorMessage ?? ""
+        #expect(message.contains(blocker + "/cache"), "\(message)")
+        #expect(message.contains("errno \(ENOTDIR)"), "\(message)")
+        #expect(r.compile == nil, "nothing was compiled: \(r)")
+    }
+
+    @Test("a cache namespace separates entries; requests without one share")
+    func namespacesSeparateEntries() async throws {
+        let (runtime, dir) = Self.freshRuntime()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let code = "#include <stdio.h>\nint main(void) { puts(\"ns\"); return 0; }"
+        func run(_ namespace: String?) async -> RunResult {
+            var request = RunRequest(language: "c", code: code)
+            request.cacheNamespace = namespace
+            return await runtime.run(request)
+        }
+        let a = await run("tenant-a")
+        #expect(a.compile?.cached == false)
+        #expect(a.stdout == "ns\n")
+        #expect(await run("tenant-b").compile?.cached == false)
+        #expect(await run(nil).compile?.cached == false)
+        #expect(await run("tenant-a").compile?.cached == true)
+        #expect(await run(nil).compile?.cached == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.count == 3)
+    }
+
+    @Test("a compile failing under one request's small limits does not fail a concurrent one with room")
+    func failuresAreNotShared() async throws {
+        let (runtime, dir) = Self.freshRuntime()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // About 3 s of constexpr evaluation in g++ on this machine.
+        func request(timeout: Double) -> RunRequest {
+            var limits = ResourceLimits()
+            limits.timeoutSeconds = timeout
+            var r = RunRequest(language: "cpp", code: CompileLimitsTests.constexprSpin(rows: 3000), limits: limits)
+            r.compilerOptions = CompileLimitsTests.unboundedConstexpr
+            return r
+        }
+        async let small = runtime.run(request(timeout: 1))
+        try await Task.sleep(for: .milliseconds(300)) // the small one's compile is in flight first
+        async let roomy = runtime.run(request(timeout: 60))
+        let (s, r) = await (small, roomy)
+        #expect(s.status == .compileError && s.limitExceeded != nil, "\(s.status) \(s.errorMessage ?? "")")
+        #expect(r.status == .success, "\(r.status) \(r.errorMessage ?? "") \(r.compile?.stderr ?? "")")
+        #expect(r.compile?.cached == false, "the roomy request compiled for itself")
+    }
 }

@@ -108,16 +108,23 @@ public struct CompileResult: Sendable, Codable, Equatable {
     public var executionTimeMs: Double
     /// The artifacts came from the compile cache; nothing was compiled.
     public var cached: Bool
+    /// The limit of the compile stage that stopped or constrained the compiler, when one did.
+    public var limitExceeded: LimitKind?
+    /// Why the compile stage failed, in words naming the limit or the host failure.
+    public var errorMessage: String?
 
     public init(status: RunStatus, stdout: String = "", stderr: String = "", exitCode: Int? = nil,
-                executionTimeMs: Double = 0, cached: Bool) {
+                executionTimeMs: Double = 0, cached: Bool, limitExceeded: LimitKind? = nil, errorMessage: String? = nil) {
         self.status = status; self.stdout = stdout; self.stderr = stderr; self.exitCode = exitCode
         self.executionTimeMs = executionTimeMs; self.cached = cached
+        self.limitExceeded = limitExceeded; self.errorMessage = errorMessage
     }
 
     enum CodingKeys: String, CodingKey {
         case status, stdout, stderr, cached
         case exitCode = "exit_code"
         case executionTimeMs = "execution_time_ms"
+        case limitExceeded = "limit_exceeded"
+        case errorMessage = "error_message"
     }
 }
