@@ -100,20 +100,6 @@ public final class Engine: Sendable {
         ])
     }
 
-    /// Many executions at once; each element is its result or the reason it was refused, in order.
-    public func executeBatch(_ requests: [ExecuteRequest], context: ExecutionContext = ExecutionContext()) async -> [Result<ExecutionResponse, EngineError>] {
-        await withTaskGroup(of: (Int, Result<ExecutionResponse, EngineError>).self) { group in
-            for (i, request) in requests.enumerated() {
-                group.addTask {
-                    do throws(EngineError) { return (i, .success(try await self.execute(request, context: context))) } catch { return (i, .failure(error)) }
-                }
-            }
-            var results = [Result<ExecutionResponse, EngineError>?](repeating: nil, count: requests.count)
-            for await (i, r) in group { results[i] = r }
-            return results.map { $0! }
-        }
-    }
-
     /// Only results that depend on the program alone are worth replaying.
     static func isCacheable(_ r: RunResult) -> Bool {
         switch r.status {

@@ -10,6 +10,12 @@ public struct HTTPConfiguration: Sendable {
     /// Largest number of programs in one batch.
     public var maxBatchSize = 64
 
+    /// Largest batch body: four single bodies (saturating, so a huge `maxBodyBytes` cannot overflow).
+    public var maxBatchBodyBytes: Int {
+        let (product, overflow) = maxBodyBytes.multipliedReportingOverflow(by: 4)
+        return overflow ? Int.max : product
+    }
+
     public init() {}
 
     public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }

@@ -25,14 +25,14 @@ extension Corral {
             if json {
                 try printJSON(report)
             } else {
-                print("kernel \(report.kernel), cgroup \(report.cgroupVersion) [\(report.cgroupControllers.joined(separator: ", "))]")
+                StandardStream.output.line("kernel \(report.kernel), cgroup \(report.cgroupVersion) [\(report.cgroupControllers.joined(separator: ", "))]")
                 for check in report.checks {
-                    print("\(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)")
+                    StandardStream.output.line("\(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)")
                 }
                 if report.degraded.isEmpty {
-                    print("nothing degraded: full isolation and limits")
+                    StandardStream.output.line("nothing degraded: full isolation and limits")
                 } else {
-                    for line in report.degraded { print("degraded: \(line)") }
+                    for line in report.degraded { StandardStream.output.line("degraded: \(line)") }
                 }
             }
             if !report.jailWorks { throw ExitCode(1) }

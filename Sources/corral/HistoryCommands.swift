@@ -33,9 +33,9 @@ extension Corral {
             }
             let formatter = ISO8601DateFormatter()
             for r in page.records {
-                print("\(formatter.string(from: r.createdAt))  \(r.executionId)  \(r.language.padding(toLength: 10, withPad: " ", startingAt: 0)) \(r.status.padding(toLength: 14, withPad: " ", startingAt: 0)) exit \(r.exitCode.map(String.init) ?? "-")  \(String(format: "%.1f ms", r.executionTimeMs))\(r.cached ? "  cached" : "")")
+                StandardStream.output.line("\(formatter.string(from: r.createdAt))  \(r.executionId)  \(r.language.padding(toLength: 10, withPad: " ", startingAt: 0)) \(r.status.padding(toLength: 14, withPad: " ", startingAt: 0)) exit \(r.exitCode.map(String.init) ?? "-")  \(String(format: "%.1f ms", r.executionTimeMs))\(r.cached ? "  cached" : "")")
             }
-            print("\(page.records.count) of \(page.total) executions")
+            StandardStream.output.line("\(page.records.count) of \(page.total) executions")
         }
     }
 
@@ -51,9 +51,9 @@ extension Corral {
                 try printJSON(summary)
                 return
             }
-            print("executions: \(summary.total) (cached \(summary.cached)), average \(String(format: "%.1f", summary.averageExecutionTimeMs)) ms")
-            for (status, n) in summary.byStatus.sorted(by: { $0.value > $1.value }) { print("  \(status): \(n)") }
-            for (language, n) in summary.byLanguage.sorted(by: { $0.value > $1.value }) { print("  \(language): \(n)") }
+            StandardStream.output.line("executions: \(summary.total) (cached \(summary.cached)), average \(String(format: "%.1f", summary.averageExecutionTimeMs)) ms")
+            for (status, n) in summary.byStatus.sorted(by: { $0.value > $1.value }) { StandardStream.output.line("  \(status): \(n)") }
+            for (language, n) in summary.byLanguage.sorted(by: { $0.value > $1.value }) { StandardStream.output.line("  \(language): \(n)") }
         }
     }
 }

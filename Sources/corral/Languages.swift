@@ -21,7 +21,7 @@ extension Corral {
                     let mark = info.available ? "ok  " : "--  "
                     let kind = info.compiled ? "compiled" : "interpreted"
                     let aliases = info.aliases.isEmpty ? "" : " (\(info.aliases.joined(separator: ", ")))"
-                    print("\(mark)\(info.name)\(aliases), \(kind): \(info.version ?? info.reason ?? "")")
+                    StandardStream.output.line("\(mark)\(info.name)\(aliases), \(kind): \(info.version ?? info.reason ?? "")")
                 }
             }
         }

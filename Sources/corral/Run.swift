@@ -62,6 +62,9 @@ extension Corral {
             }
             let resourceLimits = try limits.resolved()
             let stdin = try readStdin()
+            if !compileOptions.isEmpty && !language.isCompiled {
+                throw CLIFailure.usage("--compile-option: \(language.name) is not a compiled language")
+            }
 
             let sandbox: Sandbox
             var configuration = Sandbox.Configuration()
@@ -73,9 +76,8 @@ extension Corral {
             var request = RunRequest(language: language.name, code: source, extraFiles: files, arguments: programArguments,
                                      stdin: stdin, environment: env, limits: resourceLimits, network: network)
             request.compilerOptions = compileOptions
-            if !compileOptions.isEmpty && !language.isCompiled {
-                throw CLIFailure.usage("--compile-option: \(language.name) is not a compiled language")
-            }
+            // The run returns only once its jail is reaped and its cgroup removed; the pool is emptied
+            // before anything is printed, so nothing of the jail outlives a failed or refused write.
             let result = await runtime.run(request)
             sandbox.shutdown()
             try report(result)
@@ -108,7 +110,7 @@ extension Corral {
         /// A multi-file program: every regular file of `directory`; the entry point is the language's source file.
         private func readDirectory(_ directory: String, catalog: LanguageCatalog) throws -> (String, String, [JailFile]) {
             guard let name = language, let lang = catalog.language(named: name) else {
-                throw CLIFailure.usage(language == nil ? "running a directory needs --lang" : "unknown language '\(language!)'")
+                throw CLIFailure.usage(language.map { "unknown language '\($0)'" } ?? "running a directory needs --lang")
             }
             let files: [JailFile]
             do { files = try ProgramDirectory.read(directory) } catch { throw CLIFailure.usage(error.description) }
@@ -127,13 +129,15 @@ extension Corral {
             return Array(data)
         }
 
+        /// Prints the result and exits with the program's status. A reader that went away early
+        /// (EPIPE) loses the rest of the output but changes neither the status nor the other stream.
         private func report(_ result: RunResult) throws {
             if json {
                 try printJSON(result)
             } else {
-                FileHandle.standardOutput.write(Data(result.stdout.utf8))
-                FileHandle.standardError.write(Data(result.stderr.utf8))
-                FileHandle.standardError.write(Data((result.summaryLine + "\n").utf8))
+                StandardStream.output.write(result.stdout)
+                StandardStream.error.write(result.stderr)
+                StandardStream.error.line(result.summaryLine)
             }
             let code = result.cliExitCode
             if code != 0 { throw ExitCode(code) }
@@ -163,7 +167,7 @@ extension RunResult {
         case .timeout: 124
         case .internalError: 125
         default:
-            if let signal { Int32(128 + signal) } else { Int32(exitCode ?? 125) }
+            if let signal { Int32(clamping: 128 + signal) } else { Int32(clamping: exitCode ?? 125) }
         }
     }
 }

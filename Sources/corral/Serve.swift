@@ -27,14 +27,15 @@ extension Corral {
         @Option(help: "TCP port (default 8080; 0 picks a free one).") var port: Int?
         @Option(name: .customLong("data-dir"), help: "Directory of the history database (default /var/lib/corral as root).")
         var dataDirectory: String?
-        @Option(help: "Jails running at once (default: number of cores).") var workers: Int?
-        @Option(name: .customLong("queue"), help: "Requests waiting for a jail before 429 (default 32 per worker).")
+        // Numbers parse `.unconditional`ly: `--grace -1` is refused for its value, not as a missing one.
+        @Option(parsing: .unconditional, help: "Jails running at once (default: number of cores).") var workers: Int?
+        @Option(name: .customLong("queue"), parsing: .unconditional, help: "Requests waiting for a jail before 429 (default 32 per worker).")
         var queueCapacity: Int?
         @Option(name: .customLong("api-key"), help: ArgumentHelp("An API key, as KEY or NAME=KEY (repeatable).", valueName: "KEY"))
         var apiKeys: [String] = []
         @Option(help: "JSON configuration file.") var config: String?
         @Option(name: .customLong("history"), help: "History store: sqlite (default) or memory.") var historyBackend: String?
-        @Option(name: .customLong("grace"), help: "Seconds in-flight runs get at shutdown before they are killed (default 30).")
+        @Option(name: .customLong("grace"), parsing: .unconditional, help: "Seconds in-flight runs get at shutdown before they are killed (default 30).")
         var graceSeconds: Double?
         @Option(name: .customLong("log-level"), help: "trace, debug, info (default), notice, warning, error.") var logLevel: String?
 
@@ -74,7 +75,8 @@ extension Corral {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
             // After the grace period in-flight requests are cancelled: their jails are killed and the results recorded.
-            groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int(settings.graceSeconds * 1000))
+            // `settings` validated the grace (0...86400 s), so the conversion cannot trap.
+            groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int((settings.graceSeconds * 1000).rounded()))
             try await ServiceGroup(configuration: groupConfiguration).run()
         }
     }

@@ -72,7 +72,7 @@ struct ServeSettings {
         if let v = flags.workers {
             guard v >= 1 else { throw CLIFailure.usage("--workers must be at least 1") }
             s.engine.workers = v
-            s.engine.queueCapacity = v * 32
+            s.engine.queueCapacity = Self.defaultQueueCapacity(workers: v)
         }
         if let v = flags.queueCapacity {
             guard v >= 0 else { throw CLIFailure.usage("--queue must be 0 or more") }
@@ -88,32 +88,44 @@ struct ServeSettings {
         return s
     }
 
-    /// Checks the merged settings, whichever source each value came from (flag, environment or file).
+    /// The largest values `corral serve` accepts: beyond them a conversion or product would trap.
+    static let maxWorkers = 1024
+    static let maxGraceSeconds: Double = 86_400
+    static let historyBackends = ["sqlite", "memory"]
+
+    /// Refuses values that cannot work, whichever source gave them (flag, environment or file), naming the setting.
     func validate() throws {
-        guard engine.workers >= 1, engine.workers <= 1024 else {
-            throw CLIFailure.usage("workers = \(engine.workers) is out of range: allowed 1...1024 (--workers, CORRAL_WORKERS or the file's workers)")
+        guard (1...Self.maxWorkers).contains(engine.workers) else {
+            throw CLIFailure.usage("workers = \(engine.workers) is out of range: allowed 1...\(Self.maxWorkers) (--workers, CORRAL_WORKERS, \"workers\")")
         }
         guard engine.queueCapacity >= 0 else {
-            throw CLIFailure.usage("queue capacity = \(engine.queueCapacity) must be 0 or more (--queue or the file's queue_capacity)")
+            throw CLIFailure.usage("queue capacity = \(engine.queueCapacity) must be 0 or more (--queue, \"queue_capacity\")")
+        }
+        guard graceSeconds.isFinite, (0...Self.maxGraceSeconds).contains(graceSeconds) else {
+            throw CLIFailure.usage("grace = \(graceSeconds) s is out of range: allowed 0...\(Int(Self.maxGraceSeconds)) (--grace, \"grace_seconds\")")
+        }
+        guard engine.cacheTTLSeconds.isFinite, engine.cacheTTLSeconds >= 0 else {
+            throw CLIFailure.usage("cache_ttl_seconds = \(engine.cacheTTLSeconds) must be a finite number of seconds, 0 or more")
         }
         guard Self.historyBackends.contains(historyBackend) else {
-            throw CLIFailure.usage("history = '\(historyBackend)' is not a history store: use \(Self.historyBackends.joined(separator: " or "))")
+            throw CLIFailure.usage("history = '\(historyBackend)' is not a history store: use \(Self.historyBackends.joined(separator: " or ")) (--history, \"history\")")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
-            throw CLIFailure.usage("log level '\(logLevel)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard graceSeconds.isFinite, graceSeconds >= 0, graceSeconds <= 3600 else {
-            throw CLIFailure.usage("grace = \(graceSeconds) s is out of range: allowed 0...3600")
+            throw CLIFailure.usage("log level '\(logLevel)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (--log-level, CORRAL_LOG_LEVEL, \"log_level\")")
         }
     }
 
-    static let historyBackends = ["sqlite", "memory"]
+    /// The default queue for `workers`: 32 waiting requests per worker, without overflowing.
+    static func defaultQueueCapacity(workers: Int) -> Int {
+        let (product, overflow) = workers.multipliedReportingOverflow(by: 32)
+        return overflow ? Int.max : product
+    }
 
     mutating func apply(_ f: File) {
         if let v = f.host { http.host = v }
         if let v = f.port { http.port = v }
         if let v = f.dataDir { dataDirectory = v }
-        if let v = f.workers { engine.workers = v; engine.queueCapacity = v * 32 }
+        if let v = f.workers { engine.workers = v; engine.queueCapacity = Self.defaultQueueCapacity(workers: v) }
         if let v = f.queueCapacity { engine.queueCapacity = v }
         if let v = f.apiKeys { http.apiKeys = v }
         if let v = f.cacheTtlSeconds { engine.cacheTTLSeconds = v }

@@ -125,7 +125,7 @@ extension Corral {
             lines.append("corral: \(verdict) · \(report.language) · \(report.findings.count) finding(s) · "
                          + "analysis \(report.analysis.rawValue) · threshold \(report.threshold.rawValue) · "
                          + String(format: "%.1f ms", report.durationMs))
-            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            StandardStream.output.line(lines.joined(separator: "\n"))
         }
     }
 }

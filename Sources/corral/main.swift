@@ -3,6 +3,7 @@ import Foundation
 
 // A custom entry point: every error of the CLI's own input is one line on
 // stderr and exit 64 (usage) or 125 (Corral failed), never a stack trace.
+StandardStream.ignoreBrokenPipes()
 do {
     var command = try Corral.parseAsRoot()
     if var asyncCommand = command as? any AsyncParsableCommand {
@@ -13,17 +14,17 @@ do {
 } catch let exit as ExitCode {
     Foundation.exit(exit.rawValue)
 } catch let failure as CLIFailure {
-    FileHandle.standardError.write(Data("corral: \(failure.message)\n".utf8))
+    StandardStream.error.line("corral: \(failure.message)")
     Foundation.exit(failure.exitCode)
 } catch {
-    if ProcessInfo.processInfo.environment["CORRAL_DEBUG"] != nil { FileHandle.standardError.write(Data("\(error)\n".utf8)) }
+    if ProcessInfo.processInfo.environment["CORRAL_DEBUG"] != nil { StandardStream.error.line("\(error)") }
     let code = Corral.exitCode(for: error)
     if code == .success {
-        print(Corral.fullMessage(for: error)) // --help, --version
+        StandardStream.output.line(Corral.fullMessage(for: error)) // --help, --version
         Foundation.exit(0)
     }
     let message = Corral.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-    FileHandle.standardError.write(Data("corral: \(message) (see 'corral --help')\n".utf8))
+    StandardStream.error.line("corral: \(message) (see 'corral --help')")
     Foundation.exit(code == .validationFailure ? 64 : 125)
 }
 

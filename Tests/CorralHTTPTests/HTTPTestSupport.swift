@@ -17,7 +17,7 @@ struct TestService {
     let dataDirectory: String
 
     init(workers: Int = 2, queue: Int = 64, apiKeys: [String: String] = [:], maxCodeBytes: Int = 1 << 20,
-         runtime: Runtime = TestSupport.runtime) throws {
+         maxBatchSize: Int = HTTPConfiguration().maxBatchSize, runtime: Runtime = TestSupport.runtime) throws {
         var configuration = EngineConfiguration()
         configuration.workers = workers
         configuration.queueCapacity = queue
@@ -29,6 +29,7 @@ struct TestService {
         var http = HTTPConfiguration()
         http.port = 0
         http.apiKeys = apiKeys
+        http.maxBatchSize = maxBatchSize
         server = CorralServer(engine: engine, http: http)
     }
 

@@ -3,7 +3,9 @@ import Foundation
 /// Decodes JSON bodies into engine requests with errors that say what to fix:
 /// the field, the expected type, and unknown fields (a typo must not be silently ignored).
 public enum RequestDecoding {
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, allowedFields: Set<String>) throws(EngineError) -> T {
+    /// Decodes a `T`, refusing any field `T` does not know, at the top level and in the
+    /// elements of its nested lists (`T.elementTypes`).
+    public static func decode<T: KnownFields>(_ type: T.Type, from data: Data) throws(EngineError) -> T {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
             throw EngineError(.invalidRequest, "the body is not valid JSON: \(Self.reason(error))")
@@ -11,15 +13,46 @@ public enum RequestDecoding {
         guard let fields = object as? [String: Any] else {
             throw EngineError(.invalidRequest, "the body must be a JSON object")
         }
-        for key in fields.keys.sorted() where !allowedFields.contains(key) {
-            let hint = suggestion(for: key, among: allowedFields).map { " (did you mean '\($0)'?)" } ?? ""
-            throw EngineError(.invalidRequest, "unknown field '\(key)'\(hint)")
-        }
+        try check(fields, as: T.self, at: nil)
         do { return try JSONDecoder().decode(T.self, from: data) } catch let error as DecodingError {
             throw EngineError(.invalidRequest, describe(error))
         } catch {
             throw EngineError(.invalidRequest, "cannot decode the request: \(error)")
         }
+    }
+
+    /// Throws for the first field of `object` (in name order) that `type` does not know, with where it
+    /// is and what was likely meant; then for a whole-number field holding another number; then
+    /// checks the elements of `type`'s lists the same way.
+    static func check(_ object: [String: Any], as type: any KnownFields.Type, at location: String?) throws(EngineError) {
+        let place = location.map { " in \($0)" } ?? ""
+        for key in object.keys.sorted() where !type.fieldNames.contains(key) {
+            let hint = suggestion(for: key, among: type.fieldNames).map { " (did you mean '\($0)'?)" } ?? ""
+            throw EngineError(.invalidRequest, "unknown field '\(key)'\(place)\(hint)")
+        }
+        for key in type.wholeNumberFields.sorted() {
+            // Only numbers: any other type is left to the decoder, which names the type expected.
+            guard let number = object[key] as? NSNumber, !isWholeNumber(number) else { continue }
+            throw EngineError(.invalidRequest, "field '\(key)'\(place) must be a whole number, got \(number) (GET /v1/limits gives the allowed range)")
+        }
+        for (key, elementType) in type.elementTypes.sorted(by: { $0.key < $1.key }) {
+            // A list of something else is left to the decoder too.
+            guard let elements = object[key] as? [Any] else { continue }
+            for (index, element) in elements.enumerated() {
+                if let item = element as? [String: Any] { try check(item, as: elementType, at: "\(key)[\(index)]") }
+            }
+        }
+    }
+
+    /// Whether `number` decodes as an `Int`: written as one (`-9223372036854775808`), or a
+    /// floating-point value that is exactly one (`1.0`, `1e2`), as `JSONDecoder` accepts.
+    static func isWholeNumber(_ number: NSNumber) -> Bool {
+        let text = number.description
+        if Int(text) != nil { return true }
+        // An integer literal that does not fit; through a Double, -2^63 - 1 would round to Int.min.
+        if text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-") }) { return false }
+        guard let value = Double(text), value.magnitude < 9e18 else { return false }
+        return value == value.rounded()
     }
 
     /// The allowed field a typo most likely meant: one that contains it or that it contains, else the nearest by edit distance.

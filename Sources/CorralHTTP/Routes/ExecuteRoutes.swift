@@ -7,7 +7,7 @@ extension CorralServer {
     func addExecuteRoutes(to router: Router<CorralRequestContext>) {
         let engine = self.engine, http = self.http
         router.on(RouterPath(APIRoute.execute.path), method: APIRoute.execute.method) { request, context in
-            let body = try await JSONBody.decode(ExecuteRequest.self, from: request, limit: http.maxBodyBytes, fields: ExecuteRequest.fieldNames)
+            let body = try await JSONBody.decode(ExecuteRequest.self, from: request, limit: http.maxBodyBytes)
             let response: ExecutionResponse
             do throws(EngineError) {
                 response = try await engine.execute(body, context: ExecutionContext(caller: context.caller, requestID: context.requestID))
@@ -15,14 +15,13 @@ extension CorralServer {
             return try JSONBody.response(response)
         }
         router.on(RouterPath(APIRoute.validate.path), method: APIRoute.validate.method) { request, _ in
-            let body = try await JSONBody.decode(ValidateRequest.self, from: request, limit: http.maxBodyBytes, fields: ValidateRequest.fieldNames)
+            let body = try await JSONBody.decode(ValidateRequest.self, from: request, limit: http.maxBodyBytes)
             let report: ValidationReport
             do throws(EngineError) { report = try await engine.validate(body) } catch { throw APIError(error) }
             return try JSONBody.response(report)
         }
         router.on(RouterPath(APIRoute.executeBatch.path), method: APIRoute.executeBatch.method) { request, context in
-            struct Batch: Decodable { var requests: [ExecuteRequest] }
-            let batch = try await JSONBody.decode(Batch.self, from: request, limit: http.maxBodyBytes * 4, fields: ["requests"])
+            let batch = try await JSONBody.decode(BatchRequest.self, from: request, limit: http.maxBatchBodyBytes)
             guard !batch.requests.isEmpty, batch.requests.count <= http.maxBatchSize else {
                 throw APIError(.badRequest, code: "invalid_request", message: "a batch holds 1 to \(http.maxBatchSize) requests, got \(batch.requests.count)")
             }

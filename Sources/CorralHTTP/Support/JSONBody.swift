@@ -13,7 +13,7 @@ enum JSONBody {
     }
 
     /// Reads at most `limit` bytes of body (413 beyond) and decodes it, rejecting unknown fields.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, fields: Set<String>) async throws -> T {
+    static func decode<T: KnownFields>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: limit) } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, code: "payload_too_large", message: "the request body exceeds \(limit) bytes")
@@ -21,7 +21,7 @@ enum JSONBody {
         guard buffer.readableBytes > 0 else {
             throw APIError(.badRequest, code: "invalid_request", message: "the request body is empty; send a JSON object")
         }
-        do { return try RequestDecoding.decode(T.self, from: Data(buffer: buffer), allowedFields: fields) } catch {
+        do { return try RequestDecoding.decode(T.self, from: Data(buffer: buffer)) } catch {
             throw APIError(error)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 import Synchronization
 
@@ -28,7 +29,22 @@ public struct JSONLogHandler: LogHandler {
         for (k, v) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) { object[k] = Self.plain(v) }
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         data.append(0x0A)
-        Self.lock.withLock { _ in FileHandle.standardError.write(data) }
+        Self.lock.withLock { _ in Self.writeToStandardError(data) }
+    }
+
+    /// Not `FileHandle.write(_:)`: it traps (a `try!` inside Foundation) when stderr's reader has
+    /// gone, and a log line must never end the service. A line that cannot be written is dropped.
+    static func writeToStandardError(_ data: Data) {
+        data.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(STDERR_FILENO, base + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
     }
 
     static func plain(_ v: Logger.Metadata.Value) -> Any {

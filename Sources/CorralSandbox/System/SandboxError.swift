@@ -16,8 +16,7 @@ public enum SandboxError: Error, Sendable, CustomStringConvertible, Equatable {
         case let .system(call, errno, context):
             return "\(call) failed for \(context): \(String(cString: strerror(errno))) (errno \(errno))"
         case let .invalidLimit(name, value, allowed):
-            let shown = value == value.rounded() ? String(Int(value)) : String(value)
-            return "\(name) = \(shown) is out of range: allowed \(Self.format(allowed.lowerBound))...\(Self.format(allowed.upperBound))"
+            return "\(name) = \(Self.formatLimit(value)) is out of range: allowed \(Self.formatLimit(allowed.lowerBound))...\(Self.formatLimit(allowed.upperBound))"
         case let .invalidRequest(message):
             return message
         case let .setup(step, errno):
@@ -25,7 +24,11 @@ public enum SandboxError: Error, Sendable, CustomStringConvertible, Equatable {
         }
     }
 
-    private static func format(_ v: Double) -> String {
-        v == v.rounded() ? String(Int(v)) : String(v)
+    /// A limit's value as a user reads it: a whole number without a decimal point, anything else
+    /// as Swift prints it (`1e+19`, `0.5`, `nan`). `Int(exactly:)`, not `Int(_:)`: the value comes
+    /// from a request and may not fit in an `Int` (`String(Int(1e19))` trapped and killed the server).
+    public static func formatLimit(_ v: Double) -> String {
+        if let whole = Int(exactly: v) { return String(whole) }
+        return String(v)
     }
 }
