@@ -25,6 +25,14 @@ public struct Language: Sendable, Codable, Hashable {
     public var minimumCompileLimits: MinimumLimits?
     /// The executable whose presence makes the language available (default: first word of compile or run).
     public var probeExecutable: String?
+    /// How the main source file and class are found: from the catalog (nil) or from the source (`java`).
+    public var entryPoint: EntryPointRule?
+
+    /// Rules for finding a program's entry in its source.
+    public enum EntryPointRule: String, Sendable, Codable, Hashable {
+        /// The public top-level class names the file; the class declaring `main` is run (`{main_class}`).
+        case java
+    }
     /// Command printing the toolchain's version (run on the host, absolute path).
     public var version: [String]
 
@@ -35,6 +43,7 @@ public struct Language: Sendable, Codable, Hashable {
         case minimumLimits = "minimum_limits"
         case minimumCompileLimits = "minimum_compile_limits"
         case probeExecutable = "probe_executable"
+        case entryPoint = "entry_point"
     }
 
     public var isCompiled: Bool { compile != nil }

@@ -30,11 +30,11 @@ public struct Runtime: Sendable {
 
     /// The program's files: the main source plus any others.
     func files(of request: RunRequest, language: Language) -> [JailFile] {
-        if request.code.isEmpty, request.extraFiles.contains(where: { $0.path == language.sourceFile }) {
+        let main = entryPoint(of: request, language: language).sourceFile
+        if request.code.isEmpty, request.extraFiles.contains(where: { $0.path == main }) {
             return request.extraFiles
         }
-        return [JailFile(path: language.sourceFile, contents: Array(request.code.utf8))]
-            + request.extraFiles.filter { $0.path != language.sourceFile }
+        return [JailFile(path: main, contents: Array(request.code.utf8))] + request.extraFiles.filter { $0.path != main }
     }
 
     /// The jail that runs `request`'s program with `language`'s run command (artifacts at `/out` when compiled).
@@ -74,18 +74,21 @@ public struct Runtime: Sendable {
         return env
     }
 
-    /// Expands a command template: `{source}`, `{out}`, `{workspace}` inside words; `{sources}` as one word per source file.
+    /// Expands a command template: `{source}`, `{out}`, `{workspace}`, `{main_class}` inside words; `{sources}` as
+    /// one word per source file.
     func expand(_ template: [String], files: [JailFile], language: Language, extra: [String] = []) -> [String] {
         let ws = JailSpec.workspacePath
+        let entry = entryPoint(files: files, language: language)
         var argv: [String] = []
         for word in template {
             if word == "{sources}" {
                 let sources = files.map(\.path).filter(language.isSource)
-                argv += (sources.isEmpty ? [language.sourceFile] : sources).map { ws + "/" + $0 }
+                argv += (sources.isEmpty ? [entry.sourceFile] : sources).map { ws + "/" + $0 }
                 argv += extra
                 continue
             }
-            argv.append(word.replacingOccurrences(of: "{source}", with: ws + "/" + language.sourceFile)
+            argv.append(word.replacingOccurrences(of: "{source}", with: ws + "/" + entry.sourceFile)
+                .replacingOccurrences(of: "{main_class}", with: entry.mainClass)
                 .replacingOccurrences(of: "{out}", with: "/out")
                 .replacingOccurrences(of: "{workspace}", with: ws))
         }

@@ -21,20 +21,23 @@ struct AbuseFilesystemTests {
         let (result, fields) = await Abuse.python(#"""
         for name, path in [("shadow", "/etc/shadow"), ("root", "/root"), ("run", "/run"), ("staging", "/run/corral"),
                            ("var", "/var"), ("data_dir", "/var/cache/corral"), ("home", "/home"), ("sys", "/sys"),
-                           ("boot", "/boot"), ("host_file", "\#(dir)/file"), ("dev_mem", "/dev/mem"), ("dev_ptmx", "/dev/ptmx")]:
+                           ("boot", "/boot"), ("host_file", "\#(dir)/file"), ("dev_mem", "/dev/mem"), ("dev_sda", "/dev/sda")]:
             attempt(name, lambda p=path: os.stat(p))
         print("etc=" + ",".join(sorted(os.listdir("/etc"))))
         print("users=" + ",".join(line.split(":")[0] for line in open("/etc/passwd")))
         print("dev=" + ",".join(sorted(os.listdir("/dev"))))
+        print("pts=" + ",".join(sorted(os.listdir("/dev/pts"))))
         print("root_dir=" + ",".join(sorted(os.listdir("/"))))
         """#)
         #expect(result.status == .success, "\(result)")
-        for name in ["shadow", "root", "run", "staging", "var", "data_dir", "home", "sys", "boot", "host_file", "dev_mem", "dev_ptmx"] {
+        for name in ["shadow", "root", "run", "staging", "var", "data_dir", "home", "sys", "boot", "host_file", "dev_mem", "dev_sda"] {
             #expect(fields[name] == "ENOENT", "\(name) is visible in the jail: \(fields[name] ?? "?")")
         }
-        #expect(fields["etc"] == "alternatives,group,hostname,hosts,ld.so.cache,localtime,nsswitch.conf,passwd,resolv.conf")
+        #expect(fields["etc"] == "alternatives,group,hostname,hosts,ld.so.cache,localtime,nsswitch.conf,passwd,protocols,resolv.conf,services")
         #expect(fields["users"] == "root,corral,nobody")
-        #expect(fields["dev"] == "fd,full,null,random,shm,stderr,stdin,stdout,tty,urandom,zero")
+        #expect(fields["dev"] == "fd,full,null,ptmx,pts,random,shm,stderr,stdin,stdout,tty,urandom,zero")
+        // The jail's own devpts instance: none of the host's terminals.
+        #expect(fields["pts"] == "ptmx")
         #expect(fields["root_dir"] == "bin,dev,etc,lib,lib64,proc,sbin,tmp,usr,workspace")
         await Abuse.expectHealthy()
     }
@@ -136,7 +139,8 @@ struct AbuseFilesystemTests {
             return (String(fields[4]), Set(fields[5].split(separator: ",")))
         }
         try #require(mounts.count > 10)
-        let devices = Set(["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"])
+        // Device nodes, and the jail's private devpts (its terminals are device nodes it creates).
+        let devices = Set(["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/pts"])
         let writable = Set(["/proc", "/dev", "/dev/shm", "/tmp", "/workspace"]).union(devices)
         for mount in mounts {
             #expect(mount.options.contains("nosuid"), "\(mount.point) is not nosuid")

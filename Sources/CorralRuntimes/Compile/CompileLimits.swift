@@ -19,6 +19,8 @@ public enum CompileLimits {
         m.openFiles = 1024
         m.workspaceMB = 256
         m.tmpMB = 1024
+        // A compiler may use every core the request's share allows (make -j, rustc codegen units).
+        m.cpuPercent = ResourceLimits.maximum.cpuPercent
         return m
     }()
 
@@ -78,6 +80,7 @@ extension ResourceLimits {
         l.openFiles = min(l.openFiles, maximum.openFiles)
         l.workspaceMB = min(l.workspaceMB, maximum.workspaceMB)
         l.tmpMB = min(l.tmpMB, maximum.tmpMB)
+        if let share = l.cpuPercent { l.cpuPercent = min(share, maximum.effectiveCPUPercent) }
         return l
     }
 }
