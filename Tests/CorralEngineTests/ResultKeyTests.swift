@@ -45,6 +45,7 @@ struct ResultKeyTests {
         var cOptions = ExecuteOptions()
         cOptions.compilerOptions = ["-O2"]
         let c = ExecuteRequest.make("c", "int main(void){return 0;}")
+        let writableByDefault = try resolver.prepare(Self.base).run.writableWorkspace
 
         let variants: [(String, String)] = [
             ("base", try key()),
@@ -65,7 +66,7 @@ struct ResultKeyTests {
             ("file size", try key(limits: LimitOverrides(fileSizeMB: 2))),
             ("cpu percent", try key(limits: LimitOverrides(cpuPercent: 50))),
             ("network", try key { $0.allowNetwork = true }),
-            ("filesystem", try key { $0.allowFilesystem = false }),
+            ("filesystem", try key { $0.allowFilesystem = !writableByDefault }),
             ("other files", try key(options: filesOption)),
             ("exec bit", try key(options: executableFile)),
             ("c", try key(c)),
