@@ -121,6 +121,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CorralEngineTests",
+            dependencies: ["CorralEngine", "CorralPolicy", "CorralRuntimes", "CorralSandbox", "CorralStore", "CorralTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CorralHTTPTests",
             dependencies: [
                 "CorralHTTP", "CorralEngine", "CorralStore", "CorralTestSupport",
@@ -131,7 +136,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CorralCLITests",
-            dependencies: ["CorralTestSupport"],
+            // The engine too: a test compares the CLI's figures with the library's.
+            dependencies: ["CorralTestSupport", "CorralEngine", "CorralSandbox", "CorralStore"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -3,7 +3,8 @@ import CorralSandbox
 import CorralStore
 import Foundation
 
-/// Everything the engine's behaviour depends on, with defaults for a single machine.
+/// Everything the engine's behaviour depends on, with defaults for a single machine. Front ends
+/// fill it from their flags, environment and files; the engine itself reads nothing else.
 public struct EngineConfiguration: Sendable {
     /// Jails running at once (default: the number of cores).
     public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -19,12 +20,21 @@ public struct EngineConfiguration: Sendable {
     public var maxStdinBytes = 8 << 20
     /// Result cache time to live, in seconds (seed 000 `cache_ttl_seconds`).
     public var cacheTTLSeconds: Double = 3600
+    /// Whether results are cached at all (a request may still opt out with `use_cache: false`).
     public var cacheEnabled = true
     /// History retention.
     public var retention = RetentionPolicy()
-    /// Named limit profiles (seed 003, CorralPolicy's profiles.json); a request selects one with `profile`.
-    public var profiles: [String: Profile] = Dictionary(
-        ((try? ProfileCatalog.load())?.profiles ?? []).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+    /// The language catalog (a JSON file like the shipped `languages.json`); nil: the shipped one.
+    /// Used by `Engine(configuration:sandbox:…)`, which fails to start when it cannot be read.
+    public var languageCatalogFile: String?
+    /// A directory laid out like CorralPolicy's `Resources/` (`rules/*.json`, `sensitive_paths.json`,
+    /// the analyzer scripts, `profiles.json`); nil: the shipped one. The engine fails to start when
+    /// any of its files cannot be read, so strict mode never runs without its rules.
+    public var policyResourcesDirectory: String?
+    /// Named limit profiles (seed 003); a request selects one with `profile` (any case). The engine
+    /// starts with the profiles of `profiles.json` (in `policyResourcesDirectory`) and adds these,
+    /// replacing one of the same name; its own `configuration` then holds them all.
+    public var profiles: [String: Profile] = [:]
     /// Static validation of requests that name no profile: `warn` returns findings with the result,
     /// `strict` refuses code with findings at or above `policyThreshold`, `off` skips analysis.
     public var policyMode: PolicyMode = .warn
@@ -34,4 +44,3 @@ public struct EngineConfiguration: Sendable {
 
     public init() {}
 }
-

@@ -1,34 +1,73 @@
 import CorralSandbox
 
-/// Why the engine refused a request, with what the caller should do.
-/// Front ends map `kind` to their own codes (HTTP status, NATS error).
+/// Why the engine refused a request (or could not start), with what the caller should do.
+/// Every front end maps `code` through one table (`EngineError.Code.httpStatus`, `jsonCode`):
+/// HTTP answers with that status and `{"error": {"code": jsonCode, ...}}`, the CLI exits 64 for
+/// a caller's mistake (a 4xx) and 125 for Corral's own failure (a 5xx).
 public struct EngineError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: String, Sendable {
-        /// The request is malformed or asks for something impossible (HTTP 400).
+    /// What went wrong, as a stable code. Its raw value is the JSON error code.
+    public enum Code: String, Sendable, CaseIterable {
+        /// The request is malformed or asks for something impossible.
         case invalidRequest = "invalid_request"
+        /// The request names a language the catalog does not have.
         case unknownLanguage = "unknown_language"
+        /// A limit is out of its allowed range (`limit` says which and the range).
         case invalidLimit = "invalid_limit"
-        /// The code or body is larger than allowed (HTTP 413).
+        /// The code or body is larger than allowed.
         case payloadTooLarge = "payload_too_large"
-        /// The admission queue is full (HTTP 429 with Retry-After).
+        /// The admission queue is full; retry after `retryAfterSeconds`.
         case queueFull = "queue_full"
-        /// The engine is shutting down (HTTP 503).
+        /// The engine is shutting down.
         case shuttingDown = "shutting_down"
+        /// The execution asked for does not exist.
         case notFound = "not_found"
-        /// Corral itself failed (HTTP 500).
+        /// Corral itself failed (its data files, its store, its host).
         case internalError = "internal_error"
     }
 
-    public var kind: Kind
+    /// The name this type had first; `kind` and `Kind` keep working.
+    public typealias Kind = Code
+
+    /// A limit outside its range: which one (its wire name), the value asked for and the range allowed.
+    public struct LimitViolation: Sendable, Equatable {
+        public var name: String
+        public var value: Double
+        public var allowed: ClosedRange<Double>
+    }
+
+    public var code: Code
     public var message: String
     /// Seconds after which a retry may succeed (queue full).
     public var retryAfterSeconds: Int?
+    /// The request field at fault, by its wire name (`environment_vars`, `profile`, `limit`), when one is.
+    public var field: String?
+    /// Set for `invalidLimit`: the limit, its value and the range, so a front end can name its own flag.
+    public var limit: LimitViolation?
 
-    public init(_ kind: Kind, _ message: String, retryAfterSeconds: Int? = nil) {
-        self.kind = kind
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil, field: String? = nil) {
+        self.code = code
         self.message = message
         self.retryAfterSeconds = retryAfterSeconds
+        self.field = field
+    }
+
+    /// The same as `code` (its first name).
+    public var kind: Code {
+        get { code }
+        set { code = newValue }
     }
 
     public var description: String { message }
+}
+
+extension EngineError {
+    /// A limit out of range, from the sandbox's check of the resolved limits.
+    init(_ error: SandboxError) {
+        guard case let .invalidLimit(name, value, allowed) = error else {
+            self.init(.invalidLimit, error.description)
+            return
+        }
+        self.init(.invalidLimit, error.description + " (GET /v1/limits lists the ranges)", field: name)
+        limit = LimitViolation(name: name, value: value, allowed: allowed)
+    }
 }

@@ -20,6 +20,9 @@ public struct ExecutionResponse: Sendable, Encodable {
     public var result: RunResult
     /// Static-analysis findings: warnings in `warn` mode, the reasons of a refusal in `strict` mode.
     public var securityFindings: [Finding]?
+    /// Milliseconds the request waited for admission (a free jail), apart from the program's own
+    /// `execution_time_ms`; 0 when it did not wait, nil when it never reached admission.
+    public var queueTimeMs: Double? = nil
 
     /// Encodes the result object's fields with `execution_id` (and `security_findings`) beside them.
     public func encode(to encoder: any Encoder) throws {
@@ -27,10 +30,12 @@ public struct ExecutionResponse: Sendable, Encodable {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(executionID, forKey: .executionID)
         try c.encodeIfPresent(securityFindings, forKey: .securityFindings)
+        try c.encodeIfPresent(queueTimeMs, forKey: .queueTimeMs)
     }
 
     enum Keys: String, CodingKey {
         case executionID = "execution_id"
         case securityFindings = "security_findings"
+        case queueTimeMs = "queue_time_ms"
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CorralEngine
+import CorralSandbox
 import Foundation
 
 /// `corral`: run untrusted code in a jail with hard limits.
@@ -17,8 +19,24 @@ struct CLIFailure: Error {
     /// 64 for bad input (EX_USAGE), 125 when Corral itself failed.
     var exitCode: Int32
 
+    init(message: String, exitCode: Int32) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+
     static func usage(_ message: String) -> CLIFailure { CLIFailure(message: message, exitCode: 64) }
     static func corralFailed(_ message: String) -> CLIFailure { CLIFailure(message: message, exitCode: 125) }
+
+    /// The engine's refusal, through its one table: the caller's mistake (a 4xx) is a usage error,
+    /// Corral's own failure (a 5xx) is 125. A limit is named by the flag that sets it.
+    init(_ error: EngineError) {
+        var message = error.message
+        if let limit = error.limit, let flag = LimitOptions.flags[limit.name] {
+            message = "\(flag) \(SandboxError.formatLimit(limit.value)) is out of range: allowed "
+                + "\(SandboxError.formatLimit(limit.allowed.lowerBound))...\(SandboxError.formatLimit(limit.allowed.upperBound))"
+        }
+        self.init(message: message, exitCode: error.code.isCallerError ? 64 : 125)
+    }
 }
 
 /// Prints `value` as pretty JSON (sorted keys, ISO 8601 dates) on stdout: the `--json` output of every command.

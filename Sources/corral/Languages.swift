@@ -1,5 +1,6 @@
 import ArgumentParser
 import CorralRuntimes
+import CorralStore
 import Foundation
 
 extension Corral {
@@ -11,9 +12,10 @@ extension Corral {
         var json = false
 
         func run() async throws {
-            let catalog: LanguageCatalog
-            do { catalog = try LanguageCatalog.load() } catch { throw CLIFailure.corralFailed("\(error)") }
-            let infos = await LanguageProbe.probeAll(catalog)
+            // The engine's catalog: the one `corral run` and the service run programs from.
+            let local = try LocalEngine.start(history: InMemoryHistoryStore())
+            let infos = await LanguageProbe.probeAll(local.engine.runtime.catalog)
+            await local.stop()
             if json {
                 try printJSON(infos)
             } else {

@@ -1,7 +1,8 @@
 import ArgumentParser
-import CorralSandbox
+import CorralEngine
 
-/// Limit flags shared by every command that runs code.
+/// Limit flags shared by every command that runs code. The engine checks them, with every
+/// other request's limits; its errors are reported under these flags' names.
 /// `.unconditional`: a value that starts with '-' (`--memory -5`) is the flag's value, refused with
 /// the range allowed, rather than read as an unknown flag and reported as a missing value.
 struct LimitOptions: ParsableArguments {
@@ -16,28 +17,20 @@ struct LimitOptions: ParsableArguments {
     var outputLimit: Int?
     @Option(name: .customLong("file-size"), parsing: .unconditional, help: "Largest file the program may write, in MB (default 10).")
     var fileSize: Int?
+    @Option(name: .customLong("cpu-percent"), parsing: .unconditional,
+            help: "CPU share in percent of one core (default 100, max 100 per core).")
+    var cpuPercent: Int?
 
-    func resolved() throws -> ResourceLimits {
-        var l = ResourceLimits()
-        if let timeout { l.timeoutSeconds = timeout }
-        if let memory { l.memoryMB = memory }
-        if let processes { l.processes = processes }
-        if let outputLimit { l.outputBytes = outputLimit }
-        if let fileSize { l.fileSizeMB = fileSize }
-        do { try l.validate() } catch { throw CLIFailure.usage(Self.message(for: error)) }
-        return l
+    /// The limits asked for; the engine applies them over the profile's or the defaults.
+    var overrides: LimitOverrides {
+        LimitOverrides(timeoutSeconds: timeout, memoryMB: memory, outputBytes: outputLimit, processes: processes,
+                       fileSizeMB: fileSize, cpuPercent: cpuPercent)
     }
 
     /// The flag a limit is set with, so the error names what the user typed.
     static let flags = [
         "timeout_seconds": "--timeout", "cpu_time_seconds": "--timeout", "max_memory_mb": "--memory",
         "processes": "--processes", "max_output_size": "--output-limit", "file_size_mb": "--file-size",
+        "cpu_percent": "--cpu-percent",
     ]
-
-    /// `--timeout 1e+19 is out of range: allowed 0.001...300`.
-    static func message(for error: SandboxError) -> String {
-        guard case let .invalidLimit(name, value, allowed) = error, let flag = flags[name] else { return error.description }
-        return "\(flag) \(SandboxError.formatLimit(value)) is out of range: allowed \(SandboxError.formatLimit(allowed.lowerBound))"
-            + "...\(SandboxError.formatLimit(allowed.upperBound))"
-    }
 }

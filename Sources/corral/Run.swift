@@ -1,10 +1,12 @@
 import ArgumentParser
+import CorralEngine
+import CorralPolicy
 import CorralRuntimes
 import CorralSandbox
 import Foundation
 
 extension Corral {
-    /// `corral run`: one program, one jail.
+    /// `corral run`: one program, one jail, through the same engine as `corral serve`.
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a program in a fresh jail.",
@@ -12,7 +14,8 @@ extension Corral {
             The language comes from the file's extension unless --lang is given.
             Code may come from a FILE, from -c 'CODE', or from standard input with '-'.
             Arguments after '--' are passed to the program literally.
-            Exit status: the program's own; 128+N if it died of signal N; 124 on timeout; 125 if Corral failed.
+            With --strict or --profile production the code is validated first; code with findings at or above the threshold does not run.
+            Exit status: the program's own; 128+N if it died of signal N; 124 on timeout; 65 if the policy refused the code; 125 if Corral failed; 64 for bad input.
             """
         )
 
@@ -40,6 +43,14 @@ extension Corral {
         @Flag(help: "Allow outbound network (the host's loopback stays unreachable).")
         var network = false
 
+        @Option(help: "A limit profile: development, testing, production (its limits, flags and policy; flags given here win).")
+        var profile: String?
+
+        @Flag(help: "Validate the code first and refuse to run it when findings reach the threshold (exit 65).")
+        var strict = false
+
+        @OptionGroup var history: HistoryOptions
+
         @Flag(help: "Print the result object as JSON instead of the program's output.")
         var json = false
 
@@ -47,81 +58,46 @@ extension Corral {
         var programArguments: [String] = []
 
         func run() async throws {
-            let catalog: LanguageCatalog
-            do { catalog = try LanguageCatalog.load() } catch { throw CLIFailure.corralFailed("\(error)") }
-            let (source, languageName, files) = try readProgram(catalog: catalog)
-            guard let language = catalog.language(named: languageName) else {
-                throw CLIFailure.usage("unknown language '\(languageName)'; available: \(catalog.names.joined(separator: ", "))")
+            let environmentVars = try parsedEnvironment()
+            let local = try LocalEngine.start(history: try history.store())
+            let response = try await local.use { engine in
+                let program = try ProgramInput.read(code: code, file: file, language: language, catalog: engine.runtime.catalog)
+                var request = ExecuteRequest(code: program.code, language: program.language)
+                request.environmentVars = environmentVars
+                request.args = programArguments
+                request.allowNetwork = network ? true : nil
+                request.profile = profile
+                request.strictMode = strict ? true : nil
+                var options = ExecuteOptions()
+                options.files = program.files
+                options.stdin = try readStdin()
+                options.compilerOptions = compileOptions
+                options.limits = limits.overrides
+                // The run returns only once its jail is reaped and its cgroup removed; the engine
+                // stops before anything is printed, so nothing of the jail outlives a refused write.
+                do throws(EngineError) {
+                    return try await engine.execute(request, options: options, context: ExecutionContext(caller: "cli"))
+                } catch {
+                    throw CLIFailure(error)
+                }
             }
-            var env: [(key: String, value: String)] = []
+            try report(response)
+        }
+
+        /// `--env KEY=VALUE` flags; the names are checked by the engine, like every request's.
+        private func parsedEnvironment() throws -> [String: String] {
+            var variables: [String: String] = [:]
             for pair in environment {
-                guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                guard let eq = pair.firstIndex(of: "=") else {
                     throw CLIFailure.usage("--env expects KEY=VALUE, got '\(pair)'")
                 }
-                env.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
+                variables[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
             }
-            let resourceLimits = try limits.resolved()
-            let stdin = try readStdin()
-            if !compileOptions.isEmpty && !language.isCompiled {
-                throw CLIFailure.usage("--compile-option: \(language.name) is not a compiled language")
-            }
-
-            let sandbox: Sandbox
-            var configuration = Sandbox.Configuration()
-            configuration.poolSize = 0 // one run: a pool would only clone a jail nobody uses
-            do { sandbox = try Sandbox(configuration: configuration) } catch {
-                throw CLIFailure.corralFailed("cannot start the sandbox: \(error)")
-            }
-            let runtime = Runtime(sandbox: sandbox, catalog: catalog)
-            var request = RunRequest(language: language.name, code: source, extraFiles: files, arguments: programArguments,
-                                     stdin: stdin, environment: env, limits: resourceLimits, network: network)
-            request.compilerOptions = compileOptions
-            // The run returns only once its jail is reaped and its cgroup removed; the pool is emptied
-            // before anything is printed, so nothing of the jail outlives a failed or refused write.
-            let result = await runtime.run(request)
-            sandbox.shutdown()
-            try report(result)
+            return variables
         }
 
-        /// The main source, the language's name, and any other files (a directory's).
-        private func readProgram(catalog: LanguageCatalog) throws -> (String, String, [JailFile]) {
-            if let code {
-                if file != nil { throw CLIFailure.usage("give the code either with -c or as a FILE, not both") }
-                guard let language else { throw CLIFailure.usage("-c needs --lang to know the language") }
-                return (code, language, [])
-            }
-            guard let file else { throw CLIFailure.usage("nothing to run: give a FILE, -c 'CODE', or '-' with --lang") }
-            if file == "-" {
-                guard let language else { throw CLIFailure.usage("code on standard input needs --lang") }
-                return (String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self), language, [])
-            }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
-                throw CLIFailure.usage("no such file: \(file)")
-            }
-            if isDirectory.boolValue { return try readDirectory(file, catalog: catalog) }
-            guard let data = FileManager.default.contents(atPath: file) else { throw CLIFailure.usage("cannot read \(file)") }
-            guard let name = language ?? catalog.language(forFile: file)?.name else {
-                throw CLIFailure.usage("cannot tell the language of \(file) from its extension; use --lang")
-            }
-            return (String(decoding: data, as: UTF8.self), name, [])
-        }
-
-        /// A multi-file program: every regular file of `directory`; the entry point is the language's source file.
-        private func readDirectory(_ directory: String, catalog: LanguageCatalog) throws -> (String, String, [JailFile]) {
-            guard let name = language, let lang = catalog.language(named: name) else {
-                throw CLIFailure.usage(language.map { "unknown language '\($0)'" } ?? "running a directory needs --lang")
-            }
-            let files: [JailFile]
-            do { files = try ProgramDirectory.read(directory) } catch { throw CLIFailure.usage(error.description) }
-            guard files.contains(where: { $0.path == lang.sourceFile }) else {
-                throw CLIFailure.usage("\(directory) has no \(lang.sourceFile), the entry point of a \(lang.name) program")
-            }
-            return ("", lang.name, files)
-        }
-
-        private func readStdin() throws -> [UInt8] {
-            guard let stdinFile else { return [] }
+        private func readStdin() throws -> [UInt8]? {
+            guard let stdinFile else { return nil }
             if stdinFile == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
             guard let data = FileManager.default.contents(atPath: stdinFile) else {
                 throw CLIFailure.usage("cannot read --stdin-file \(stdinFile)")
@@ -131,18 +107,45 @@ extension Corral {
 
         /// Prints the result and exits with the program's status. A reader that went away early
         /// (EPIPE) loses the rest of the output but changes neither the status nor the other stream.
-        private func report(_ result: RunResult) throws {
+        private func report(_ response: ExecutionResponse) throws {
+            let result = response.result
             if json {
-                try printJSON(result)
+                try printJSON(RunOutput(response))
             } else {
                 StandardStream.output.write(result.stdout)
                 StandardStream.error.write(result.stderr)
+                let name = file.flatMap { $0 == "-" ? nil : $0 } ?? "<code>"
+                for finding in response.securityFindings ?? [] {
+                    StandardStream.error.line(finding.cliLine(file: name))
+                }
                 StandardStream.error.line(result.summaryLine)
             }
             let code = result.cliExitCode
             if code != 0 { throw ExitCode(code) }
         }
     }
+}
+
+/// `corral run --json`: the result object, with the findings when the policy found any. The
+/// engine's bookkeeping (`execution_id`, `queue_time_ms`, `cached: false`) is not shown: a local
+/// run is neither queued behind others nor cached.
+struct RunOutput: Encodable {
+    var result: RunResult
+    var securityFindings: [Finding]?
+
+    init(_ response: ExecutionResponse) {
+        result = response.result
+        if result.cached != true { result.cached = nil }
+        securityFindings = response.securityFindings
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try result.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encodeIfPresent(securityFindings, forKey: .securityFindings)
+    }
+
+    enum Keys: String, CodingKey { case securityFindings = "security_findings" }
 }
 
 extension RunResult {
@@ -166,6 +169,7 @@ extension RunResult {
         switch status {
         case .timeout: 124
         case .internalError: 125
+        case .securityViolation: 65
         default:
             if let signal { Int32(clamping: 128 + signal) } else { Int32(clamping: exitCode ?? 125) }
         }

@@ -60,7 +60,14 @@ extension Corral {
                     throw CLIFailure.corralFailed("cannot open the history database in \(settings.dataDirectory): \(error); use --data-dir")
                 }
             }
-            let engine = Engine(configuration: settings.engine, runtime: Runtime(sandbox: sandbox), history: history, logger: logger)
+            // Refuses to start, naming the file, when the catalog, the rules or the profiles do not load.
+            let engine: Engine
+            do throws(EngineError) {
+                engine = try Engine(configuration: settings.engine, sandbox: sandbox, history: history, logger: logger)
+            } catch {
+                sandbox.shutdown()
+                throw CLIFailure(error)
+            }
             let server = CorralServer(engine: engine, http: settings.http)
             let host = settings.http.host
             let app = server.application(logger: logger) { port in

@@ -65,6 +65,7 @@ struct ServeSettings {
         if let v = try int("CORRAL_WORKERS") { s.engine.workers = v }
         if let v = env["CORRAL_API_KEYS"] { s.http.apiKeys.merge(try parseKeys(v.split(separator: ",").map(String.init))) { $1 } }
         if let v = env["CORRAL_LOG_LEVEL"] { s.logLevel = v }
+        s.engine.applyResourceEnvironment(env)
 
         if let v = flags.host { s.http.host = v }
         if let v = flags.port { s.http.port = v }

@@ -1,10 +1,11 @@
 import ArgumentParser
+import CorralEngine
 import CorralPolicy
-import CorralSandbox
+import CorralStore
 import Foundation
 
 extension Corral {
-    /// `corral validate`: what a program tries to do, before it runs.
+    /// `corral validate`: what a program tries to do, before it runs (the engine's `validate`, as `POST /v1/validate`).
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Find dangerous code before it runs.",
@@ -46,58 +47,33 @@ extension Corral {
         var authorizedImports: [String] = []
 
         func run() async throws {
-            let rules: RuleBook
-            do { rules = try RuleBook.shipped() } catch { throw CLIFailure.corralFailed("\(error)") }
             let source = try readSource()
-            guard let languageName = language ?? rules.ruleSet(forFile: file)?.language else {
-                throw CLIFailure.usage(file == "-" ? "code on standard input needs --lang"
-                                       : "cannot tell the language of \(file) from its extension; use --lang")
-            }
-            guard let ruleSet = rules.ruleSet(for: languageName) else {
-                throw CLIFailure.usage("no rules for language '\(languageName)'; known: \(rules.languages.joined(separator: ", "))")
-            }
-            var options = try resolvedOptions()
-            options.timeoutSeconds = 30
-            // Only syntax-tree languages need a jail (their parser runs in one); patterns run here.
-            var sandbox: Sandbox?
-            if ruleSet.analyzer != nil {
-                var configuration = Sandbox.Configuration()
-                configuration.poolSize = 0 // one analysis: a pool would only clone a jail nobody uses
-                do { sandbox = try Sandbox(configuration: configuration) } catch {
-                    throw CLIFailure.corralFailed("cannot start the sandbox: \(error)")
+            let local = try LocalEngine.start(history: InMemoryHistoryStore())
+            let report = try await local.use { engine in
+                guard let languageName = language ?? engine.runtime.catalog.language(forFile: file)?.name else {
+                    throw CLIFailure.usage(file == "-" ? "code on standard input needs --lang"
+                                           : "cannot tell the language of \(file) from its extension; use --lang")
+                }
+                do throws(EngineError) { return try await engine.validate(request(language: languageName, code: source)) } catch {
+                    throw CLIFailure(error)
                 }
             }
-            let report = await PolicyValidator(sandbox: sandbox, rules: rules)
-                .validate(code: source, language: ruleSet.language, options: options)
-            sandbox?.shutdown()
             try show(report)
-            if strict, case .refuse = Policy.decide(report, mode: .strict, threshold: options.threshold) {
-                throw ExitCode(1)
-            }
+            if strict && !report.isSafe { throw ExitCode(1) }
         }
 
-        private func resolvedOptions() throws -> ValidationOptions {
-            var options = ValidationOptions()
-            if let profile {
-                let catalog: ProfileCatalog
-                do { catalog = try ProfileCatalog.load() } catch { throw CLIFailure.corralFailed("\(error)") }
-                guard let p = catalog.profile(named: profile) else {
-                    throw CLIFailure.usage("no profile '\(profile)'; known: \(catalog.names.joined(separator: ", "))")
-                }
-                options = p.validationOptions
-            }
-            if let threshold {
-                guard let level = Severity(rawValue: threshold.lowercased()) else {
-                    throw CLIFailure.usage("--threshold must be one of low, medium, high, critical; got '\(threshold)'")
-                }
-                options.threshold = level
-            }
-            if allowNetwork { options.allowNetwork = true }
-            if allowFilesystem { options.allowFilesystem = true }
+        /// The flags as the request `POST /v1/validate` takes: a flag left off keeps the profile's choice.
+        private func request(language: String, code: String) -> ValidateRequest {
+            var request = ValidateRequest(code: code, language: language)
+            request.profile = profile
+            request.threshold = threshold
+            request.strictMode = strict ? true : nil
+            request.allowNetwork = allowNetwork ? true : nil
+            request.allowFilesystem = allowFilesystem ? true : nil
             if !authorizedImports.isEmpty {
-                options.authorizedImports = authorizedImports.flatMap { $0.split(separator: ",").map(String.init) }
+                request.authorizedImports = authorizedImports.flatMap { $0.split(separator: ",").map(String.init) }
             }
-            return options
+            return request
         }
 
         private func readSource() throws -> String {
@@ -117,9 +93,7 @@ extension Corral {
                 return
             }
             let name = file == "-" ? "<stdin>" : file
-            var lines = report.findings.map {
-                "\(name):\($0.line):\($0.column): \($0.severity.rawValue) [\($0.category.rawValue)] \($0.message) (\($0.rule))"
-            }
+            var lines = report.findings.map { $0.cliLine(file: name) }
             if let error = report.error { lines.append("\(name): analysis fell back to patterns: \(error)") }
             let verdict = report.isSafe ? "safe" : "UNSAFE"
             lines.append("corral: \(verdict) · \(report.language) · \(report.findings.count) finding(s) · "

@@ -24,7 +24,7 @@ struct TestService {
         configuration.maxCodeBytes = maxCodeBytes
         dataDirectory = NSTemporaryDirectory() + "corral-http-\(UUID().uuidString)"
         let store = try SQLiteHistoryStore(path: dataDirectory + "/history.sqlite")
-        engine = Engine(configuration: configuration, runtime: runtime, history: store,
+        engine = try Engine(configuration: configuration, runtime: runtime, history: store,
                         logger: Logger(label: "test"))
         var http = HTTPConfiguration()
         http.port = 0

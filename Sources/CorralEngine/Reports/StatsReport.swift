@@ -47,10 +47,7 @@ extension Engine {
 
     /// Seed 000 `get_execution_history`.
     public func history(_ query: HistoryQuery) async throws(EngineError) -> HistoryPage {
-        guard query.limit >= 1, query.limit <= HistoryQuery.maxLimit else {
-            throw EngineError(.invalidRequest, "limit must be between 1 and \(HistoryQuery.maxLimit), got \(query.limit)")
-        }
-        guard query.offset >= 0 else { throw EngineError(.invalidRequest, "offset must be 0 or more, got \(query.offset)") }
+        try RequestResolver.checkPage(query)
         do { return try await history.query(query) } catch {
             throw EngineError(.internalError, "cannot read history: \(error)")
         }

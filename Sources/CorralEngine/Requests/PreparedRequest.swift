@@ -8,81 +8,103 @@ struct PreparedRequest: Sendable {
     var language: Language
     var run: RunRequest
     var profile: Profile?
+    /// SHA-256 of the main source (`code`), hashed once: history, the validation and result keys.
     var codeHash: String
     /// Static validation: the mode and options this request is checked with.
     var policyMode: PolicyMode
     var validation: ValidationOptions
+    /// What static validation reads: the main source and every other source file of the program.
+    var sources: [ProgramSource]
 }
 
-extension Engine {
-    /// Step 1 of the pipeline: every check that needs no jail. Throws with what to fix.
-    func prepare(_ request: ExecuteRequest) throws(EngineError) -> PreparedRequest {
-        guard let language = runtime.catalog.language(named: request.language) else {
-            throw EngineError(.unknownLanguage, "unknown language '\(request.language)'; available: \(runtime.catalog.names.joined(separator: ", "))")
-        }
-        let codeBytes = request.code.utf8.count
-        guard codeBytes <= configuration.maxCodeBytes else {
-            throw EngineError(.payloadTooLarge, "code is \(codeBytes) bytes; the limit is \(configuration.maxCodeBytes)")
-        }
-        guard !request.code.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw EngineError(.invalidRequest, "code is empty")
-        }
-        let stdinBytes = request.stdinData?.utf8.count ?? 0
-        guard stdinBytes <= configuration.maxStdinBytes else {
-            throw EngineError(.payloadTooLarge, "stdin_data is \(stdinBytes) bytes; the limit is \(configuration.maxStdinBytes)")
-        }
+/// One source file of a program, as the validator reads it.
+struct ProgramSource: Sendable {
+    /// The file's path in the workspace (the language's entry point for the main source).
+    var path: String
+    var code: String
+    /// SHA-256 of `code`.
+    var hash: String
+}
+
+extension RequestResolver {
+    /// Every check of an execution that needs no jail. Throws with what to fix.
+    func prepare(_ request: ExecuteRequest, options: ExecuteOptions = ExecuteOptions()) throws(EngineError) -> PreparedRequest {
+        let language = try language(named: request.language)
+        try checkSize(ofCode: request.code)
+        try checkEntryPoint(code: request.code, files: options.files, language: language)
+        let stdin = try stdinBytes(request.stdinData, bytes: options.stdin)
         if let deps = request.dependencies, !deps.isEmpty {
-            throw EngineError(.invalidRequest, "dependencies are not supported yet: install nothing, use the standard library (got \(deps.count))")
+            throw EngineError(.invalidRequest, "dependencies are not supported yet: install nothing, use the standard library (got \(deps.count))",
+                              field: "dependencies")
         }
-        var profile: Profile?
-        if let name = request.profile {
-            guard let p = configuration.profiles[name] else {
-                throw EngineError(.invalidRequest, "unknown profile '\(name)'; available: \(configuration.profiles.keys.sorted().joined(separator: ", "))")
-            }
-            profile = p
+        if !options.compilerOptions.isEmpty && !language.isCompiled {
+            throw EngineError(.invalidRequest, "compiler options given, but \(language.name) is not a compiled language", field: "compile_options")
         }
-        var limits = profile?.limits ?? configuration.defaultLimits
-        if let t = request.timeoutSeconds { limits.timeoutSeconds = t; limits.cpuTimeSeconds = nil }
-        if let m = request.maxMemoryMb { limits.memoryMB = m }
-        if let o = request.maxOutputSize { limits.outputBytes = o }
-        do { try limits.validate(against: configuration.maximumLimits) } catch {
-            throw EngineError(.invalidLimit, error.description)
-        }
-        for key in (request.environmentVars ?? [:]).keys where key.isEmpty || key.contains("=") || key.utf8.contains(0) {
-            throw EngineError(.invalidRequest, "environment variable name '\(key)' is invalid")
-        }
-        var run = RunRequest(language: language.name, code: request.code, arguments: request.args ?? [],
-                             stdin: Array((request.stdinData ?? "").utf8),
-                             environment: (request.environmentVars ?? [:]).sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) },
-                             limits: limits, network: request.allowNetwork ?? profile?.allowNetwork ?? false)
+        let profile = try profile(named: request.profile)
+        let limits = try limits(profile: profile, overrides: request.limitOverrides.merged(with: options.limits))
+        let environment = try environment(request.environmentVars)
+
+        var run = RunRequest(language: language.name, code: request.code, extraFiles: options.files, arguments: request.args ?? [],
+                             stdin: stdin, environment: environment, limits: limits,
+                             network: request.allowNetwork ?? profile?.allowNetwork ?? false)
         // Without allow_filesystem the workspace is read-only; /tmp stays writable (issue 5).
         run.writableWorkspace = request.allowFilesystem ?? profile?.allowFilesystem ?? true
-        var hasher = SHA256()
-        hasher.update(Array(request.code.utf8))
+        run.compilerOptions = options.compilerOptions
+
         var validation = profile?.validationOptions ?? ValidationOptions(threshold: configuration.policyThreshold)
         validation.allowNetwork = run.network
         validation.allowFilesystem = run.writableWorkspace
         if let imports = request.authorizedImports { validation.authorizedImports = imports }
-        var mode = profile?.policy.mode ?? configuration.policyMode
-        if let strict = request.strictMode { mode = strict ? .strict : (mode == .strict ? .warn : mode) }
-        return PreparedRequest(language: language, run: run, profile: profile, codeHash: hasher.hexDigest(),
-                               policyMode: mode, validation: validation)
+        let sources = Self.sources(code: request.code, files: options.files, language: language)
+        return PreparedRequest(language: language, run: run, profile: profile, codeHash: Self.sha256(request.code),
+                               policyMode: policyMode(profile: profile, strictMode: request.strictMode),
+                               validation: validation, sources: sources)
     }
 
-    /// The result cache key: everything that can change a result.
-    func resultKey(_ p: PreparedRequest) async -> String {
-        var h = SHA256()
-        h.field("corral-result-v1")
-        h.field(p.language.name)
-        h.field(await runtime.versions.version(of: p.language) ?? "")
-        h.field(p.codeHash) // the code, hashed once in `prepare`
-        h.field(p.run.stdin)
-        for (k, v) in p.run.environment { h.field(k); h.field(v) }
-        h.field("args")
-        for a in p.run.arguments { h.field(a) }
-        let l = p.run.limits
-        h.field("\(l.timeoutSeconds)|\(l.effectiveCPUSeconds)|\(l.memoryMB)|\(l.processes)|\(l.outputBytes)|\(l.fileSizeMB)|\(l.openFiles)|\(l.workspaceMB)|\(l.tmpMB)")
-        h.field("net=\(p.run.network) fs=\(p.run.writableWorkspace)")
-        return h.hexDigest()
+    /// The profile's mode (or the configured one); `strict_mode` true makes it strict, false turns strict into warn.
+    func policyMode(profile: Profile?, strictMode: Bool?) -> PolicyMode {
+        let mode = profile?.policy.mode ?? configuration.policyMode
+        guard let strictMode else { return mode }
+        return strictMode ? .strict : (mode == .strict ? .warn : mode)
+    }
+
+    /// Code must not be blank, unless the program's files hold the language's entry point.
+    func checkEntryPoint(code: String, files: [JailFile], language: Language) throws(EngineError) {
+        guard code.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
+        if files.isEmpty { throw EngineError(.invalidRequest, "code is empty", field: "code") }
+        guard files.contains(where: { $0.path == language.sourceFile }) else {
+            throw EngineError(.invalidRequest, "the program has no \(language.sourceFile), the entry point of a \(language.name) program",
+                              field: "code")
+        }
+    }
+
+    /// Standard input: the bytes given, else the request's text; at most `maxStdinBytes`.
+    func stdinBytes(_ text: String?, bytes: [UInt8]?) throws(EngineError) -> [UInt8] {
+        let stdin = bytes ?? Array((text ?? "").utf8)
+        guard stdin.count <= configuration.maxStdinBytes else {
+            throw EngineError(.payloadTooLarge, "stdin_data is \(stdin.count) bytes; the limit is \(configuration.maxStdinBytes)",
+                              field: "stdin_data")
+        }
+        return stdin
+    }
+
+    /// The program's source files in the language (data files are not code): what validation reads.
+    static func sources(code: String, files: [JailFile], language: Language) -> [ProgramSource] {
+        var sources: [ProgramSource] = []
+        // Code is the entry point and replaces a file of the same name, exactly as the runtime
+        // lays the workspace out (`Runtime.files(of:)`): what is validated is what runs.
+        let hasCode = !code.isEmpty
+        if hasCode { sources.append(ProgramSource(path: language.sourceFile, code: code, hash: sha256(code))) }
+        for file in files where language.isSource(file.path) && !(hasCode && file.path == language.sourceFile) {
+            let text = String(decoding: file.contents, as: UTF8.self)
+            sources.append(ProgramSource(path: file.path, code: text, hash: sha256(text)))
+        }
+        return sources
+    }
+
+    static func sha256(_ text: String) -> String {
+        var hasher = SHA256()
+        hasher.update(Array(text.utf8))
+        return hasher.hexDigest()
     }
 }

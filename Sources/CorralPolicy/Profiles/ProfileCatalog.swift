@@ -6,10 +6,10 @@ public struct ProfileCatalog: Sendable, Codable, Hashable {
 
     public init(profiles: [Profile]) { self.profiles = profiles }
 
-    /// The shipped profiles (or those under `CORRAL_POLICY_RESOURCES`); every profile's limits are
-    /// checked against `ResourceLimits.maximum`.
-    public static func load() throws(PolicyError) -> ProfileCatalog {
-        let catalog = try PolicyResources.decode(ProfileCatalog.self, from: "profiles.json")
+    /// The profiles of `directory`'s `profiles.json`, or the shipped ones when nil; every
+    /// profile's limits are checked against `ResourceLimits.maximum`.
+    public static func load(directory: URL? = nil) throws(PolicyError) -> ProfileCatalog {
+        let catalog = try PolicyResources.decode(ProfileCatalog.self, from: "profiles.json", in: directory)
         for profile in catalog.profiles {
             do { try profile.limits.validate() } catch {
                 throw PolicyError(message: "profile \(profile.name) in profiles.json: \(error)")

@@ -1,29 +1,49 @@
 import Foundation
 
-/// The data files shipped in the target's `Resources` directory.
+/// The policy data files (rule sets, analyzers, sensitive paths, profiles): the ones shipped in the
+/// target's `Resources` directory, or those of a directory with the same layout. Which directory
+/// is the caller's choice (the engine's configuration); this library never reads the environment.
 enum PolicyResources {
-    /// `Resources/`, or the directory named by `CORRAL_POLICY_RESOURCES` (to try rule changes without a rebuild).
-    static func directory() throws(PolicyError) -> URL {
-        if let path = ProcessInfo.processInfo.environment["CORRAL_POLICY_RESOURCES"] {
-            return URL(fileURLWithPath: path, isDirectory: true)
-        }
+    /// `directory`, or the shipped `Resources/` when it is nil.
+    static func directory(_ directory: URL? = nil) throws(PolicyError) -> URL {
+        if let directory { return directory }
         guard let url = Bundle.module.url(forResource: "Resources", withExtension: nil) else {
-            throw PolicyError(message: "Corral's policy resources are missing from its bundle")
+            throw PolicyError(message: "Corral's policy resources are missing from its bundle; reinstall Corral")
         }
         return url
     }
 
-    static func data(_ name: String) throws(PolicyError) -> Data {
-        let url = try directory().appendingPathComponent(name)
+    /// The bytes of `name` (a path relative to the resources directory).
+    static func data(_ name: String, in directory: URL? = nil) throws(PolicyError) -> Data {
+        try read(try self.directory(directory).appendingPathComponent(name))
+    }
+
+    /// `name` decoded as a `T`; the error names the file's full path and what is wrong in it.
+    static func decode<T: Decodable>(_ type: T.Type, from name: String, in directory: URL? = nil) throws(PolicyError) -> T {
+        let url = try self.directory(directory).appendingPathComponent(name)
+        let data = try read(url)
+        do { return try JSONDecoder().decode(T.self, from: data) } catch {
+            throw PolicyError(message: "\(url.path) is not valid: \(Self.reason(error)); fix the file or restore the shipped one")
+        }
+    }
+
+    private static func read(_ url: URL) throws(PolicyError) -> Data {
         do { return try Data(contentsOf: url) } catch {
             throw PolicyError(message: "cannot read \(url.path): \(error.localizedDescription)")
         }
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from name: String) throws(PolicyError) -> T {
-        let data = try data(name)
-        do { return try JSONDecoder().decode(T.self, from: data) } catch {
-            throw PolicyError(message: "\(name) is not valid: \(error)")
+    /// A decoding error in words: where in the file and what was expected.
+    private static func reason(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func path(_ p: [any CodingKey]) -> String { p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        switch error {
+        case let .dataCorrupted(ctx):
+            let underlying = (ctx.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return ctx.codingPath.isEmpty ? (underlying ?? ctx.debugDescription) : "at \(path(ctx.codingPath)): \(ctx.debugDescription)"
+        case let .keyNotFound(key, ctx): return "missing field '\(path(ctx.codingPath + [key]))'"
+        case let .typeMismatch(_, ctx), let .valueNotFound(_, ctx): return "at \(path(ctx.codingPath)): \(ctx.debugDescription)"
+        @unknown default: return "\(error)"
         }
     }
 }

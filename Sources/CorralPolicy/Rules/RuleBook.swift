@@ -13,26 +13,36 @@ public struct RuleBook: Sendable {
     /// The Python analyzer compiled by the host's interpreter, when that worked.
     let pythonBytecode: [UInt8]?
 
-    /// Loads the shipped rule sets (or those under `CORRAL_POLICY_RESOURCES`).
-    public static func load() throws(PolicyError) -> RuleBook {
-        let directory = try PolicyResources.directory().appendingPathComponent("rules")
+    /// Loads the rule sets of `directory` (a directory laid out like the shipped `Resources/`:
+    /// `rules/*.json`, `sensitive_paths.json`, the analyzer scripts), or the shipped ones when nil.
+    /// Throws naming the file that is missing or invalid.
+    public static func load(directory: URL? = nil) throws(PolicyError) -> RuleBook {
+        let root = try PolicyResources.directory(directory)
+        let rulesDirectory = root.appendingPathComponent("rules")
         let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
-            throw PolicyError(message: "cannot list the rule sets in \(directory.path): \(error.localizedDescription)")
+        do { names = try FileManager.default.contentsOfDirectory(atPath: rulesDirectory.path) } catch {
+            throw PolicyError(message: "cannot list the rule sets in \(rulesDirectory.path): \(error.localizedDescription)")
         }
         var sets: [RuleSet] = []
         for name in names.sorted() where name.hasSuffix(".json") {
-            sets.append(try PolicyResources.decode(RuleSet.self, from: "rules/" + name))
+            sets.append(try PolicyResources.decode(RuleSet.self, from: "rules/" + name, in: root))
+        }
+        guard !sets.isEmpty else {
+            throw PolicyError(message: "\(rulesDirectory.path) holds no rule set (*.json): without rules no code can be validated")
         }
         struct SensitivePaths: Decodable { var paths: [String] }
-        let sensitive = try PolicyResources.decode(SensitivePaths.self, from: "sensitive_paths.json").paths
+        let sensitive = try PolicyResources.decode(SensitivePaths.self, from: "sensitive_paths.json", in: root).paths
         var scripts: [RuleSet.Analyzer: [UInt8]] = [:]
         for kind in Set(sets.compactMap(\.analyzer)) {
-            scripts[kind] = Array(try PolicyResources.data(kind.scriptName))
+            scripts[kind] = Array(try PolicyResources.data(kind.scriptName, in: root))
         }
         let bytecode = scripts[.python] == nil ? nil
-            : PythonBytecode.compile(file: try PolicyResources.directory().appendingPathComponent(RuleSet.Analyzer.python.scriptName))
-        return try RuleBook(ruleSets: sets, sensitivePaths: sensitive, analyzerScripts: scripts, pythonBytecode: bytecode)
+            : PythonBytecode.compile(file: root.appendingPathComponent(RuleSet.Analyzer.python.scriptName))
+        do {
+            return try RuleBook(ruleSets: sets, sensitivePaths: sensitive, analyzerScripts: scripts, pythonBytecode: bytecode)
+        } catch {
+            throw PolicyError(message: "the rule sets in \(rulesDirectory.path) are not consistent: \(error.message)")
+        }
     }
 
     private static let shippedBook = Result { () throws(PolicyError) -> RuleBook in try load() }

@@ -40,15 +40,8 @@ enum CompileCacheKey {
         // Host paths bound read-only are what the toolchain includes and links from.
         h.field("paths \(stage.readOnlyPaths.count)")
         stage.readOnlyPaths.forEach { h.field($0) }
-        // The program: every file, sorted so that request order does not matter, with its name
-        // (`{sources}` and includes see it), bytes, and exec bit (a build may run an executable file).
-        let files = stage.files.sorted { $0.path < $1.path }
-        h.field("files \(files.count)")
-        for file in files {
-            h.field(file.path)
-            h.field(file.contents)
-            h.field(file.executable ? "x" : "-")
-        }
+        // The program: every file with its name, bytes and exec bit (the same fields as the result key's).
+        h.field(stage.files)
         // Defence in depth: a tenant namespace separates caches even if an input above is ever
         // missed. nil shares artifacts between everyone; "" is a namespace like any other.
         if let namespace {

@@ -1,0 +1,96 @@
+@testable import CorralEngine
+import CorralPolicy
+import CorralSandbox
+import CorralTestSupport
+import Testing
+
+/// Policy modes through the engine: off runs without analysis, warn runs and reports, strict
+/// refuses before the program's jail exists, and strict never runs code it could not check.
+/// Serialized: the tests count the jails the process's one sandbox starts.
+@Suite("Policy modes", .serialized, .enabled(if: TestSupport.jailsAvailable))
+struct PolicyModeTests {
+    static let dangerousPython = "import os; os.system(\"id\")"
+    /// A bash program with a critical finding (bash is analysed with patterns, in no jail).
+    static let dangerousBash = "sudo id"
+
+    /// Runs `request` and returns its response with the number of jails started meanwhile.
+    func counted(_ engine: Engine, _ request: ExecuteRequest) async throws -> (ExecutionResponse, Int) {
+        let before = TestSupport.sandbox.jailsStarted
+        let response = try await engine.execute(request)
+        return (response, TestSupport.sandbox.jailsStarted - before)
+    }
+
+    @Test func offRunsWithoutAnalysis() async throws {
+        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .off))
+        let (response, jails) = try await counted(engine, .make("python", Self.dangerousPython))
+        #expect(response.result.status == .success)
+        #expect(response.result.stdout.contains("uid="))
+        #expect(response.securityFindings == nil)
+        #expect(jails == 1, "the program's jail only, no analyzer")
+    }
+
+    @Test func warnRunsAndReportsFindings() async throws {
+        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .warn))
+        let (response, jails) = try await counted(engine, .make("python", Self.dangerousPython))
+        #expect(response.result.status == .success)
+        #expect(response.securityFindings?.contains { $0.severity >= .high } == true)
+        #expect(jails == 2, "the analyzer's jail and the program's")
+    }
+
+    @Test func strictRefusesBeforeTheProgramsJail() async throws {
+        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .strict))
+        let (python, pythonJails) = try await counted(engine, .make("python", Self.dangerousPython))
+        #expect(python.result.status == .securityViolation)
+        #expect(python.result.errorMessage?.hasPrefix("strict mode:") == true)
+        #expect(python.securityFindings?.isEmpty == false)
+        #expect(python.queueTimeMs == nil, "a refused run never reaches admission")
+        #expect(pythonJails == 1, "only the analyzer's jail (Python is parsed in one); the program's never started")
+
+        let (bash, bashJails) = try await counted(engine, .make("bash", Self.dangerousBash))
+        #expect(bash.result.status == .securityViolation)
+        #expect(bashJails == 0, "bash is checked with patterns: no jail at all")
+        #expect(bash.result.cpuTimeMs == 0 && bash.result.memoryUsedMb == 0 && bash.result.executionTimeMs == 0)
+
+        let (safe, safeJails) = try await counted(engine, .make("python", "print(6 * 7)"))
+        #expect(safe.result.status == .success && safe.result.stdout == "42\n")
+        #expect(safeJails == 2)
+    }
+
+    @Test func theProductionProfileIsStrictAndStrictModeFalseWarns() async throws {
+        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .off))
+        let (refused, jails) = try await counted(engine, .make("bash", Self.dangerousBash) { $0.profile = "production" })
+        #expect(refused.result.status == .securityViolation)
+        #expect(jails == 0)
+        let (warned, _) = try await counted(engine, .make("bash", Self.dangerousBash) { $0.profile = "production"; $0.strictMode = false })
+        #expect(warned.result.status != .securityViolation)
+        #expect(warned.securityFindings?.isEmpty == false)
+        let (strict, _) = try await counted(engine, .make("bash", Self.dangerousBash) { $0.strictMode = true })
+        #expect(strict.result.status == .securityViolation)
+    }
+
+    /// Fail closed: a validator whose syntax-tree analysis cannot run (no sandbox for the parser)
+    /// leaves Python unchecked, so strict mode refuses even harmless code; warn mode still runs it.
+    @Test func strictNeverRunsCodeItCouldNotCheck() async throws {
+        let crippled = PolicyValidator(sandbox: nil, rules: try RuleBook.shipped())
+        let strict = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .strict), validator: crippled)
+        let (refused, jails) = try await counted(strict, .make("python", "print(1)"))
+        #expect(refused.result.status == .securityViolation)
+        #expect(refused.result.errorMessage?.contains("could not be analysed") == true, "\(refused.result.errorMessage ?? "")")
+        #expect(jails == 0)
+        let warn = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .warn), validator: crippled)
+        #expect(try await warn.execute(.make("python", "print(1)")).result.status == .success)
+    }
+
+    /// Every source file of a multi-file program is checked, and the refusal names the file.
+    @Test func everySourceFileIsChecked() async throws {
+        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .strict))
+        var options = ExecuteOptions()
+        options.files = [JailFile(path: "main.sh", contents: Array("echo hi\n. ./helper.sh\n".utf8)),
+                         JailFile(path: "helper.sh", contents: Array("sudo id\n".utf8))]
+        let before = TestSupport.sandbox.jailsStarted
+        let response = try await engine.execute(.make("bash", ""), options: options)
+        #expect(response.result.status == .securityViolation)
+        #expect(response.result.errorMessage?.hasPrefix("helper.sh: strict mode:") == true, "\(response.result.errorMessage ?? "")")
+        #expect(TestSupport.sandbox.jailsStarted == before)
+    }
+}
