@@ -90,6 +90,17 @@ struct RequestResolutionTests {
         #expect(resolver.policyMode(profile: development, strictMode: true) == .strict)
     }
 
+    /// The operator's strict mode is a floor: no request field or profile lowers it.
+    @Test func aServerConfiguredStrictStaysStrict() throws {
+        var configuration = EngineFixtures.configuration()
+        configuration.policyMode = .strict
+        let strictServer = try EngineFixtures.resolver(configuration)
+        let development = try strictServer.profile(named: "development")
+        #expect(strictServer.policyMode(profile: nil, strictMode: false) == .strict)
+        #expect(strictServer.policyMode(profile: development, strictMode: nil) == .strict)
+        #expect(strictServer.policyMode(profile: development, strictMode: false) == .strict)
+    }
+
     // MARK: Thresholds
 
     @Test(arguments: [("high", Severity.high), ("HIGH", .high), ("Low", .low), ("critical", .critical), ("MEDIUM", .medium)])

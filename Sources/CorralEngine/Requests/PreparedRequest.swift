@@ -61,8 +61,11 @@ extension RequestResolver {
                                validation: validation, sources: sources)
     }
 
-    /// The profile's mode (or the configured one); `strict_mode` true makes it strict, false turns strict into warn.
+    /// The profile's mode (or the configured one); `strict_mode` true makes it strict, false turns a
+    /// profile's strict into warn. A server configured strict stays strict: the operator's mode is a
+    /// floor no request can lower.
     func policyMode(profile: Profile?, strictMode: Bool?) -> PolicyMode {
+        if configuration.policyMode == .strict { return .strict }
         let mode = profile?.policy.mode ?? configuration.policyMode
         guard let strictMode else { return mode }
         return strictMode ? .strict : (mode == .strict ? .warn : mode)
@@ -72,7 +75,11 @@ extension RequestResolver {
     func checkEntryPoint(code: String, files: [JailFile], language: Language) throws(EngineError) {
         guard code.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
         if files.isEmpty { throw EngineError(.invalidRequest, "code is empty", field: "code") }
-        guard files.contains(where: { $0.path == language.sourceFile }) else {
+        // Java finds its entry in whichever source declares `main` (Runtime+EntryPoint): any source will do.
+        let hasEntry = language.entryPoint == .java
+            ? files.contains { language.isSource($0.path) }
+            : files.contains { $0.path == language.sourceFile }
+        guard hasEntry else {
             throw EngineError(.invalidRequest, "the program has no \(language.sourceFile), the entry point of a \(language.name) program",
                               field: "code")
         }
