@@ -58,7 +58,9 @@ public final class Engine: Sendable {
                             cache: any ResultCache = MemoryResultCache(),
                             logger: Logger = Logger(label: "corral.engine")) throws(EngineError) {
         let catalog = try EngineResources.catalog(configuration)
-        try self.init(configuration: configuration, runtime: Runtime(sandbox: sandbox, catalog: catalog), history: history,
+        let compileCache = CompileCache(root: configuration.compileCacheDirectory ?? CompileCache.defaultRoot)
+        try self.init(configuration: configuration, runtime: Runtime(sandbox: sandbox, catalog: catalog, compileCache: compileCache),
+                      history: history,
                       cache: cache, logger: logger)
     }
 

@@ -31,6 +31,9 @@ public struct EngineConfiguration: Sendable {
     /// the analyzer scripts, `profiles.json`); nil: the shipped one. The engine fails to start when
     /// any of its files cannot be read, so strict mode never runs without its rules.
     public var policyResourcesDirectory: String?
+    /// Where compiled artifacts are kept (shared by every `corral` process that names the same
+    /// directory); nil: `CompileCache.defaultRoot`.
+    public var compileCacheDirectory: String?
     /// Named limit profiles (seed 003); a request selects one with `profile` (any case). The engine
     /// starts with the profiles of `profiles.json` (in `policyResourcesDirectory`) and adds these,
     /// replacing one of the same name; its own `configuration` then holds them all.

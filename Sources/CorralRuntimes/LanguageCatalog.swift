@@ -7,7 +7,7 @@ public struct LanguageCatalog: Sendable {
     public init(languages: [Language]) { self.languages = languages }
 
     /// The catalog shipped with Corral, or the one named by `CORRAL_LANGUAGES` (a JSON file).
-    public static func load(path: String? = ProcessInfo.processInfo.environment["CORRAL_LANGUAGES"]) throws -> LanguageCatalog {
+    public static func load(path: String? = nil) throws -> LanguageCatalog {
         let url: URL
         if let path { url = URL(fileURLWithPath: path) } else {
             guard let bundled = Bundle.module.url(forResource: "languages", withExtension: "json") else {

@@ -64,11 +64,12 @@ extension EngineConfiguration {
         return configuration
     }
 
-    /// The data files the environment points at: `CORRAL_LANGUAGES` (a catalog file) and
-    /// `CORRAL_POLICY_RESOURCES` (a directory of rules and profiles). Read by the CLI only: the
+    /// The data files the environment points at: `CORRAL_LANGUAGES` (a catalog file),
+    /// `CORRAL_POLICY_RESOURCES` (a directory of rules and profiles) and `CORRAL_COMPILE_CACHE`. Read by the CLI only: the
     /// engine takes its configuration from this struct, never from the environment.
     mutating func applyResourceEnvironment(_ environment: [String: String]) {
         if let path = environment["CORRAL_LANGUAGES"] { languageCatalogFile = path }
         if let path = environment["CORRAL_POLICY_RESOURCES"] { policyResourcesDirectory = path }
+        if let path = environment["CORRAL_COMPILE_CACHE"] { compileCacheDirectory = path }
     }
 }

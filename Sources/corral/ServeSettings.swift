@@ -85,6 +85,9 @@ struct ServeSettings {
         }
         if let v = flags.graceSeconds { s.graceSeconds = v }
         if let v = flags.logLevel { s.logLevel = v }
+        // Compiled artifacts live with the rest of the service's data unless CORRAL_COMPILE_CACHE says otherwise.
+        s.engine.compileCacheDirectory = s.dataDirectory + "/compile"
+        s.engine.applyResourceEnvironment(env)
         try s.validate()
         return s
     }

@@ -38,11 +38,9 @@ public actor CompileCache {
         self.maxBytes = maxBytes
     }
 
-    public static var defaultRoot: String {
-        let env = ProcessInfo.processInfo.environment
-        if let dir = env["CORRAL_COMPILE_CACHE"] { return dir }
-        return (env["CORRAL_DATA_DIR"] ?? "/var/cache/corral") + "/compile"
-    }
+    /// Where artifacts are kept unless the caller names a directory (front ends map `--data-dir`
+    /// and `CORRAL_COMPILE_CACHE` to one; a library never reads the environment).
+    public static let defaultRoot = "/var/cache/corral/compile"
 
     /// The entry for `key`, if cached; marks it used.
     public func lookup(_ key: String) -> Entry? {
