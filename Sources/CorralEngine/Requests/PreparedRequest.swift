@@ -45,6 +45,7 @@ extension Engine {
         if let t = request.timeoutSeconds { limits.timeoutSeconds = t; limits.cpuTimeSeconds = nil }
         if let m = request.maxMemoryMb { limits.memoryMB = m }
         if let o = request.maxOutputSize { limits.outputBytes = o }
+        if let c = request.cpuPercent { limits.cpuPercent = c }
         do { try limits.validate(against: configuration.maximumLimits) } catch {
             throw EngineError(.invalidLimit, error.description)
         }
@@ -55,8 +56,8 @@ extension Engine {
                              stdin: Array((request.stdinData ?? "").utf8),
                              environment: (request.environmentVars ?? [:]).sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) },
                              limits: limits, network: request.allowNetwork ?? profile?.allowNetwork ?? false)
-        // Without allow_filesystem the workspace is read-only; /tmp stays writable (issue 5).
-        run.writableWorkspace = request.allowFilesystem ?? profile?.allowFilesystem ?? true
+        // allow_filesystem defaults to false (seeds 000 and 003): the workspace is read-only; /tmp stays writable (issue 5).
+        run.writableWorkspace = request.allowFilesystem ?? profile?.allowFilesystem ?? false
         var hasher = SHA256()
         hasher.update(Array(request.code.utf8))
         var validation = profile?.validationOptions ?? ValidationOptions(threshold: configuration.policyThreshold)
@@ -81,7 +82,7 @@ extension Engine {
         h.field("args")
         for a in p.run.arguments { h.field(a) }
         let l = p.run.limits
-        h.field("\(l.timeoutSeconds)|\(l.effectiveCPUSeconds)|\(l.memoryMB)|\(l.processes)|\(l.outputBytes)|\(l.fileSizeMB)|\(l.openFiles)|\(l.workspaceMB)|\(l.tmpMB)")
+        h.field("\(l.timeoutSeconds)|\(l.effectiveCPUSeconds)|\(l.memoryMB)|\(l.processes)|\(l.outputBytes)|\(l.fileSizeMB)|\(l.openFiles)|\(l.workspaceMB)|\(l.tmpMB)|cpu=\(l.effectiveCPUPercent)")
         h.field("net=\(p.run.network) fs=\(p.run.writableWorkspace)")
         return h.hexDigest()
     }
