@@ -15,7 +15,7 @@ extension ExecuteRequest: SchemaDescribed {
         }
         return JSONSchema.object(CodingKeys.self, required: [.code, .language], property)
             .adding(SeedAlias.allCases.map { alias in
-                (alias.rawValue, property(alias.canonical)
+                (alias.rawValue, property(alias.canonical).orNull
                     .described("Seed 003's name for '\(alias.canonical.rawValue)'; give one of the two, not both."))
             })
             .with("allOf", .array(pairs.map { .object($0.keywords) }))
@@ -24,6 +24,8 @@ extension ExecuteRequest: SchemaDescribed {
     private static func property(_ key: CodingKeys, _ c: SchemaContext, engineBounds: Bool) -> JSONSchema {
         let max = c.maximumLimits, defaults = c.defaultLimits
         func bounded(_ strict: JSONSchema, _ loose: JSONSchema) -> JSONSchema { engineBounds ? strict : loose }
+        // What the decoder takes for a whole-number field: any integer that fits 64 bits.
+        let anyInt = JSONSchema.integer(minimum: Int.min, maximum: Int.max)
         switch key {
         case .code:
             return .string(pattern: RequestText.nonBlankPattern)
@@ -36,13 +38,13 @@ extension ExecuteRequest: SchemaDescribed {
             return bounded(.number(minimum: 0.001, maximum: max.timeoutSeconds), .number())
                 .described("Wall-clock limit in seconds (default \(defaults.timeoutSeconds)); also the CPU time limit.")
         case .maxMemoryMb:
-            return bounded(.integer(minimum: 16, maximum: max.memoryMB), .integer())
+            return bounded(.integer(minimum: 16, maximum: max.memoryMB), anyInt)
                 .described("Memory limit in MiB (default \(defaults.memoryMB)); swap is 0.")
         case .maxOutputSize:
-            return bounded(.integer(minimum: 1, maximum: max.outputBytes), .integer())
+            return bounded(.integer(minimum: 1, maximum: max.outputBytes), anyInt)
                 .described("Bytes of stdout + stderr kept (default \(defaults.outputBytes)); beyond it the program is killed (output_limit).")
         case .cpuPercent:
-            return bounded(.integer(minimum: 1, maximum: max.effectiveCPUPercent), .integer())
+            return bounded(.integer(minimum: 1, maximum: max.effectiveCPUPercent), anyInt)
                 .described("CPU share of the whole run in percent of one core (default \(defaults.effectiveCPUPercent)), enforced with the cgroup CPU quota.")
         case .allowNetwork:
             return JSONSchema.boolean.described("Outbound network through a user-mode stack; never the host's loopback or private ranges (default false).")

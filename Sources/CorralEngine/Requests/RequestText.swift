@@ -2,9 +2,10 @@
 /// one definition each so that the server and `/openapi.json` accept exactly the same strings.
 public enum RequestText {
     /// The scalars that make code blank: exactly what `trimmingCharacters(in: .whitespacesAndNewlines)`
-    /// removes (Unicode `Zs`, tab, and the newlines U+000A–U+000D, U+0085, U+2028, U+2029).
+    /// removes (Unicode `Zs`, tab, the newlines U+000A–U+000D, U+0085, U+2028, U+2029, and U+200B,
+    /// which Foundation counts as a space; the coverage test holds the two sets equal).
     static let blankScalars: [ClosedRange<UInt32>] = [
-        0x09...0x0D, 0x20...0x20, 0x85...0x85, 0xA0...0xA0, 0x1680...0x1680, 0x2000...0x200A,
+        0x09...0x0D, 0x20...0x20, 0x85...0x85, 0xA0...0xA0, 0x1680...0x1680, 0x2000...0x200B,
         0x2028...0x2029, 0x202F...0x202F, 0x205F...0x205F, 0x3000...0x3000,
     ]
 

@@ -26,7 +26,8 @@ enum JSONBody {
     /// Reads at most `limit` bytes of body (413 beyond) and decodes it, rejecting unknown fields.
     static func decode<T: KnownFields>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: limit) } catch let error as HTTPError where error.status == .contentTooLarge {
+        do { buffer = try await request.body.collect(upTo: limit) } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            // NIO's too-many-bytes error answers 413 with an empty body; the API's errors are JSON.
             throw APIError(.payloadTooLarge, "the request body exceeds \(limit) bytes; send less (the code itself is capped too, see GET /v1/limits)")
         }
         guard buffer.readableBytes > 0 else {

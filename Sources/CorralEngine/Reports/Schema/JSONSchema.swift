@@ -24,7 +24,7 @@ public struct JSONSchema: Sendable, Equatable {
 
     /// The same schema, also allowing `null` (the field is always sent, `null` when it has no value).
     public var orNull: JSONSchema {
-        if case .string(let type)? = keywords["type"] {
+        if case .string(let type)? = keywords["type"], keywords["const"] == nil {
             var copy = with("type", .array([.string(type), "null"]))
             if case .array(let values)? = keywords["enum"] { copy = copy.with("enum", .array(values + [.null])) }
             return copy
@@ -90,10 +90,13 @@ extension JSONSchema {
         return object(all, required: all.map(\.0).filter { !left.contains($0) })
     }
 
-    /// An object of a type's `CodingKeys` of which only `required` must be sent (request bodies).
+    /// A request body of a type's `CodingKeys` of which only `required` must be sent. Every other
+    /// field may also be `null`, which the decoder reads as "not given".
     public static func object<Key: CodingKey & CaseIterable>(_ keys: Key.Type, required: [Key],
                                                               _ property: (Key) -> JSONSchema) -> JSONSchema {
-        object(Key.allCases.map { ($0.stringValue, property($0)) }, required: required.map(\.stringValue))
+        let names = Set(required.map(\.stringValue))
+        return object(Key.allCases.map { key in (key.stringValue, names.contains(key.stringValue) ? property(key) : property(key).orNull) },
+                      required: required.map(\.stringValue))
     }
 
     /// Adds properties to an object schema (aliases of a request's fields).
