@@ -25,8 +25,8 @@ extension ExecutionResponse: SchemaDescribed {
             }
         }
         // A result that is not a success always says why.
-        .with("if", .object(["properties": .object(["status": .object(["not": .object(["const": "success"])])])]))
-        .with("then", .object(["properties": .object(["error_message": .object(["type": "string"])])]))
+        .with("if", .object(["properties": .object([CodingKeys.status.rawValue: .object(["not": .object(["const": .string(RunStatus.success.rawValue)])])])]))
+        .with("then", .object(["properties": .object([CodingKeys.errorMessage.rawValue: .object(["type": "string"])])]))
     }
 }
 

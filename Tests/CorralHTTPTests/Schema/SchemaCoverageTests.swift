@@ -69,6 +69,36 @@ struct SchemaCoverageTests {
         #expect(decoded.isSubset(of: ExecuteRequest.fieldNames), "\(decoded.subtracting(ExecuteRequest.fieldNames))")
     }
 
+    @Test("every field of the request schemas is decoded, aliases into their canonical field (a decoder that forgets one fails)")
+    func everyRequestFieldIsDecoded() throws {
+        let components = SchemaValidator(document: try Self.document).components
+        /// A value of the property's type, which the decoder must carry through to the encoding.
+        func sample(_ property: JSONNode) -> Any {
+            let options = property["anyOf"]?.array ?? [property]
+            let schema = options.first { $0["type"] != .string("null") } ?? property
+            if let value = schema["enum"]?.array?.first(where: { $0 != .null })?.string { return value }
+            let types = schema["type"]?.array?.compactMap(\.string) ?? schema["type"]?.string.map { [$0] } ?? []
+            if types.contains("boolean") { return true }
+            if types.contains("integer") { return 64 }
+            if types.contains("number") { return 2.5 }
+            if types.contains("array") { return ["a"] }
+            if types.contains("object") { return ["A": "b"] }
+            return "x"
+        }
+        for (component, decode) in [("ExecuteRequest", { (d: Data) throws -> any Encodable in try JSONDecoder().decode(ExecuteRequest.self, from: d) }),
+                                    ("ValidateRequest", { try JSONDecoder().decode(ValidateRequest.self, from: $0) })] {
+            let properties = try #require(components[component]?["properties"]?.object)
+            for (name, property) in properties.sorted(by: { $0.key < $1.key }) where !["code", "language"].contains(name) {
+                let value = sample(property)
+                let body = try JSONSerialization.data(withJSONObject: ["code": "x", "language": "python", name: value])
+                let encoded = try JSONNode.encode(try decode(body))
+                let canonical = ExecuteRequest.aliases[name] ?? name
+                let expected = try JSONNode.parse(JSONSerialization.data(withJSONObject: [value], options: .fragmentsAllowed)).array?.first
+                #expect(encoded[canonical] == expected, "\(component).\(name): sent \(value), decoded as \(String(describing: encoded[canonical]))")
+            }
+        }
+    }
+
     @Test("every $ref of the document resolves")
     func referencesResolve() throws {
         let document = try Self.document
