@@ -17,11 +17,17 @@ public struct CorralServer: Sendable {
     public func router() -> Router<CorralRequestContext> {
         let router = Router(context: CorralRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: RouteContractMiddleware())
         if !http.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: http.apiKeys)) }
         addExecuteRoutes(to: router)
         addInfoRoutes(to: router)
         addHistoryRoutes(to: router)
         return router
+    }
+
+    /// The OpenAPI document of this server: its routes, and schemas with its engine's bounds.
+    public func openAPIDocument(version: String = OpenAPIDocument.defaultVersion) -> OpenAPIDocument {
+        OpenAPIDocument(context: engine.schemaContext(maxBatchSize: http.maxBatchSize), http: http, version: version)
     }
 
     /// The Hummingbird application (a `Service`: run it in a `ServiceGroup`).
@@ -39,4 +45,5 @@ public final class ServerState: Sendable {
     public init() {}
     public var isDraining: Bool { draining.withLock { $0 } }
     public func beginDraining() { draining.withLock { $0 = true } }
+    public var serviceState: ServiceState { isDraining ? .draining : .running }
 }

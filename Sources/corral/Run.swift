@@ -54,6 +54,9 @@ extension Corral {
         @Flag(help: "Print the result object as JSON instead of the program's output.")
         var json = false
 
+        @Flag(name: .customLong("read-only-workspace"), help: "Mount /workspace read-only (the API's allow_filesystem: false); /tmp stays writable.")
+        var readOnlyWorkspace = false
+
         @Argument(parsing: .postTerminator, help: "Arguments passed to the program.")
         var programArguments: [String] = []
 
@@ -66,6 +69,9 @@ extension Corral {
                 request.environmentVars = environmentVars
                 request.args = programArguments
                 request.allowNetwork = network ? true : nil
+                // The CLI runs the user's own program: its workspace is writable unless asked (the API's
+                // default, seed 000's allow_filesystem false, is for requests from others).
+                request.allowFilesystem = !readOnlyWorkspace
                 request.profile = profile
                 request.strictMode = strict ? true : nil
                 var options = ExecuteOptions()

@@ -17,11 +17,13 @@ struct TestService {
     let dataDirectory: String
 
     init(workers: Int = 2, queue: Int = 64, apiKeys: [String: String] = [:], maxCodeBytes: Int = 1 << 20,
-         maxBatchSize: Int = HTTPConfiguration().maxBatchSize, runtime: Runtime = TestSupport.runtime) throws {
+         maxBatchSize: Int = HTTPConfiguration().maxBatchSize, maxBodyBytes: Int = HTTPConfiguration().maxBodyBytes,
+         runtime: Runtime = TestSupport.runtime, configure: (inout EngineConfiguration) -> Void = { _ in }) throws {
         var configuration = EngineConfiguration()
         configuration.workers = workers
         configuration.queueCapacity = queue
         configuration.maxCodeBytes = maxCodeBytes
+        configure(&configuration)
         dataDirectory = NSTemporaryDirectory() + "corral-http-\(UUID().uuidString)"
         let store = try SQLiteHistoryStore(path: dataDirectory + "/history.sqlite")
         engine = try Engine(configuration: configuration, runtime: runtime, history: store,
@@ -30,6 +32,7 @@ struct TestService {
         http.port = 0
         http.apiKeys = apiKeys
         http.maxBatchSize = maxBatchSize
+        http.maxBodyBytes = maxBodyBytes
         server = CorralServer(engine: engine, http: http)
     }
 
@@ -52,6 +55,13 @@ extension TestClientProtocol {
         h[.contentType] = "application/json"
         return try await execute(uri: path, method: .post, headers: h, body: ByteBuffer(bytes: body)) { response in
             (response.status, response.headers, Self.object(response.body))
+        }
+    }
+
+    /// Sends anything (any method, headers, raw body) and returns status, headers and the body as JSON.
+    func send(_ path: String, method: HTTPRequest.Method, headers: HTTPFields = [:], body: String? = nil) async throws -> (HTTPResponse.Status, HTTPFields, JSONNode?) {
+        try await execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+            (response.status, response.headers, try? JSONNode.parse(Data(buffer: response.body)))
         }
     }
 

@@ -15,7 +15,7 @@ struct NumericInputTests {
         "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
         "18446744073709551616", "123456789012345678901234567890", "-123456789012345678901234567890",
     ]
-    static let fields = ["timeout_seconds", "max_memory_mb", "max_output_size"]
+    static let fields = ["timeout_seconds", "max_memory_mb", "max_output_size", "cpu_percent"]
 
     @Test("every numeric field of /v1/execute: a 4xx JSON error or a result, never a crash")
     func executeFields() async throws {

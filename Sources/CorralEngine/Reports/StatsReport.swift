@@ -1,22 +1,40 @@
+import CorralSandbox
 import CorralStore
 import Foundation
 
 /// Seed 003 `get_executor_stats`: totals, rates, timing, cache, admission, history.
 public struct StatsReport: Sendable, Encodable {
-    var status = "success"
+    /// Wall time of executions since the service started, in milliseconds.
+    public struct Timing: Sendable, Encodable {
+        var averageMs, p50Ms, p95Ms: Double
+        enum CodingKeys: String, CodingKey, CaseIterable { case averageMs = "average_ms", p50Ms = "p50_ms", p95Ms = "p95_ms" }
+    }
+    /// The result cache since the service started.
+    public struct CacheStatistics: Sendable, Encodable {
+        var hits, misses: Int
+        var hitRate: Double
+        enum CodingKeys: String, CodingKey, CaseIterable { case hits, misses, hitRate = "hit_rate" }
+    }
+    /// The admission queue now, and the requests it refused since the service started.
+    public struct Admission: Sendable, Encodable {
+        var workers, running, queued, queueCapacity, rejected: Int
+        enum CodingKeys: String, CodingKey, CaseIterable { case workers, running, queued, rejected, queueCapacity = "queue_capacity" }
+    }
+
+    var status = ReportStatus.success
     var totalExecutions: Int
     var successRate: Double
     var byStatus: [String: Int]
     var byLanguage: [String: Int]
-    var timing: [String: Double]
-    var cache: [String: Double]
-    var admission: [String: Int]
+    var timing: Timing
+    var cache: CacheStatistics
+    var admission: Admission
     var historyWriteFailures: Int
     var history: HistorySummary?
     var recentExecutions: [ExecutionRecord]?
     var codingMetrics: StatusReport.CodingMetrics
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case status, timing, cache, admission, history
         case totalExecutions = "total_executions", successRate = "success_rate"
         case byStatus = "by_status", byLanguage = "by_language"
@@ -30,22 +48,23 @@ extension Engine {
         let s = metrics.snapshot()
         let a = admission.snapshot
         let lookups = s.cacheHits + s.cacheMisses
+        let successes = s.byStatus[RunStatus.success.rawValue] ?? 0
         return StatsReport(
             totalExecutions: s.total,
-            successRate: s.total == 0 ? 0 : Double(s.byStatus["success"] ?? 0) / Double(s.total),
+            successRate: s.total == 0 ? 0 : Double(successes) / Double(s.total),
             byStatus: s.byStatus, byLanguage: s.byLanguage,
-            timing: ["average_ms": s.averageMs, "p50_ms": s.p50Ms, "p95_ms": s.p95Ms],
-            cache: ["hits": Double(s.cacheHits), "misses": Double(s.cacheMisses),
-                    "hit_rate": lookups == 0 ? 0 : Double(s.cacheHits) / Double(lookups)],
-            admission: ["workers": admission.workers, "running": a.running, "queued": a.queued,
-                        "queue_capacity": admission.capacity, "rejected": a.rejected],
+            timing: .init(averageMs: s.averageMs, p50Ms: s.p50Ms, p95Ms: s.p95Ms),
+            cache: .init(hits: s.cacheHits, misses: s.cacheMisses, hitRate: lookups == 0 ? 0 : Double(s.cacheHits) / Double(lookups)),
+            admission: .init(workers: admission.workers, running: a.running, queued: a.queued,
+                             queueCapacity: admission.capacity, rejected: a.rejected),
             historyWriteFailures: historyWriter.statistics.writeFailures,
+            // The report is about this process; history that cannot be read is left out, not an error.
             history: try? await history.summary(),
             recentExecutions: includeHistory ? (try? await history.query(HistoryQuery(limit: 20)))?.records : nil,
             codingMetrics: codingMetrics)
     }
 
-    /// Seed 000 `get_execution_history`.
+    /// Seed 000 `get_execution_history`. An empty time range (`since` after `until`) matches nothing.
     public func history(_ query: HistoryQuery) async throws(EngineError) -> HistoryPage {
         try RequestResolver.checkPage(query)
         do { return try await history.query(query) } catch {

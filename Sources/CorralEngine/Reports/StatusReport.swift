@@ -1,12 +1,25 @@
+import CorralSandbox
 import CorralStore
 import Foundation
 
 /// Seed 000's status object: id, state, uptime, connections, metrics, coding_metrics.
 public struct StatusReport: Sendable, Encodable {
-    public struct Connection: Sendable, Encodable { var state: String; var backend: String }
+    /// A backend the service depends on.
+    public struct Connection: Sendable, Encodable {
+        public enum State: String, Sendable, Encodable, CaseIterable { case connected, error }
+        var state: State
+        /// The store's type (`SQLiteHistoryStore`).
+        var backend: String
+        enum CodingKeys: String, CodingKey, CaseIterable { case state, backend }
+    }
+    public struct Connections: Sendable, Encodable {
+        var history: Connection
+        var cache: Connection
+        enum CodingKeys: String, CodingKey, CaseIterable { case history, cache }
+    }
     public struct TaskMetrics: Sendable, Encodable {
         var tasksCompleted: Int, tasksFailed: Int, avgProcessingTimeMs: Double
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case tasksCompleted = "tasks_completed", tasksFailed = "tasks_failed", avgProcessingTimeMs = "avg_processing_time_ms"
         }
     }
@@ -14,7 +27,7 @@ public struct StatusReport: Sendable, Encodable {
         var totalExecutions, successfulExecutions, failedExecutions, timeoutExecutions, securityViolations: Int
         var cacheHits, cacheMisses: Int
         var languageBreakdown: [String: Int]
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case totalExecutions = "total_executions", successfulExecutions = "successful_executions"
             case failedExecutions = "failed_executions", timeoutExecutions = "timeout_executions"
             case securityViolations = "security_violations", cacheHits = "cache_hits", cacheMisses = "cache_misses"
@@ -22,13 +35,13 @@ public struct StatusReport: Sendable, Encodable {
         }
     }
     var agentId: String
-    var state: String
+    var state: ServiceState
     var uptimeSeconds: Double
-    var connections: [String: Connection]
+    var connections: Connections
     var metrics: TaskMetrics
     var codingMetrics: CodingMetrics
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case state, connections, metrics
         case agentId = "agent_id", uptimeSeconds = "uptime_seconds", codingMetrics = "coding_metrics"
     }
@@ -37,21 +50,25 @@ public struct StatusReport: Sendable, Encodable {
 extension Engine {
     var codingMetrics: StatusReport.CodingMetrics {
         let s = metrics.snapshot()
-        return .init(totalExecutions: s.total, successfulExecutions: s.byStatus["success"] ?? 0,
-                     failedExecutions: s.total - (s.byStatus["success"] ?? 0) - (s.byStatus["timeout"] ?? 0) - (s.byStatus["security_violation"] ?? 0),
-                     timeoutExecutions: s.byStatus["timeout"] ?? 0, securityViolations: s.byStatus["security_violation"] ?? 0,
+        func count(_ status: RunStatus) -> Int { s.byStatus[status.rawValue] ?? 0 }
+        return .init(totalExecutions: s.total, successfulExecutions: count(.success),
+                     failedExecutions: s.total - count(.success) - count(.timeout) - count(.securityViolation),
+                     timeoutExecutions: count(.timeout), securityViolations: count(.securityViolation),
                      cacheHits: s.cacheHits, cacheMisses: s.cacheMisses, languageBreakdown: s.byLanguage)
     }
 
-    public func status(state: String = "running") async -> StatusReport {
+    public func status(state: ServiceState = .running) async -> StatusReport {
         let s = metrics.snapshot()
-        let historyState = (try? await history.query(HistoryQuery(limit: 1))) != nil ? "connected" : "error"
+        // A probe, not a safety path: a history that cannot be read is reported as `error`.
+        let historyState: StatusReport.Connection.State = (try? await history.query(HistoryQuery(limit: 1))) != nil ? .connected : .error
         return StatusReport(
             agentId: configuration.instanceID, state: state, uptimeSeconds: Date().timeIntervalSince(metrics.startedAt),
-            connections: ["history": .init(state: historyState, backend: String(describing: type(of: history))),
-                          "cache": .init(state: "connected", backend: String(describing: type(of: cache)))],
-            metrics: .init(tasksCompleted: s.total, tasksFailed: (s.byStatus["internal_error"] ?? 0) + s.rejected,
+            connections: .init(history: .init(state: historyState, backend: String(describing: type(of: history))),
+                               cache: .init(state: .connected, backend: String(describing: type(of: cache)))),
+            metrics: .init(tasksCompleted: s.total, tasksFailed: count(of: .internalError, in: s.byStatus) + s.rejected,
                            avgProcessingTimeMs: s.averageMs),
             codingMetrics: codingMetrics)
     }
+
+    private func count(of status: RunStatus, in byStatus: [String: Int]) -> Int { byStatus[status.rawValue] ?? 0 }
 }

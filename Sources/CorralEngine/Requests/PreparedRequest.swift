@@ -47,8 +47,9 @@ extension RequestResolver {
         var run = RunRequest(language: language.name, code: request.code, extraFiles: options.files, arguments: request.args ?? [],
                              stdin: stdin, environment: environment, limits: limits,
                              network: request.allowNetwork ?? profile?.allowNetwork ?? false)
-        // Without allow_filesystem the workspace is read-only; /tmp stays writable (issue 5).
-        run.writableWorkspace = request.allowFilesystem ?? profile?.allowFilesystem ?? true
+        // allow_filesystem defaults to false (seeds 000 and 003): the workspace is read-only; /tmp, a
+        // private size-capped tmpfs counted against the jail's memory, stays writable for scratch.
+        run.writableWorkspace = request.allowFilesystem ?? profile?.allowFilesystem ?? false
         run.compilerOptions = options.compilerOptions
 
         var validation = profile?.validationOptions ?? ValidationOptions(threshold: configuration.policyThreshold)

@@ -14,11 +14,14 @@ public enum RequestDecoding {
             throw EngineError(.invalidRequest, "the body must be a JSON object")
         }
         try check(fields, as: T.self, at: nil)
-        do { return try JSONDecoder().decode(T.self, from: data) } catch let error as DecodingError {
+        let value: T
+        do { value = try JSONDecoder().decode(T.self, from: data) } catch let error as DecodingError {
             throw EngineError(.invalidRequest, describe(error))
         } catch {
             throw EngineError(.invalidRequest, "cannot decode the request: \(error)")
         }
+        try value.checkShape()
+        return value
     }
 
     /// Throws for the first field of `object` (in name order) that `type` does not know, with where it
@@ -29,6 +32,9 @@ public enum RequestDecoding {
         for key in object.keys.sorted() where !type.fieldNames.contains(key) {
             let hint = suggestion(for: key, among: type.fieldNames).map { " (did you mean '\($0)'?)" } ?? ""
             throw EngineError(.invalidRequest, "unknown field '\(key)'\(place)\(hint)")
+        }
+        for (alias, canonical) in type.aliases.sorted(by: { $0.key < $1.key }) where object[alias] != nil && object[canonical] != nil {
+            throw EngineError(.invalidRequest, "'\(alias)'\(place) is another name for '\(canonical)': give one of the two, not both")
         }
         for key in type.wholeNumberFields.sorted() {
             // Only numbers: any other type is left to the decoder, which names the type expected.

@@ -5,9 +5,12 @@ public struct ValidateRequest: Sendable, Codable {
     public var language: String
     public var allowNetwork: Bool?
     public var allowFilesystem: Bool?
+    /// Validation always judges as strict mode does (`is_safe` is the strict verdict): `true` says
+    /// so and is accepted, `false` is refused (`checkShape`) rather than silently ignored.
     public var strictMode: Bool?
     public var authorizedImports: [String]?
     public var profile: String?
+    /// `low`, `medium`, `high` or `critical`: findings at or above it make the code unsafe.
     public var threshold: String?
 
     public init(code: String, language: String) { self.code = code; self.language = language }

@@ -20,6 +20,6 @@ public struct ExecuteOptions: Sendable {
 extension ExecuteRequest {
     /// The limits this request carries on the wire.
     var limitOverrides: LimitOverrides {
-        LimitOverrides(timeoutSeconds: timeoutSeconds, memoryMB: maxMemoryMb, outputBytes: maxOutputSize)
+        LimitOverrides(timeoutSeconds: timeoutSeconds, memoryMB: maxMemoryMb, outputBytes: maxOutputSize, cpuPercent: cpuPercent)
     }
 }

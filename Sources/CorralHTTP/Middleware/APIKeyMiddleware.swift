@@ -23,13 +23,13 @@ struct APIKeyMiddleware: RouterMiddleware {
             presented = key
         }
         guard let presented else {
-            throw APIError(.unauthorized, code: "unauthorized", message: "an API key is required: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
+            throw APIError(.unauthorized, "an API key is required: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
         }
         let bytes = Array(presented.utf8)
         var match: String?
         for candidate in keys where Self.constantTimeEquals(bytes, candidate.key) { match = candidate.name }
         guard let match else {
-            throw APIError(.unauthorized, code: "unauthorized", message: "the API key is not valid")
+            throw APIError(.unauthorized, "the API key is not valid")
         }
         var context = context
         context.caller = match

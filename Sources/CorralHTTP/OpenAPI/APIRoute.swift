@@ -1,51 +1,80 @@
 import Hummingbird
 
-/// One route of the API. `APIRoute.all` is the single list both the router
-/// and the OpenAPI document are built from, so the two cannot drift apart.
+/// One route of the API. `APIRoute.all` is the single list the router, the contract middleware
+/// (404, 405, 415, unknown query parameters) and the OpenAPI document are built from, so they
+/// cannot drift apart.
 public struct APIRoute: Sendable {
     public var method: HTTPRequest.Method
     /// OpenAPI-style path (`/v1/executions/{id}`), also Hummingbird's syntax.
     public var path: String
     public var operationID: String
     public var summary: String
-    /// Schema name of the JSON body, if any.
+    /// Component name of the JSON body, if any (the route then takes only JSON: 415 otherwise).
     public var requestSchema: String?
-    /// Schema name of the success response (nil: text).
+    /// Component name of the success response (nil: Prometheus text).
     public var responseSchema: String?
-    public var query: [String] = []
+    public var query: [QueryParameter] = []
+    /// The error codes the route may answer (`unauthorized` is added when API keys are configured).
+    public var errors: [APIErrorCode]
+
+    /// Errors of every route that takes a JSON body.
+    static let bodyErrors: [APIErrorCode] = [.invalidRequest, .payloadTooLarge, .unsupportedMediaType]
 
     public static let execute = APIRoute(method: .post, path: "/v1/execute", operationID: "executeCode",
         summary: "Run code in a fresh jail and return the result object (seed 000 execute_code).",
-        requestSchema: "ExecuteRequest", responseSchema: "ExecutionResult")
+        requestSchema: "ExecuteRequest", responseSchema: "ExecutionResult",
+        errors: bodyErrors + [.unknownLanguage, .invalidLimit, .queueFull, .shuttingDown, .internalError])
     public static let executeBatch = APIRoute(method: .post, path: "/v1/execute/batch", operationID: "executeBatch",
-        summary: "Run many programs at once; results in request order.", requestSchema: "BatchRequest", responseSchema: "BatchResponse")
+        summary: "Run many programs at once; results in request order, a refused item's error in its place.",
+        requestSchema: "BatchRequest", responseSchema: "BatchResponse", errors: bodyErrors)
     public static let validate = APIRoute(method: .post, path: "/v1/validate", operationID: "validateCode",
         summary: "Statically analyse code without running it (seed 000 validate_code).",
-        requestSchema: "ValidateRequest", responseSchema: "ValidationReport")
+        requestSchema: "ValidateRequest", responseSchema: "ValidationReport",
+        errors: bodyErrors + [.unknownLanguage, .internalError])
     public static let languages = APIRoute(method: .get, path: "/v1/languages", operationID: "listLanguages",
-        summary: "Languages with availability, version, default and maximum limits (seed 000 list_languages).",
-        responseSchema: "LanguagesReport")
+        summary: "Languages with availability, version, default and maximum limits (seed 000 list_languages, seed 003 fields).",
+        responseSchema: "LanguagesReport", errors: [.invalidRequest])
     public static let limits = APIRoute(method: .get, path: "/v1/limits", operationID: "getResourceLimitsInfo",
         summary: "Default and maximum limits and the named profiles (seed 003 get_resource_limits_info).",
-        responseSchema: "LimitsReport")
+        responseSchema: "LimitsReport", errors: [.invalidRequest])
     public static let executions = APIRoute(method: .get, path: "/v1/executions", operationID: "getExecutionHistory",
         summary: "Execution history, newest first (seed 000 get_execution_history).", responseSchema: "HistoryPage",
-        query: ["language", "status", "since", "until", "limit", "offset"])
+        query: [.language, .status, .since, .until, .limit, .offset], errors: [.invalidRequest, .internalError])
     public static let execution = APIRoute(method: .get, path: "/v1/executions/{id}", operationID: "getExecution",
-        summary: "One execution of the history.", responseSchema: "ExecutionRecord")
+        summary: "One execution of the history.", responseSchema: "ExecutionRecord", errors: [.invalidRequest, .notFound, .internalError])
     public static let stats = APIRoute(method: .get, path: "/v1/stats", operationID: "getExecutorStats",
-        summary: "Execution statistics (seed 003 get_executor_stats).", responseSchema: "StatsReport", query: ["include_history"])
+        summary: "Execution statistics (seed 003 get_executor_stats).", responseSchema: "StatsReport",
+        query: [.includeHistory], errors: [.invalidRequest])
     public static let status = APIRoute(method: .get, path: "/v1/status", operationID: "getStatus",
-        summary: "The service's status object (seed 000 status).", responseSchema: "StatusReport")
+        summary: "The service's status object (seed 000 status).", responseSchema: "StatusReport", errors: [.invalidRequest])
     public static let health = APIRoute(method: .get, path: "/healthz", operationID: "health",
-        summary: "Liveness: the process answers.", responseSchema: "Health")
+        summary: "Liveness: the process answers.", responseSchema: "Health", errors: [.invalidRequest])
     public static let ready = APIRoute(method: .get, path: "/readyz", operationID: "ready",
-        summary: "Readiness: jails can run and the service is not draining.", responseSchema: "Health")
+        summary: "Readiness: jails can run and the service is not draining.", responseSchema: "Ready",
+        errors: [.invalidRequest, .shuttingDown])
     public static let metrics = APIRoute(method: .get, path: "/metrics", operationID: "metrics",
-        summary: "Prometheus text exposition.", responseSchema: nil)
+        summary: "Prometheus text exposition.", responseSchema: nil, errors: [.invalidRequest])
     public static let openAPI = APIRoute(method: .get, path: "/openapi.json", operationID: "openAPI",
-        summary: "This document.", responseSchema: "OpenAPI")
+        summary: "This document.", responseSchema: "OpenAPI", errors: [.invalidRequest])
 
     public static let all: [APIRoute] = [execute, executeBatch, validate, languages, limits, executions, execution,
                                          stats, status, health, ready, metrics, openAPI]
+
+    /// Whether `path` (as sent, without the query) is this route's: equal segments, a `{name}`
+    /// segment standing for any non-empty one.
+    public func matches(_ path: Substring) -> Bool {
+        let template = self.path.split(separator: "/", omittingEmptySubsequences: false)
+        let given = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard template.count == given.count else { return false }
+        return zip(template, given).allSatisfy { pattern, segment in
+            pattern.hasPrefix("{") ? !segment.isEmpty : pattern == segment
+        }
+    }
+
+    /// The routes at `path`, whatever their method.
+    public static func routes(at path: Substring) -> [APIRoute] { all.filter { $0.matches(path) } }
+}
+
+extension APIRoute: Equatable {
+    public static func == (a: APIRoute, b: APIRoute) -> Bool { a.method == b.method && a.path == b.path }
 }

@@ -1,50 +1,105 @@
+import CorralEngine
 import Foundation
 
-/// The OpenAPI 3.1 document of the API, built from `APIRoute.all`.
-public enum OpenAPIDocument {
-    public static func json(version: String = "0.1.0") -> [String: Any] {
+/// The OpenAPI 3.1 document of a server: its routes (`APIRoute.all`), their parameters, bodies,
+/// responses and error codes, and the schemas of its types with this server's bounds (maxima,
+/// languages, profiles, batch size), so that it is exactly as strict as the server.
+public struct OpenAPIDocument: Sendable {
+    public static let defaultVersion = "0.1.0"
+    public var context: SchemaContext
+    public var http: HTTPConfiguration
+    public var version: String
+
+    public init(context: SchemaContext, http: HTTPConfiguration, version: String = defaultVersion) {
+        self.context = context; self.http = http; self.version = version
+    }
+
+    /// Whether requests need an API key (then every route but the health checks documents a 401).
+    var secured: Bool { !http.apiKeys.isEmpty }
+
+    public var json: [String: Any] {
         var paths: [String: [String: Any]] = [:]
         for route in APIRoute.all {
-            var operation: [String: Any] = ["operationId": route.operationID, "summary": route.summary]
-            var parameters: [[String: Any]] = route.query.map {
-                ["name": $0, "in": "query", "required": false, "schema": ["type": ["limit", "offset"].contains($0) ? "integer" : "string"]]
-            }
-            if route.path.contains("{id}") {
-                parameters.append(["name": "id", "in": "path", "required": true, "schema": ["type": "string"]])
-            }
-            if !parameters.isEmpty { operation["parameters"] = parameters }
-            if let schema = route.requestSchema {
-                operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(schema)"]]]]
-            }
-            let ok: [String: Any] = route.responseSchema.map {
-                ["description": "OK", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\($0)"]]]]
-            } ?? ["description": "OK", "content": ["text/plain": ["schema": ["type": "string"]]]]
-            var responses: [String: Any] = ["200": ok]
-            let error: [String: Any] = ["description": "Error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
-            if route.requestSchema != nil { responses["400"] = error; responses["413"] = error }
-            if route == .execute || route == .executeBatch { responses["429"] = error; responses["503"] = error }
-            if route.path.contains("{id}") { responses["404"] = error }
-            if !APIKeyMiddleware.open.contains(route.path) { responses["401"] = error }
-            operation["responses"] = responses
-            paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation
+            paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation(route)
         }
-        return [
+        var components: [String: Any] = ["schemas": OpenAPIComponents.schemas(in: context).mapValues(\.foundation)]
+        var document: [String: Any] = [
             "openapi": "3.1.0",
             "info": ["title": "Corral", "version": version,
-                     "description": "Run untrusted code in Linux namespace jails with hard limits."],
+                     "description": """
+                        Run untrusted code in Linux namespace jails with hard limits. Every error is \
+                        {"error": {"code", "message"}}; an unknown route is a 404, another method on a known \
+                        route a 405 with Allow, a body not declared as JSON a 415 (no Content-Type counts as JSON).
+                        """],
             "paths": paths,
-            "components": ["schemas": OpenAPISchemas.all,
-                           "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"],
-                                               "apiKey": ["type": "apiKey", "in": "header", "name": "X-API-Key"]]],
-            "security": [["bearer": []], ["apiKey": []], [:]],
         ]
+        if secured {
+            components["securitySchemes"] = ["bearer": ["type": "http", "scheme": "bearer"],
+                                             "apiKey": ["type": "apiKey", "in": "header", "name": "X-API-Key"]]
+            document["security"] = [["bearer": [String]()], ["apiKey": [String]()]]
+        }
+        document["components"] = components
+        return document
     }
 
-    public static func data() -> Data {
-        (try? JSONSerialization.data(withJSONObject: json(), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    public var data: Data {
+        // Every value is built from strings, numbers, booleans, arrays and dictionaries: it serializes.
+        (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
     }
-}
 
-extension APIRoute: Equatable {
-    public static func == (a: APIRoute, b: APIRoute) -> Bool { a.method == b.method && a.path == b.path }
+    func operation(_ route: APIRoute) -> [String: Any] {
+        var operation: [String: Any] = ["operationId": route.operationID, "summary": route.summary,
+                                        "responses": responses(route)]
+        var parameters: [[String: Any]] = route.query.map {
+            ["name": $0.name, "in": "query", "required": false, "description": $0.description, "schema": $0.schema(context).foundation]
+        }
+        if route.path.contains("{id}") {
+            parameters.append(["name": "id", "in": "path", "required": true, "schema": JSONSchema.string(minLength: 1).foundation])
+        }
+        if !parameters.isEmpty { operation["parameters"] = parameters }
+        if let schema = route.requestSchema {
+            var media: [String: Any] = ["schema": JSONSchema.ref(schema).foundation]
+            if let example = example(of: route) { media["example"] = example }
+            operation["requestBody"] = ["required": true, "content": [JSONBody.mediaType: media]]
+        }
+        if secured, APIKeyMiddleware.open.contains(route.path) { operation["security"] = [[String: [String]]]() }
+        return operation
+    }
+
+    func responses(_ route: APIRoute) -> [String: Any] {
+        let requestID: [String: Any] = ["X-Request-ID": ["description": "The request's correlation id (taken from the request or made).",
+                                                         "required": true, "schema": ["type": "string"]]]
+        var responses: [String: Any] = [:]
+        if let schema = route.responseSchema {
+            responses["200"] = ["description": "OK", "headers": requestID,
+                                "content": [JSONBody.mediaType: ["schema": JSONSchema.ref(schema).foundation]]]
+        } else {
+            responses["200"] = ["description": "OK", "headers": requestID, "content": ["text/plain": ["schema": ["type": "string"]]]]
+        }
+        var codes = route.errors
+        if secured, !APIKeyMiddleware.open.contains(route.path) { codes.append(.unauthorized) }
+        for (status, group) in Dictionary(grouping: codes, by: \.status) {
+            var headers = requestID
+            if group.contains(.queueFull) {
+                headers["Retry-After"] = ["description": "Seconds after which a retry may be admitted.", "required": true,
+                                          "schema": ["type": "string", "pattern": "^[0-9]+$"]]
+            }
+            responses[String(status.code)] = [
+                "description": group.map(\.rawValue).sorted().joined(separator: ", "), "headers": headers,
+                "content": [JSONBody.mediaType: ["schema": ErrorBody.schema(codes: group).foundation]],
+            ]
+        }
+        return responses
+    }
+
+    /// A request that succeeds, for readers and for the examples phase of conformance tools.
+    func example(of route: APIRoute) -> [String: Any]? {
+        guard context.languageNames.contains("python"), context.languageNames.contains("bash") else { return nil }
+        switch route {
+        case .execute: return ["code": "print('hello')", "language": "python", "timeout_seconds": 5]
+        case .executeBatch: return ["requests": [["code": "print(1)", "language": "python"], ["code": "exit 3", "language": "bash"]]]
+        case .validate: return ["code": "import os\nos.system('id')", "language": "python"]
+        default: return nil
+        }
+    }
 }

@@ -23,27 +23,10 @@ extension CorralServer {
         router.on(RouterPath(APIRoute.executeBatch.path), method: APIRoute.executeBatch.method) { request, context in
             let batch = try await JSONBody.decode(BatchRequest.self, from: request, limit: http.maxBatchBodyBytes)
             guard !batch.requests.isEmpty, batch.requests.count <= http.maxBatchSize else {
-                throw APIError(.badRequest, code: "invalid_request", message: "a batch holds 1 to \(http.maxBatchSize) requests, got \(batch.requests.count)")
+                throw APIError(.invalidRequest, "a batch holds 1 to \(http.maxBatchSize) requests, got \(batch.requests.count)")
             }
             let results = await engine.executeBatch(batch.requests, context: ExecutionContext(caller: context.caller, requestID: context.requestID))
             return try JSONBody.response(BatchResponse(results: results))
         }
     }
-}
-
-/// `{ "results": [ result | { "error": {...} } ] }`, in request order.
-struct BatchResponse: Encodable {
-    var results: [Result<ExecutionResponse, EngineError>]
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        var list = c.nestedUnkeyedContainer(forKey: .results)
-        for r in results {
-            switch r {
-            case .success(let response): try list.encode(response)
-            case .failure(let error): try list.encode(ErrorBody(error: .init(code: error.kind.rawValue, message: error.message)))
-            }
-        }
-    }
-    enum Keys: String, CodingKey { case results }
 }

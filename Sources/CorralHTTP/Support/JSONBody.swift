@@ -9,17 +9,29 @@ enum JSONBody {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         let data = try encoder.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: [.contentType: mediaType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static let mediaType = "application/json"
+
+    /// Whether a request body declared with `contentType` is JSON: `application/json`, with or
+    /// without parameters (`; charset=utf-8`). A body with no `Content-Type` is read as JSON too,
+    /// so that `curl -d '{...}'` works.
+    static func isJSON(contentType: String?) -> Bool {
+        guard let contentType else { return true }
+        let type = contentType.split(separator: ";", maxSplits: 1).first ?? ""
+        return type.trimmingCharacters(in: .whitespaces).lowercased() == mediaType
     }
 
     /// Reads at most `limit` bytes of body (413 beyond) and decodes it, rejecting unknown fields.
     static func decode<T: KnownFields>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: limit) } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "the request body exceeds \(limit) bytes")
+        do { buffer = try await request.body.collect(upTo: limit) } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            // NIO's too-many-bytes error answers 413 with an empty body; the API's errors are JSON.
+            throw APIError(.payloadTooLarge, "the request body exceeds \(limit) bytes; send less (the code itself is capped too, see GET /v1/limits)")
         }
         guard buffer.readableBytes > 0 else {
-            throw APIError(.badRequest, code: "invalid_request", message: "the request body is empty; send a JSON object")
+            throw APIError(.invalidRequest, "the request body is empty; send a JSON object")
         }
         do { return try RequestDecoding.decode(T.self, from: Data(buffer: buffer)) } catch {
             throw APIError(error)

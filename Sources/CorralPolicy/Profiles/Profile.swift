@@ -39,9 +39,10 @@ public struct Profile: Sendable, Codable, Hashable {
     public var name: String
     public var description: String
     /// The run's limits; fields the data file leaves out keep `ResourceLimits()`'s defaults.
+    /// Seed 003's `max_cpu_percent` is the CPU share, `limits.cpuPercent`, enforced by the sandbox.
     public var limits: ResourceLimits
-    /// Seed 003's CPU share, informational: the sandbox limits CPU time, not yet CPU share.
-    public var maxCPUPercent: Double?
+    /// Seed 003's CPU share in percent of one core (`limits.cpuPercent`); nil means the default (100).
+    public var maxCPUPercent: Double? { limits.cpuPercent.map(Double.init) }
     public var allowNetwork: Bool
     public var allowFilesystem: Bool
     public var policy: PolicySettings
@@ -51,7 +52,9 @@ public struct Profile: Sendable, Codable, Hashable {
         self.name = name
         self.description = description
         self.limits = limits
-        self.maxCPUPercent = maxCPUPercent
+        if let maxCPUPercent, maxCPUPercent.isFinite, let share = Int(exactly: maxCPUPercent.rounded()) {
+            self.limits.cpuPercent = share
+        }
         self.allowNetwork = allowNetwork
         self.allowFilesystem = allowFilesystem
         self.policy = policy
@@ -75,7 +78,13 @@ public struct Profile: Sendable, Codable, Hashable {
         name = try c.decode(String.self, forKey: .name)
         description = try c.decodeIfPresent(String.self, forKey: .description) ?? ""
         limits = try c.decodeIfPresent(LimitsDocument.self, forKey: .limits)?.limits ?? ResourceLimits()
-        maxCPUPercent = try c.decodeIfPresent(Double.self, forKey: .maxCPUPercent)
+        if let share = try c.decodeIfPresent(Double.self, forKey: .maxCPUPercent) {
+            guard share.isFinite, let whole = Int(exactly: share) else {
+                throw DecodingError.dataCorruptedError(forKey: .maxCPUPercent, in: c,
+                    debugDescription: "max_cpu_percent must be a whole number of percent of one core, got \(share)")
+            }
+            limits.cpuPercent = whole
+        }
         allowNetwork = try c.decodeIfPresent(Bool.self, forKey: .allowNetwork) ?? false
         allowFilesystem = try c.decodeIfPresent(Bool.self, forKey: .allowFilesystem) ?? false
         policy = try c.decodeIfPresent(PolicySettings.self, forKey: .policy) ?? PolicySettings(mode: .warn)

@@ -16,7 +16,7 @@ public enum RunStatus: String, Sendable, Codable, CaseIterable {
 }
 
 /// The limit that ended or constrained a run, when one did.
-public enum LimitKind: String, Sendable, Codable {
+public enum LimitKind: String, Sendable, Codable, CaseIterable {
     case wallTime = "wall_time"
     case cpuTime = "cpu_time"
     case memory

@@ -228,6 +228,7 @@ struct RunSupervisor {
                 r.errorMessage = "CPU time limit of \(limits.effectiveCPUSeconds) s exceeded"
             default:
                 r.status = .killed
+                r.errorMessage = "killed: the \(reason.rawValue) limit was reached"
             }
         } else if (cgroup?.oomKills ?? 0) > 0 {
             r.status = .memoryLimit
@@ -246,8 +247,9 @@ struct RunSupervisor {
             r.errorMessage = "killed by signal \(signal) (\(String(cString: strsignal(Int32(signal)))))"
         } else if r.exitCode != 0 {
             r.status = .error
+            r.errorMessage = "exited with code \(r.exitCode.map(String.init) ?? "unknown")"
         }
-        if r.limitExceeded == .processes, r.errorMessage == nil {
+        if r.limitExceeded == .processes, r.errorMessage == nil || r.status == .error {
             r.errorMessage = "process limit of \(limits.processes) reached: fork/clone failed inside the sandbox"
         }
         return r

@@ -1,0 +1,88 @@
+import CorralEngine
+import CorralHTTP
+import CorralTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Schemathesis (PyPI, installed into `.venv/` by `scripts/bootstrap`) against a live server and
+/// the `/openapi.json` it serves: examples, boundary values (coverage), random valid and invalid
+/// requests (fuzzing) and call sequences (stateful), with every check on — statuses and fields the
+/// document does not name, valid requests refused, invalid ones accepted, 5xx, 405 without `Allow`.
+///
+/// The server's maxima are lowered (a 5 s timeout, batches of 4) so that random programs stay
+/// short; the document states those maxima, so nothing is excluded. The schema is given as a file:
+/// loaded from its own URL, Schemathesis leaves `GET /openapi.json` out of the run.
+@Suite(.enabled(if: TestSupport.jailsAvailable))
+struct SchemathesisTests {
+    /// `.venv/bin/schemathesis` at the package root.
+    static let executable = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".venv/bin/schemathesis")
+    /// Fixed, so that a failure reproduces (`st replay` prints the case); change it to explore.
+    static let seed = "20261130"
+    static let examplesPerOperation = "50"
+
+    @Test("schemathesis finds no response that breaks /openapi.json, and tests every route")
+    func conformance() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.executable.path) else {
+            Issue.record("schemathesis is not installed at \(Self.executable.path): run scripts/bootstrap")
+            return
+        }
+        let service = try TestService(workers: 2, queue: 64, maxBatchSize: 4) { configuration in
+            // Defaults and profiles within the lowered maxima, as `corral serve`'s are within its own.
+            for limits in [\EngineConfiguration.maximumLimits, \.defaultLimits] {
+                configuration[keyPath: limits].timeoutSeconds = 5
+                configuration[keyPath: limits].cpuTimeSeconds = 5
+            }
+            for name in configuration.profiles.keys { configuration.profiles[name]?.limits.timeoutSeconds = 5 }
+        }
+        try await service.live { client in
+            let port = try #require(client.port)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("corral-schemathesis-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let schema = directory.appendingPathComponent("openapi.json")
+            let document = try await client.execute(uri: "/openapi.json", method: .get) { Data(buffer: $0.body) }
+            try document.write(to: schema)
+            let (status, output) = try await Self.runSchemathesis([
+                "run", schema.path, "--url", "http://127.0.0.1:\(port)",
+                "--checks", "all", "--max-examples", Self.examplesPerOperation, "--seed", Self.seed,
+                "--workers", "1", "--request-timeout", "60", "--generation-database", "none", "--no-color",
+            ], in: directory)
+            let tail = String(output.suffix(12_000))
+            #expect(status == 0, "schemathesis failed (exit \(status)):\n\(tail)")
+            let routes = APIRoute.all.count
+            #expect(output.contains("Selected: \(routes)/\(routes)") && output.contains("Tested: \(routes)"),
+                    "every route must be tested, none left out:\n\(tail)")
+        }
+    }
+
+    /// Runs schemathesis to its end (at most 4 minutes) on a thread of its own: its wait must not
+    /// hold a thread of the cooperative pool that the server under test needs.
+    static func runSchemathesis(_ arguments: [String], in directory: URL) async throws -> (Int32, String) {
+        try await HTTPPost.onDedicatedThread {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = arguments
+            process.currentDirectoryURL = directory
+            var environment = ProcessInfo.processInfo.environment
+            environment["NO_COLOR"] = "1"
+            process.environment = environment
+            let log = directory.appendingPathComponent("schemathesis.log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(240)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+            if process.isRunning { process.terminate(); process.waitUntilExit() }
+            try handle.close()
+            let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            return (process.terminationReason == .exit ? process.terminationStatus : -1, output)
+        }
+    }
+}
