@@ -67,6 +67,8 @@ extension Engine {
     /// Seed 000 `get_execution_history`. An empty time range (`since` after `until`) matches nothing.
     public func history(_ query: HistoryQuery) async throws(EngineError) -> HistoryPage {
         try RequestResolver.checkPage(query)
+        // `since` after `until` is a valid query (the schema cannot forbid it) that matches nothing.
+        if let since = query.since, let until = query.until, since > until { return HistoryPage(records: [], total: 0) }
         do { return try await history.query(query) } catch {
             throw EngineError(.internalError, "cannot read history: \(error)")
         }

@@ -68,9 +68,6 @@ extension RequestResolver {
         guard query.offset >= 0 else {
             throw EngineError(.invalidRequest, "offset must be 0 or more, got \(query.offset)", field: "offset")
         }
-        if let since = query.since, let until = query.until, since > until {
-            throw EngineError(.invalidRequest, "since is later than until; swap them", field: "since")
-        }
     }
 
     /// An ISO 8601 time or Unix seconds.

@@ -46,7 +46,10 @@ extension RequestResolver {
     /// The run's limits: the profile's (or the configured defaults), then the request's, checked
     /// against the configured maxima. Out of range is an error naming the limit, never clamped.
     func limits(profile: Profile?, overrides: LimitOverrides) throws(EngineError) -> ResourceLimits {
-        let limits = overrides.applied(to: profile?.limits ?? configuration.defaultLimits)
+        // A profile or default above the server's maxima is the operator's setting, not the caller's
+        // mistake: it is lowered to the maximum. What the request itself asks for is checked as given.
+        let base = (profile?.limits ?? configuration.defaultLimits).capped(at: configuration.maximumLimits)
+        let limits = overrides.applied(to: base)
         do throws(SandboxError) { try limits.validate(against: configuration.maximumLimits) } catch { throw EngineError(error) }
         return limits
     }

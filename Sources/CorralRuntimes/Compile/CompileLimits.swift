@@ -66,21 +66,3 @@ public enum CompileLimits {
         seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
     }
 }
-
-extension ResourceLimits {
-    /// Every limit at most `maximum`'s.
-    func capped(at maximum: ResourceLimits) -> ResourceLimits {
-        var l = self
-        l.timeoutSeconds = min(l.timeoutSeconds, maximum.timeoutSeconds)
-        if let cpu = l.cpuTimeSeconds { l.cpuTimeSeconds = min(cpu, maximum.effectiveCPUSeconds) }
-        l.memoryMB = min(l.memoryMB, maximum.memoryMB)
-        l.processes = min(l.processes, maximum.processes)
-        l.outputBytes = min(l.outputBytes, maximum.outputBytes)
-        l.fileSizeMB = min(l.fileSizeMB, maximum.fileSizeMB)
-        l.openFiles = min(l.openFiles, maximum.openFiles)
-        l.workspaceMB = min(l.workspaceMB, maximum.workspaceMB)
-        l.tmpMB = min(l.tmpMB, maximum.tmpMB)
-        if let share = l.cpuPercent { l.cpuPercent = min(share, maximum.effectiveCPUPercent) }
-        return l
-    }
-}

@@ -72,3 +72,21 @@ public struct ResourceLimits: Sendable, Hashable, Codable {
         try check("cpu_percent", Double(effectiveCPUPercent), 1, Double(max.effectiveCPUPercent))
     }
 }
+
+extension ResourceLimits {
+    /// Every limit at most `maximum`'s.
+    public func capped(at maximum: ResourceLimits) -> ResourceLimits {
+        var l = self
+        l.timeoutSeconds = min(l.timeoutSeconds, maximum.timeoutSeconds)
+        if let cpu = l.cpuTimeSeconds { l.cpuTimeSeconds = min(cpu, maximum.effectiveCPUSeconds) }
+        l.memoryMB = min(l.memoryMB, maximum.memoryMB)
+        l.processes = min(l.processes, maximum.processes)
+        l.outputBytes = min(l.outputBytes, maximum.outputBytes)
+        l.fileSizeMB = min(l.fileSizeMB, maximum.fileSizeMB)
+        l.openFiles = min(l.openFiles, maximum.openFiles)
+        l.workspaceMB = min(l.workspaceMB, maximum.workspaceMB)
+        l.tmpMB = min(l.tmpMB, maximum.tmpMB)
+        if let share = l.cpuPercent { l.cpuPercent = min(share, maximum.effectiveCPUPercent) }
+        return l
+    }
+}
