@@ -26,12 +26,15 @@ struct ContractRouteTests {
             let program = #"{"code":"print(1)","language":"python"}"#
             (status, headers, body) = try await client.send("/v1/execute", method: .post, headers: [.contentType: "text/plain"], body: program)
             #expect(status == .unsupportedMediaType && body?["error"]?["code"]?.string == "unsupported_media_type")
-            (status, headers, body) = try await client.send("/v1/validate", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: program)
+            (status, headers, body) = try await client.send("/v1/validate", method: .post, headers: [.contentType: "multipart/form-data; boundary=x"], body: program)
             #expect(status == .unsupportedMediaType)
+            // `curl -d '{...}'` declares application/x-www-form-urlencoded: read as JSON (the README's first example).
+            (status, headers, body) = try await client.send("/v1/execute", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: program)
+            #expect(status == .ok && body?["stdout"]?.string == "1\n", "curl -d's default type is read as JSON")
             (status, headers, body) = try await client.send("/v1/execute", method: .post, headers: [.contentType: "Application/JSON; charset=utf-8"], body: program)
             #expect(status == .ok && body?["stdout"]?.string == "1\n", "media type parameters and case are accepted")
             (status, headers, body) = try await client.send("/v1/execute", method: .post, body: program)
-            #expect(status == .ok, "no Content-Type is read as JSON (curl -d)")
+            #expect(status == .ok, "no Content-Type is read as JSON")
             let big = #"{"code":"\#(String(repeating: "#", count: 5000))","language":"python"}"#
             (status, headers, body) = try await client.send("/v1/execute", method: .post, headers: json, body: big)
             #expect(status == .contentTooLarge && body?["error"]?["code"]?.string == "payload_too_large")

@@ -25,7 +25,7 @@ struct RouteContractMiddleware: RouterMiddleware {
             throw APIError(.invalidRequest, "unknown query parameter '\(name)': \(route.path) \(takes)")
         }
         if route.requestSchema != nil, !JSONBody.isJSON(contentType: request.headers[.contentType]) {
-            throw APIError(.unsupportedMediaType, "the body must be JSON: send 'Content-Type: application/json' (or no Content-Type)")
+            throw APIError(.unsupportedMediaType, "the body must be JSON: send 'Content-Type: application/json' (no Content-Type, or curl's default for -d, is read as JSON too)")
         }
         return try await next(request, context)
     }

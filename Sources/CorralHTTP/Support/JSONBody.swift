@@ -14,14 +14,19 @@ enum JSONBody {
 
     static let mediaType = "application/json"
 
-    /// Whether a request body declared with `contentType` is JSON: `application/json`, with or
-    /// without parameters (`; charset=utf-8`). A body with no `Content-Type` is read as JSON too,
-    /// so that `curl -d '{...}'` works.
+    /// Whether a request body declared with `contentType` is read as JSON: `application/json`, with
+    /// or without parameters (`; charset=utf-8`). A body with no `Content-Type`, or with curl's
+    /// default for `-d` (`application/x-www-form-urlencoded`), is read as JSON too, so that
+    /// `curl -d '{...}'` — the first command most users try — works; it is still parsed as JSON
+    /// and refused with a 400 when it is not. Any other type (text, XML, multipart) is a 415.
     static func isJSON(contentType: String?) -> Bool {
         guard let contentType else { return true }
-        let type = contentType.split(separator: ";", maxSplits: 1).first ?? ""
-        return type.trimmingCharacters(in: .whitespaces).lowercased() == mediaType
+        let type = (contentType.split(separator: ";", maxSplits: 1).first ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        return type == mediaType || type == curlDefaultMediaType
     }
+
+    /// What `curl -d` declares unless told otherwise.
+    static let curlDefaultMediaType = "application/x-www-form-urlencoded"
 
     /// Reads at most `limit` bytes of body (413 beyond) and decodes it, rejecting unknown fields.
     static func decode<T: KnownFields>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
