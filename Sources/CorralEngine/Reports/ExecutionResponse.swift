@@ -43,24 +43,13 @@ public struct ExecutionResponse: Sendable, Encodable {
     /// The fields the response leaves out when they have no value.
     static let optionalKeys: [CodingKeys] = [.degraded, .compile, .securityFindings]
 
+    /// The result object as the sandbox encodes it (every field, `cached` always set by `init`),
+    /// with the response's own keys beside it: one encoding of a result, not a copy of it.
     public func encode(to encoder: any Encoder) throws {
+        try result.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(executionID, forKey: .executionID)
-        try c.encode(result.status, forKey: .status)
-        try c.encode(result.stdout, forKey: .stdout)
-        try c.encode(result.stderr, forKey: .stderr)
-        try c.encode(result.exitCode, forKey: .exitCode)
-        try c.encode(result.signal, forKey: .signal)
-        try c.encode(result.executionTimeMs, forKey: .executionTimeMs)
-        try c.encode(result.cpuTimeMs, forKey: .cpuTimeMs)
-        try c.encode(result.memoryUsedMb, forKey: .memoryUsedMb)
-        try c.encode(result.outputTruncated, forKey: .outputTruncated)
-        try c.encode(result.errorMessage, forKey: .errorMessage)
-        try c.encode(result.limitExceeded, forKey: .limitExceeded)
-        try c.encode(result.cached ?? false, forKey: .cached)
         try c.encode(queueTimeMs, forKey: .queueTimeMs)
-        try c.encodeIfPresent(result.degraded, forKey: .degraded)
-        try c.encodeIfPresent(result.compile, forKey: .compile)
         try c.encodeIfPresent(securityFindings, forKey: .securityFindings)
     }
 }
