@@ -20,9 +20,9 @@ public final class Sandbox: Sendable {
 
     public let configuration: Configuration
     public let cgroups: CgroupHierarchy
-    private let pool: StubPool
-    private let seccompProgram: [UInt8]?
-    private let identities = JailIdentityPool()
+    let pool: StubPool
+    let seccompProgram: [UInt8]?
+    let identities = JailIdentityPool()
     private let startedCount = Mutex(0)
 
     /// Jails that received a spec (a program was about to run) since this sandbox started.
