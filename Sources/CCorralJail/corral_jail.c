@@ -191,6 +191,10 @@ struct program {
     struct sock_fprog seccomp; int has_seccomp;
     /// Written by the vfork child right before its execve (vfork shares this memory with the init).
     volatile int64_t exec_ns;
+    /// CORRAL_OP_WARM: wait for a hand-off spec once the program runs.
+    int warm;
+    /// Set while running a hand-off spec: RLIMIT ops apply to this running program at once.
+    pid_t running;
 };
 
 static uint64_t u64(struct arg a) {
@@ -253,7 +257,12 @@ static int run_op(uint32_t op, struct arg *a, uint32_t argc, struct program *pro
         if (argc != 1) { errno = EINVAL; return -1; }
         return chdir(a[0].data);
     case CORRAL_OP_RLIMIT:
-        if (argc != 3 || prog->rlimit_count >= MAX_RLIMITS) { errno = EINVAL; return -1; }
+        if (argc != 3) { errno = EINVAL; return -1; }
+        if (prog->running > 0) {
+            struct rlimit64 { uint64_t cur, max; } lim = { u64(a[1]), u64(a[2]) };
+            return (int)syscall(SYS_prlimit64, prog->running, (int)u64(a[0]), &lim, NULL);
+        }
+        if (prog->rlimit_count >= MAX_RLIMITS) { errno = EINVAL; return -1; }
         prog->rlimits[prog->rlimit_count][0] = u64(a[0]);
         prog->rlimits[prog->rlimit_count][1] = u64(a[1]);
         prog->rlimits[prog->rlimit_count][2] = u64(a[2]);
@@ -280,6 +289,10 @@ static int run_op(uint32_t op, struct arg *a, uint32_t argc, struct program *pro
     case CORRAL_OP_EXEC:
         if (argc != 1) { errno = EINVAL; return -1; }
         prog->exec_path = a[0].data;
+        return 0;
+    case CORRAL_OP_WARM:
+        if (argc != 0) { errno = EINVAL; return -1; }
+        prog->warm = 1;
         return 0;
     case CORRAL_OP_SYSCTL: {
         // Never creates: the knob must exist, or the measure it stands for would silently be missing.
@@ -355,6 +368,59 @@ __attribute__((noreturn)) static void become_program(struct program *prog) {
     fail(CORRAL_STEP_EXEC, 0);
 }
 
+/// Parses and runs every operation of a spec; a failure reports `step` with the operation's index.
+static void run_spec(const char *buf, size_t spec_len, struct program *prog, int step) {
+    struct arg args[8];
+    size_t pos = 0;
+    int index = 0;
+    while (pos + 8 <= spec_len) {
+        uint32_t op, argc;
+        memcpy(&op, buf + pos, 4); memcpy(&argc, buf + pos + 4, 4);
+        pos += 8;
+        if (argc > 8) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
+        for (uint32_t i = 0; i < argc; i++) {
+            uint32_t len;
+            if (pos + 4 > spec_len) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
+            memcpy(&len, buf + pos, 4);
+            pos += 4;
+            if (len > spec_len - pos) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
+            args[i].data = buf + pos; args[i].len = len;
+            pos += len;
+        }
+        if (run_op(op, args, argc, prog) < 0) fail(step, index);
+        index++;
+    }
+}
+
+/// A warm jail waits here, its program started, until the parent hands it a run (or the program
+/// dies first). Returns once the hand-off spec is done (reported) or when there is none to wait for.
+static void await_handoff(struct program *prog, pid_t child) {
+    int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+    if (pidfd < 0) fail(CORRAL_STEP_HANDOFF, -1);
+    for (;;) {
+        struct pollfd fds[2] = { { .fd = 3, .events = POLLIN, .revents = 0 }, { .fd = pidfd, .events = POLLIN, .revents = 0 } };
+        int n = poll(fds, 2, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail(CORRAL_STEP_HANDOFF, -1);
+        if (fds[0].revents) break;
+        if (fds[1].revents) { close(pidfd); close(3); return; } // died waiting: reaped and reported below
+    }
+    close(pidfd);
+    uint32_t header[2];
+    // EOF: the parent let the jail go without a run; leaving kills the program.
+    if (read_full(3, header, sizeof header) < 0) syscall(SYS_exit_group, 0);
+    if (header[0] != CORRAL_SPEC_MAGIC || header[1] > (1u << 30)) { errno = EINVAL; fail(CORRAL_STEP_HANDOFF, -1); }
+    size_t len = header[1];
+    char *buf = mmap(NULL, len + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) fail(CORRAL_STEP_HANDOFF, -1);
+    if (read_full(3, buf, len) < 0) syscall(SYS_exit_group, 0);
+    close(3);
+    prog->running = child;
+    run_spec(buf, len, prog, CORRAL_STEP_HANDOFF);
+    munmap(buf, len + 1);
+    report(CORRAL_STATUS_HANDOFF, 0, 0, 0, 0);
+}
+
 // ---------------------------------------------------------------- the init
 
 /// Places the inherited descriptors at 0..4 and closes every other one.
@@ -392,7 +458,6 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
     char *buf = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (buf == MAP_FAILED) fail(CORRAL_STEP_READ_SPEC, 0);
     if (read_full(3, buf, spec_len) < 0) syscall(SYS_exit_group, 0);
-    close(3);
     // The maps are written by now: become the namespace's root (an unprivileged host uid), keeping
     // this namespace's capabilities for the mounts below.
     if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0) fail(CORRAL_STEP_DROP_PRIVILEGES, -1);
@@ -408,27 +473,8 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
     if (syscall(SYS_unshare, CLONE_NEWCGROUP) < 0) fail(CORRAL_STEP_CGROUP_NAMESPACE, 0);
     struct program *prog = (struct program *)(buf + ((spec_len + 15) & ~(size_t)15));
 
-    struct arg args[8];
-    size_t pos = 0;
-    int index = 0;
-    while (pos + 8 <= spec_len) {
-        uint32_t op, argc;
-        memcpy(&op, buf + pos, 4); memcpy(&argc, buf + pos + 4, 4);
-        pos += 8;
-        if (argc > 8) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
-        for (uint32_t i = 0; i < argc; i++) {
-            uint32_t len;
-            if (pos + 4 > spec_len) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
-            memcpy(&len, buf + pos, 4);
-            pos += 4;
-            if (len > spec_len - pos) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
-            args[i].data = buf + pos; args[i].len = len;
-            pos += len;
-        }
-        if (run_op(op, args, argc, prog) < 0) fail(CORRAL_STEP_OP, index);
-        index++;
-    }
-    if (!prog->exec_path || prog->argc == 0) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, index); }
+    run_spec(buf, spec_len, prog, CORRAL_STEP_OP);
+    if (!prog->exec_path || prog->argc == 0) { errno = EINVAL; fail(CORRAL_STEP_BAD_SPEC, -1); }
 
     // The init is a copy of the service and looks big to the OOM killer; when the jail's memory
     // is held by its tmpfs rather than by a process, the killer would pick the init and the run
@@ -452,6 +498,7 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
     // The init keeps no end of the program's streams: they reach EOF when the program's last process exits.
     close(0); close(1); close(2);
     report_at(CORRAL_STATUS_STARTED, 0, 0, 0, 0, prog->exec_ns);
+    if (prog->warm) await_handoff(prog, child); else close(3);
     for (;;) {
         int status = 0;
         pid_t pid = waitpid(-1, &status, __WALL);

@@ -49,6 +49,9 @@ public final class Engine: Sendable {
         historyWriter = RetryingHistoryWriter(store: history, logger: logger)
         policy = PolicyStage(validator: policyValidator)
         resolver = RequestResolver(configuration: resolved, catalog: runtime.catalog)
+        if let pools = runtime.warmPools {
+            metrics.warmPools.withLock { $0 = { pools.snapshot() } }
+        }
     }
 
     /// An engine over `sandbox` with the catalog of `configuration.languageCatalogFile` (or the
@@ -59,7 +62,8 @@ public final class Engine: Sendable {
                             logger: Logger = Logger(label: "corral.engine")) throws(EngineError) {
         let catalog = try EngineResources.catalog(configuration)
         let compileCache = CompileCache(root: configuration.compileCacheDirectory ?? CompileCache.defaultRoot)
-        try self.init(configuration: configuration, runtime: Runtime(sandbox: sandbox, catalog: catalog, compileCache: compileCache),
+        try self.init(configuration: configuration,
+                      runtime: Runtime(sandbox: sandbox, catalog: catalog, compileCache: compileCache, warmPools: configuration.warmPools),
                       history: history,
                       cache: cache, logger: logger)
     }
@@ -122,6 +126,7 @@ public final class Engine: Sendable {
     /// (call after `runHistoryWriter()` has returned).
     public func shutdown() async {
         admission.close()
+        runtime.warmPools?.close()
         let left = await historyWriter.flush()
         if left > 0 { logger.error("history rows could not be written at shutdown", metadata: ["rows": .stringConvertible(left)]) }
     }

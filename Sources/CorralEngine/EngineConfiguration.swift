@@ -1,4 +1,5 @@
 import CorralPolicy
+import CorralRuntimes
 import CorralSandbox
 import CorralStore
 import Foundation
@@ -42,6 +43,9 @@ public struct EngineConfiguration: Sendable {
     /// `strict` refuses code with findings at or above `policyThreshold`, `off` skips analysis.
     public var policyMode: PolicyMode = .warn
     public var policyThreshold: Severity = .high
+    /// Warm jails kept ahead of runs for interpreted languages (off by default: a one-shot front end
+    /// would only pay for them; `corral serve` turns them on).
+    public var warmPools = WarmPoolSettings.off
     /// The name this instance reports as `agent_id`.
     public var instanceID = "corral-" + (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "local")
 

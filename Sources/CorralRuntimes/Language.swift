@@ -35,9 +35,27 @@ public struct Language: Sendable, Codable, Hashable {
     }
     /// Command printing the toolchain's version (run on the host, absolute path).
     public var version: [String]
+    /// How a warm pool starts this language's interpreter ahead of a run (nil: always cold).
+    public var warm: WarmStart?
+
+    /// A warm jail's program: the interpreter running a bootstrap that waits for its run's request.
+    public struct WarmStart: Sendable, Codable, Hashable {
+        /// The command; `{bootstrap}` is the bootstrap's source (see `WarmBootstrap`).
+        public var run: [String]
+        /// Which bootstrap (`python`, `node`, `ruby`).
+        public var bootstrap: String
+        /// Prefixes of environment variables the interpreter reads only as it starts (`PYTHON`): a
+        /// run that sets one cannot use a jail started without it, and runs cold.
+        public var startupEnv: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case run, bootstrap
+            case startupEnv = "startup_env"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case name, aliases, extensions, compile, run, paths, env, version
+        case name, aliases, extensions, compile, run, paths, env, version, warm
         case displayName = "display_name"
         case sourceFile = "source_file"
         case minimumLimits = "minimum_limits"

@@ -12,7 +12,7 @@ extension Runtime {
         let files = files(of: request, language: language)
         return CompileStage(sandbox: sandbox, language: language,
                             argv: expand(template, files: files, language: language, extra: request.compilerOptions),
-                            environment: catalogEnvironment(language), files: files, readOnlyPaths: language.paths ?? [],
+                            environment: Self.catalogEnvironment(language), files: files, readOnlyPaths: language.paths ?? [],
                             limits: CompileLimits.resolve(request, language: language))
     }
 

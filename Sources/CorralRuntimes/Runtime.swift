@@ -8,22 +8,28 @@ public struct Runtime: Sendable {
     public let sandbox: Sandbox
     public let compileCache: CompileCache
     public let versions: ToolchainVersions
+    /// Jails started ahead of time for interpreted languages (nil: every run is cold).
+    public let warmPools: WarmPools?
 
     public init(sandbox: Sandbox, catalog: LanguageCatalog = .shipped, compileCache: CompileCache = CompileCache(),
-                versions: ToolchainVersions = ToolchainVersions()) {
+                versions: ToolchainVersions = ToolchainVersions(), warmPools settings: WarmPoolSettings = .off) {
         self.sandbox = sandbox
         self.catalog = catalog
         self.compileCache = compileCache
         self.versions = versions
+        let templates = settings.enabled ? Self.warmTemplates(catalog) : [:]
+        warmPools = templates.isEmpty ? nil : WarmPools(sandbox: sandbox, templates: templates, settings: settings)
     }
 
     /// Runs `request` and returns the result (errors in the request are results too).
-    public func run(_ request: RunRequest) async -> RunResult {
+    /// `started` sees the run's jail before its program runs (tests prove nothing outlives it).
+    public func run(_ request: RunRequest, started: (@Sendable (JailHandle) -> Void)? = nil) async -> RunResult {
         guard let language = catalog.language(named: request.language) else {
             return .internalError("unknown language '\(request.language)'; available: \(catalog.names.joined(separator: ", "))")
         }
         guard language.isCompiled else {
-            return await sandbox.run(jailSpec(for: request, language: language))
+            if let result = await runWarm(request, language: language, started: started) { return result }
+            return await sandbox.run(jailSpec(for: request, language: language), started: started)
         }
         return await runCompiled(request, language: language)
     }
@@ -55,12 +61,12 @@ public struct Runtime: Sendable {
 
     /// The run's environment. Later sources override earlier ones: base, then the language, then the request.
     func environment(_ language: Language, _ request: RunRequest) -> [(key: String, value: String)] {
-        Self.merge(catalogEnvironment(language), request.environment)
+        Self.merge(Self.catalogEnvironment(language), request.environment)
     }
 
     /// The catalog's environment alone: base, then the language. All a compile stage ever gets,
     /// since toolchains read their environment (GOFLAGS, NODE_OPTIONS …) and artifacts are shared.
-    func catalogEnvironment(_ language: Language) -> [(key: String, value: String)] {
+    static func catalogEnvironment(_ language: Language) -> [(key: String, value: String)] {
         let languageEnv = (language.env ?? [:]).sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
         return Self.merge(JailSpec.baseEnvironment, languageEnv)
     }

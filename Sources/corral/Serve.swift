@@ -38,6 +38,12 @@ extension Corral {
         @Option(name: .customLong("grace"), parsing: .unconditional, help: "Seconds in-flight runs get at shutdown before they are killed (default 30).")
         var graceSeconds: Double?
         @Option(name: .customLong("log-level"), help: "trace, debug, info (default), notice, warning, error.") var logLevel: String?
+        @Option(name: .customLong("warm-pool"), help: ArgumentHelp(
+            "Warm jails per interpreted language at most, or 'off' (default 4; pools grow with demand and empty when idle).",
+            valueName: "N|off"))
+        var warmPool: String?
+        @Option(name: .customLong("warm-pool-memory"), parsing: .unconditional, help: "Memory all warm jails may hold together, in MB (default 160).")
+        var warmPoolMemoryMB: Int?
 
         func run() async throws {
             let settings = try ServeSettings.resolve(self)

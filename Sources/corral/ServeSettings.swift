@@ -1,4 +1,5 @@
 import CorralEngine
+import CorralRuntimes
 import CorralHTTP
 import CorralStore
 import Foundation
@@ -25,21 +26,24 @@ struct ServeSettings {
         /// Every field the file may hold; any other is refused (a misspelt key must not be silently ignored).
         static let fieldNames: Set<String> = [
             "host", "port", "workers", "history", "data_dir", "queue_capacity", "api_keys", "cache_ttl_seconds",
-            "retention_days", "retention_rows", "grace_seconds", "log_level",
+            "retention_days", "retention_rows", "grace_seconds", "log_level", "warm_pool", "warm_pool_memory_mb",
         ]
         var host: String?, port: Int?, dataDir: String?, workers: Int?, queueCapacity: Int?
         var apiKeys: [String: String]?, cacheTtlSeconds: Double?, retentionDays: Double?, retentionRows: Int?
         var graceSeconds: Double?, history: String?, logLevel: String?
+        var warmPool: String?, warmPoolMemoryMb: Int?
         enum CodingKeys: String, CodingKey {
             case host, port, workers, history
             case dataDir = "data_dir", queueCapacity = "queue_capacity", apiKeys = "api_keys"
             case cacheTtlSeconds = "cache_ttl_seconds", retentionDays = "retention_days", retentionRows = "retention_rows"
             case graceSeconds = "grace_seconds", logLevel = "log_level"
+            case warmPool = "warm_pool", warmPoolMemoryMb = "warm_pool_memory_mb"
         }
     }
 
     static func resolve(_ flags: Corral.Serve, environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> ServeSettings {
         var s = ServeSettings()
+        s.engine.warmPools = Self.defaultWarmPools
         if let path = flags.config ?? env["CORRAL_CONFIG"] {
             guard let data = FileManager.default.contents(atPath: path) else { throw CLIFailure.usage("cannot read --config \(path)") }
             let file: File
@@ -52,7 +56,7 @@ struct ServeSettings {
                 throw CLIFailure.usage("\(path): unknown field(s) \(unknown.sorted().joined(separator: ", ")); "
                     + "allowed: \(File.fieldNames.sorted().joined(separator: ", "))")
             }
-            s.apply(file)
+            try s.apply(file)
         }
         func int(_ key: String) throws -> Int? {
             guard let raw = env[key] else { return nil }
@@ -65,6 +69,7 @@ struct ServeSettings {
         if let v = try int("CORRAL_WORKERS") { s.engine.workers = v }
         if let v = env["CORRAL_API_KEYS"] { s.http.apiKeys.merge(try parseKeys(v.split(separator: ",").map(String.init))) { $1 } }
         if let v = env["CORRAL_LOG_LEVEL"] { s.logLevel = v }
+        if let v = env["CORRAL_WARM_POOL"] { try s.setWarmPool(v, source: "CORRAL_WARM_POOL") }
         s.engine.applyResourceEnvironment(env)
 
         if let v = flags.host { s.http.host = v }
@@ -85,6 +90,8 @@ struct ServeSettings {
         }
         if let v = flags.graceSeconds { s.graceSeconds = v }
         if let v = flags.logLevel { s.logLevel = v }
+        if let v = flags.warmPool { try s.setWarmPool(v, source: "--warm-pool") }
+        if let v = flags.warmPoolMemoryMB { s.engine.warmPools.memoryBudgetMB = v }
         // Compiled artifacts live with the rest of the service's data unless CORRAL_COMPILE_CACHE says otherwise.
         s.engine.compileCacheDirectory = s.dataDirectory + "/compile"
         s.engine.applyResourceEnvironment(env)
@@ -114,9 +121,33 @@ struct ServeSettings {
         guard Self.historyBackends.contains(historyBackend) else {
             throw CLIFailure.usage("history = '\(historyBackend)' is not a history store: use \(Self.historyBackends.joined(separator: " or ")) (--history, \"history\")")
         }
+        guard (0...Self.maxWarmPoolMemoryMB).contains(engine.warmPools.memoryBudgetMB) else {
+            throw CLIFailure.usage("warm pool memory = \(engine.warmPools.memoryBudgetMB) MB is out of range: allowed 0...\(Self.maxWarmPoolMemoryMB) (--warm-pool-memory, \"warm_pool_memory_mb\")")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw CLIFailure.usage("log level '\(logLevel)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (--log-level, CORRAL_LOG_LEVEL, \"log_level\")")
         }
+    }
+
+    /// Warm pools of `corral serve`: up to 4 jails per interpreted language, Python warmed at start.
+    static let defaultWarmPools: WarmPoolSettings = {
+        var w = WarmPoolSettings()
+        w.prewarm = ["python"]
+        return w
+    }()
+    static let maxWarmPoolSize = 64
+    static let maxWarmPoolMemoryMB = 65_536
+
+    /// `off`, or the most warm jails a language's pool may hold.
+    mutating func setWarmPool(_ value: String, source: String) throws {
+        if value == "off" || value == "0" {
+            engine.warmPools.maxPerLanguage = 0
+            return
+        }
+        guard let n = Int(value), (1...Self.maxWarmPoolSize).contains(n) else {
+            throw CLIFailure.usage("\(source) '\(value)' is not a pool size: use 'off' or 1...\(Self.maxWarmPoolSize) (--warm-pool, CORRAL_WARM_POOL, \"warm_pool\")")
+        }
+        engine.warmPools.maxPerLanguage = n
     }
 
     /// The default queue for `workers`: 32 waiting requests per worker, without overflowing.
@@ -125,7 +156,7 @@ struct ServeSettings {
         return overflow ? Int.max : product
     }
 
-    mutating func apply(_ f: File) {
+    mutating func apply(_ f: File) throws {
         if let v = f.host { http.host = v }
         if let v = f.port { http.port = v }
         if let v = f.dataDir { dataDirectory = v }
@@ -138,6 +169,8 @@ struct ServeSettings {
         if let v = f.graceSeconds { graceSeconds = v }
         if let v = f.history { historyBackend = v }
         if let v = f.logLevel { logLevel = v }
+        if let v = f.warmPool { try setWarmPool(v, source: "\"warm_pool\"") }
+        if let v = f.warmPoolMemoryMb { engine.warmPools.memoryBudgetMB = v }
     }
 
     /// `KEY` or `NAME=KEY` → name → key.

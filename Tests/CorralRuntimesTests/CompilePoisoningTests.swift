@@ -70,8 +70,8 @@ struct CompilePoisoningTests {
         for language in runtime.catalog.languages where language.isCompiled {
             let request = RunRequest(language: language.name, code: "", environment: [("GOFLAGS", "-x"), ("PATH", "/tmp"), ("NEW", "1")])
             let stage = try #require(runtime.compileStage(for: request, language: language))
-            #expect(stage.environment.map(\.key) == runtime.catalogEnvironment(language).map(\.key))
-            #expect(stage.environment.map(\.value) == runtime.catalogEnvironment(language).map(\.value))
+            #expect(stage.environment.map(\.key) == Runtime.catalogEnvironment(language).map(\.key))
+            #expect(stage.environment.map(\.value) == Runtime.catalogEnvironment(language).map(\.value))
             #expect(!stage.environment.contains { $0.key == "NEW" })
             // The run keeps the request's environment.
             let run = runtime.jailSpec(for: request, language: language, artifacts: "/nonexistent")

@@ -56,7 +56,7 @@ struct AbuseInputTests {
                     found[path] = open(os.path.join(top, name)).read()
         print(json.dumps(found))
         """#, extraFiles: files)
-        let result = await TestSupport.runtime.run(request)
+        let result = await TestSupport.run(request)
         #expect(result.status == .success, "\(result)")
         let found = try JSONDecoder().decode([String: String].self, from: Data(result.stdout.utf8))
         #expect(found == Dictionary(uniqueKeysWithValues: files.map { ($0.path, String(decoding: $0.contents, as: UTF8.self)) }))
@@ -75,7 +75,7 @@ struct AbuseInputTests {
     func fileNamesLeavingTheWorkspaceAreRefused(name: String, message: String) async {
         let request = RunRequest(language: "python", code: "print('ran')",
                                  extraFiles: [JailFile(path: name, contents: Array("x".utf8))])
-        let result = await TestSupport.runtime.run(request)
+        let result = await TestSupport.run(request)
         #expect(result.status == .internalError)
         #expect(result.stdout == "")
         #expect(result.errorMessage?.contains(message) == true, "\(result.errorMessage ?? "no message")")

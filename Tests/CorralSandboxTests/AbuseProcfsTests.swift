@@ -94,7 +94,7 @@ struct AbuseProcfsTests {
             .environment.map { ($0.key, $0.value) })
         #expect(expected["REQUEST_VAR"] == "from the request")
 
-        let result = await TestSupport.runtime.run(request)
+        let result = await TestSupport.run(request)
         #expect(result.status == .success, "\(result)")
         struct Seen: Decodable { var env: [String: String]; var fds: [Int] }
         let seen = try JSONDecoder().decode(Seen.self, from: Data(result.stdout.utf8))

@@ -11,7 +11,40 @@ public enum TestSupport {
         do { return try Sandbox() } catch { fatalError("the sandbox cannot start on this host: \(error)") }
     }()
 
-    public static let runtime = Runtime(sandbox: sandbox)
+    /// Which jails the shared runtime runs interpreted languages on: `cold` (a jail per run), or
+    /// `warm` (`CORRAL_TEST_JAIL_PATH=warm`: warm pools, and every run that can be warm must be).
+    /// `scripts/test` runs the abuse, limit and concurrency suites on both.
+    public static let jailPath: String = ProcessInfo.processInfo.environment["CORRAL_TEST_JAIL_PATH"] ?? "cold"
+
+    public static let runtime: Runtime = {
+        guard jailPath == "warm" else { return Runtime(sandbox: sandbox) }
+        var settings = WarmPoolSettings()
+        settings.maxPerLanguage = 2
+        settings.prewarm = ["python", "javascript"]
+        settings.idleSeconds = 3600
+        settings.memoryBudgetMB = 512
+        return Runtime(sandbox: sandbox, warmPools: settings)
+    }()
+
+    /// Runs `request` through the shared runtime. On the warm path, a run that can be warm waits
+    /// for a ready jail of its language and fails (an internal error saying so) if it ran cold.
+    public static func run(_ request: RunRequest, started: (@Sendable (JailHandle) -> Void)? = nil) async -> RunResult {
+        guard let pools = runtime.warmPools, pools.languages.contains(request.language),
+              let warm = runtime.catalog.language(named: request.language)?.warm, Runtime.canRunWarm(request, warm) else {
+            return await runtime.run(request, started: started)
+        }
+        for _ in 0..<300 where (pools.snapshot()[request.language]?.ready ?? 0) == 0 {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        let hits = pools.snapshot()[request.language]?.hits ?? 0
+        let fallbacks = pools.snapshot()[request.language]?.fallbacks ?? 0
+        let result = await runtime.run(request, started: started)
+        let after = pools.snapshot()[request.language]
+        if (after?.hits ?? 0) <= hits || (after?.fallbacks ?? 0) > fallbacks {
+            return .internalError("the test expected a warm run, but it ran cold: \(String(describing: after)); its result: \(result)")
+        }
+        return result
+    }
 
     /// Whether this host can run jails (root, namespaces). Under CI every sandbox test must run.
     public static let jailsAvailable: Bool = geteuid() == 0 && FileManager.default.fileExists(atPath: "/proc/self/ns/user")
@@ -20,17 +53,15 @@ public enum TestSupport {
     public static func run(_ language: String, _ code: String, stdin: String = "", limits: ResourceLimits = ResourceLimits(),
                            environment: [(key: String, value: String)] = [], arguments: [String] = [],
                            network: Bool = false) async -> RunResult {
-        await runtime.run(RunRequest(language: language, code: code, arguments: arguments, stdin: Array(stdin.utf8),
-                                     environment: environment, limits: limits, network: network))
+        await run(RunRequest(language: language, code: code, arguments: arguments, stdin: Array(stdin.utf8),
+                             environment: environment, limits: limits, network: network))
     }
 
     /// Runs `code` and returns the result together with the jail's handle.
     public static func runObserved(_ language: String, _ code: String, limits: ResourceLimits = ResourceLimits(),
                                    network: Bool = false) async -> (RunResult, JailHandle) {
-        let lang = runtime.catalog.language(named: language)!
-        let spec = runtime.jailSpec(for: RunRequest(language: language, code: code, limits: limits, network: network), language: lang)
         let box = HandleBox()
-        let result = await sandbox.run(spec) { handle in
+        let result = await run(RunRequest(language: language, code: code, limits: limits, network: network)) { handle in
             // Hold the PID namespace open: once freed, the kernel reuses its inode number at once,
             // and another jail could then look like a leftover of this one.
             pinnedNamespaces.withLock { $0.append(open("/proc/\(handle.initPID)/ns/pid", O_RDONLY | O_CLOEXEC)) }

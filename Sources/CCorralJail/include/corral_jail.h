@@ -40,7 +40,15 @@ enum corral_op {
     CORRAL_OP_ARG = 16,           // one argv element
     CORRAL_OP_EXEC = 17,          // path (searched in the spec's PATH when it has no '/')
     CORRAL_OP_SYSCTL = 18,        // path, value: writes an existing file (a namespaced /proc/sys knob)
+    CORRAL_OP_WARM = 19,          // (none): after the program starts, wait for a hand-off spec (below)
 };
+
+// Warm jails. A spec with CORRAL_OP_WARM starts its program (an interpreter that then blocks
+// reading its request from stdin) and leaves `spec_fd` open. When a run takes the jail, the parent
+// writes a second, framed *hand-off* spec: the run's files, remounts and rlimits. The init performs
+// it (RLIMIT ops then apply at once to the running program, with prlimit), reports
+// CORRAL_STATUS_HANDOFF, and only then reaps as usual. Should the program die before the hand-off,
+// the init stops waiting and reports its exit as usual (the parent then discards the jail).
 
 /// Steps the child reports when something fails.
 enum corral_step {
@@ -55,12 +63,14 @@ enum corral_step {
     CORRAL_STEP_EXEC = 9,
     CORRAL_STEP_SCRUB = 10,       // overwriting the service's argv/environ copy in the init
     CORRAL_STEP_CGROUP_NAMESPACE = 11,
+    CORRAL_STEP_HANDOFF = 12,     // reading or running a warm jail's hand-off spec (`op` as for CORRAL_STEP_OP)
 };
 
 enum corral_status_kind {
     CORRAL_STATUS_SETUP_ERROR = 1,  // error, step, op
     CORRAL_STATUS_STARTED = 2,      // the program's execve succeeded; monotonic_ns: just before its execve
     CORRAL_STATUS_EXITED = 3,       // wait_status of the program; monotonic_ns: just after the init reaped it
+    CORRAL_STATUS_HANDOFF = 4,      // a warm jail performed its hand-off spec; monotonic_ns: when it finished
 };
 
 /// One fixed-size message on the status pipe (atomic: smaller than PIPE_BUF).

@@ -1,3 +1,4 @@
+import CorralRuntimes
 import Foundation
 import Synchronization
 
@@ -22,6 +23,8 @@ public final class EngineMetrics: Sendable {
 
     let state = Mutex(State())
     public let startedAt = Date()
+    /// The warm pools' state, read when metrics are rendered (set by the engine that owns them).
+    let warmPools = Mutex<(@Sendable () -> [String: WarmPools.Snapshot])?>(nil)
 
     public init() {}
 
@@ -112,7 +115,7 @@ public final class EngineMetrics: Sendable {
             out += "# HELP corral_uptime_seconds Seconds since the engine started.\n# TYPE corral_uptime_seconds gauge\n"
             out += "corral_uptime_seconds \(Date().timeIntervalSince(startedAt))\n"
             return out
-        }
+        } + Self.warmPoolText(warmPools.withLock { $0 }?() ?? [:])
     }
 
     static func escape(_ s: String) -> String {

@@ -26,7 +26,9 @@ struct JailLayout {
     static let maxPseudoTerminals = 16
     static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
 
-    func encode(_ spec: JailSpec) throws(SandboxError) -> SpecEncoder {
+    /// The init's operations for `spec`. `warm`: start the program, then wait for a hand-off
+    /// (`encodeHandoff`) before the run it serves; the spec is then the template of a warm pool.
+    func encode(_ spec: JailSpec, warm: Bool = false) throws(SandboxError) -> SpecEncoder {
         try Self.validate(spec)
         var e = SpecEncoder()
         let root = stagingRoot
@@ -105,22 +107,38 @@ struct JailLayout {
         }
 
         e.pivot(root)
-        for file in spec.files {
+        workspaceFiles(spec.files, writable: spec.writableWorkspace, encoder: &e)
+        e.remount("/", UInt(MS_RDONLY | MS_NOSUID | MS_NODEV))
+        e.hostname(hostname)
+        e.loopbackUp()
+        e.chdir(spec.workingDirectory)
+
+        programRlimits(spec.limits, encoder: &e)
+        e.credentials(uid: programID, gid: programID)
+        if let bpf = seccompProgram { e.seccomp(bpf) }
+        for (key, value) in spec.environment { e.env(key, value) }
+        for a in spec.arguments { e.arg(a) }
+        if warm { e.warm() }
+        e.exec(spec.arguments[0])
+        return e
+    }
+
+    /// The run's files in the workspace (after `pivot_root`), then the workspace made read-only if asked.
+    private func workspaceFiles(_ files: [JailFile], writable: Bool, encoder e: inout SpecEncoder) {
+        for file in files {
             let path = JailSpec.workspacePath + "/" + file.path
             if let slash = path.lastIndex(of: "/"), path[..<slash] != JailSpec.workspacePath {
                 e.mkdir(String(path[..<slash]))
             }
             e.writeFile(path, file.contents, mode: file.executable ? 0o755 : 0o644, uid: programID, gid: programID)
         }
-        if !spec.writableWorkspace {
+        if !writable {
             e.remount(JailSpec.workspacePath, UInt(MS_RDONLY | MS_NOSUID | MS_NODEV))
         }
-        e.remount("/", UInt(MS_RDONLY | MS_NOSUID | MS_NODEV))
-        e.hostname(hostname)
-        e.loopbackUp()
-        e.chdir(spec.workingDirectory)
+    }
 
-        let limits = spec.limits
+    /// The program's rlimits: set before its execve (cold), or applied to it running (a warm hand-off).
+    private func programRlimits(_ limits: ResourceLimits, encoder e: inout SpecEncoder) {
         let cpu = UInt64(limits.effectiveCPUSeconds.rounded(.up))
         // With cgroups the supervisor enforces CPU time over the whole jail, exactly; the per-process rlimit
         // (tick-granular, it fires early under load) is only a backstop one second later.
@@ -139,11 +157,20 @@ struct JailLayout {
             e.rlimit(Rlimit.addressSpace, memory, memory)
             e.rlimit(Rlimit.nproc, UInt64(limits.processes), UInt64(limits.processes))
         }
-        e.credentials(uid: programID, gid: programID)
-        if let bpf = seccompProgram { e.seccomp(bpf) }
-        for (key, value) in spec.environment { e.env(key, value) }
-        for a in spec.arguments { e.arg(a) }
-        e.exec(spec.arguments[0])
+    }
+
+    /// A warm jail's hand-off: what makes a jail started from a template into the jail of `run`. The
+    /// size-capped filesystems take the run's sizes (tmpfs resizes in place), the workspace gets the
+    /// run's files (and turns read-only if asked), and the running program takes the run's rlimits.
+    func encodeHandoff(_ run: WarmRun) throws(SandboxError) -> SpecEncoder {
+        try Self.validate(JailSpec(arguments: ["warm"], files: run.files))
+        var e = SpecEncoder()
+        let nosuidNodev = UInt(MS_NOSUID | MS_NODEV)
+        e.mount("", "/tmp", "", UInt(MS_REMOUNT) | nosuidNodev, "size=\(run.limits.tmpMB)m")
+        e.mount("", "/dev/shm", "", UInt(MS_REMOUNT | MS_NOEXEC) | nosuidNodev, "size=\(run.limits.tmpMB)m")
+        e.mount("", JailSpec.workspacePath, "", UInt(MS_REMOUNT) | nosuidNodev, "size=\(run.limits.workspaceMB)m")
+        workspaceFiles(run.files, writable: run.writableWorkspace, encoder: &e)
+        programRlimits(run.limits, encoder: &e)
         return e
     }
 

@@ -9,6 +9,13 @@ struct RunSupervisor {
     let spec: SpecEncoder
     let limits: ResourceLimits
     let stdin: [UInt8]
+    /// A warm jail's run: `spec` is its hand-off, `stdin` starts with the request its bootstrap reads
+    /// and is written only once the hand-off is done; times and CPU count from the hand-off.
+    var warm = false
+
+    init(stub: JailStub, spec: SpecEncoder, limits: ResourceLimits, stdin: [UInt8], warm: Bool = false) {
+        self.stub = stub; self.spec = spec; self.limits = limits; self.stdin = stdin; self.warm = warm
+    }
 
     private struct Outcome {
         var stdout: [UInt8] = [], stderr: [UInt8] = []
@@ -23,12 +30,23 @@ struct RunSupervisor {
         var specFailed: Int32?
     }
 
-    func run() -> RunResult {
+    func run() -> RunResult { runReportingHandoff().0 }
+
+    /// The result, and whether the program got its run (always, for a cold jail; for a warm one,
+    /// once its hand-off was done: before that nothing of the run has happened).
+    func runReportingHandoff() -> (RunResult, Bool) {
         let spawnedAt = Posix.monotonicNanoseconds()
         var o = Outcome()
         do throws(SandboxError) { try stub.cgroup?.apply(limits) } catch {
             stub.destroy()
-            return .internalError("could not apply limits: \(error)")
+            return (.internalError("could not apply limits: \(error)"), false)
+        }
+        var cpuBaseline: UInt64 = 0
+        if warm {
+            // What the waiting interpreter printed or used is not the run's.
+            for fd in [stub.stdoutRead, stub.stderrRead] { discardPending(fd) }
+            stub.cgroup?.resetPeakMemory()
+            cpuBaseline = stub.cgroup?.usage().cpuNanoseconds ?? 0
         }
         let framed = spec.framed()
         if !writeAll(stub.specWrite, framed) { o.specFailed = errno }
@@ -56,14 +74,14 @@ struct RunSupervisor {
             if initAlive, now >= deadline { kill(for: .wallTime) }
             if initAlive, now - lastCPUCheck >= 100_000_000 {
                 lastCPUCheck = now
-                if let cpu = stub.cgroup?.usage().cpuNanoseconds, cpu > cpuLimitNs { kill(for: .cpuTime) }
+                if let cpu = stub.cgroup?.usage().cpuNanoseconds, cpu - min(cpu, cpuBaseline) > cpuLimitNs { kill(for: .cpuTime) }
             }
             var fds: [pollfd] = []
             if stdoutOpen { fds.append(pollfd(fd: stub.stdoutRead, events: Int16(POLLIN), revents: 0)) }
             if stderrOpen { fds.append(pollfd(fd: stub.stderrRead, events: Int16(POLLIN), revents: 0)) }
             if statusOpen { fds.append(pollfd(fd: stub.statusRead, events: Int16(POLLIN), revents: 0)) }
             if initAlive { fds.append(pollfd(fd: stub.pidfd, events: Int16(POLLIN), revents: 0)) }
-            if stdinOpen { fds.append(pollfd(fd: stub.stdinWrite, events: Int16(POLLOUT), revents: 0)) }
+            if stdinOpen, !warm || o.startedAt != nil { fds.append(pollfd(fd: stub.stdinWrite, events: Int16(POLLOUT), revents: 0)) }
             var waitMs = initAlive ? Int32(min(100, (deadline > now ? deadline - now : 0) / 1_000_000 + 1)) : 50
             if let until = drainUntil { waitMs = Int32(min(UInt64(waitMs), (until - min(until, now)) / 1_000_000 + 1)) }
             let ready = poll(&fds, nfds_t(fds.count), waitMs)
@@ -106,10 +124,17 @@ struct RunSupervisor {
         while wait4(stub.pid, &rawStatus, __WALL, &usage) < 0 && errno == EINTR {}
         stub.markReaped()
         for fd in [stub.stdoutRead, stub.stderrRead, stub.statusRead, stub.pidfd] { close(fd) }
-        let cg = stub.cgroup?.usage()
+        var cg = stub.cgroup?.usage()
+        if let cpu = cg?.cpuNanoseconds { cg?.cpuNanoseconds = cpu - min(cpu, cpuBaseline) }
         stub.cgroup?.killAll()
         stub.cgroup?.remove()
-        return result(o, usage: usage, cgroup: cg, spawnedAt: spawnedAt)
+        return (result(o, usage: usage, cgroup: cg, spawnedAt: spawnedAt), !warm || o.startedAt != nil)
+    }
+
+    /// Reads and drops what a pipe holds now (non-blocking read ends).
+    private func discardPending(_ fd: Int32) {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while chunk.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
     }
 
     /// Reads what is available, keeping output up to the cap; returns false at EOF.
@@ -141,7 +166,9 @@ struct RunSupervisor {
             case Int(CORRAL_STATUS_SETUP_ERROR.rawValue): if o.setupError == nil { o.setupError = message }
             // Times are the init's, taken where the events happen (right before the program's execve,
             // right after reaping it), not when this loop gets round to reading them.
-            case Int(CORRAL_STATUS_STARTED.rawValue): o.startedAt = Self.eventTime(message)
+            case Int(CORRAL_STATUS_STARTED.rawValue): if !warm { o.startedAt = Self.eventTime(message) }
+            // A warm jail's program started long ago, as the template's; the run starts at its hand-off.
+            case Int(CORRAL_STATUS_HANDOFF.rawValue): if warm { o.startedAt = Self.eventTime(message) }
             case Int(CORRAL_STATUS_EXITED.rawValue):
                 o.waitStatus = message.wait_status
                 o.exitedAt = Self.eventTime(message)
@@ -271,6 +298,9 @@ struct RunSupervisor {
         case Int(CORRAL_STEP_FORK.rawValue): step = "forking the program"
         case Int(CORRAL_STEP_SCRUB.rawValue): step = "scrubbing the init's inherited arguments"
         case Int(CORRAL_STEP_CGROUP_NAMESPACE.rawValue): step = "entering a new cgroup namespace"
+        case Int(CORRAL_STEP_HANDOFF.rawValue):
+            let index = Int(s.op)
+            step = index >= 0 && index < spec.descriptions.count ? "hand-off: " + spec.descriptions[index] : "waiting for the hand-off"
         default: step = "setup step \(s.step)"
         }
         return SandboxError.setup(step: step, errno: s.error).description

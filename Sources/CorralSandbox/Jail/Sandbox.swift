@@ -23,7 +23,7 @@ public final class Sandbox: Sendable {
     let pool: StubPool
     let seccompProgram: [UInt8]?
     let identities = JailIdentityPool()
-    private let startedCount = Mutex(0)
+    let startedCount = Mutex(0)
 
     /// Jails that received a spec (a program was about to run) since this sandbox started.
     public var jailsStarted: Int { startedCount.withLock { $0 } }

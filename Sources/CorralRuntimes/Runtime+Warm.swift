@@ -1,0 +1,59 @@
+import CorralSandbox
+
+extension Runtime {
+    /// The specs warm jails of `catalog`'s languages start from: the language's warm command and
+    /// environment, no files, default limits (the run's replace them at the hand-off).
+    static func warmTemplates(_ catalog: LanguageCatalog) -> [String: JailSpec] {
+        var templates: [String: JailSpec] = [:]
+        for language in catalog.languages where !language.isCompiled {
+            guard let warm = language.warm, let bootstrap = WarmBootstrap.source(named: warm.bootstrap) else { continue }
+            var limits = ResourceLimits()
+            if let minimum = language.minimumLimits { limits = minimum.raise(limits) }
+            let argv = warm.run.map { $0 == "{bootstrap}" ? bootstrap : $0 }
+            templates[language.name] = JailSpec(arguments: argv, environment: Self.catalogEnvironment(language),
+                                                readOnlyPaths: language.paths ?? [], limits: limits)
+        }
+        return templates
+    }
+
+    /// Runs `request` on a warm jail of its language when one is ready and the request can use it;
+    /// nil: run it cold (no pool, none ready, a request a warm jail cannot serve, or the jail failed
+    /// before the run began).
+    func runWarm(_ request: RunRequest, language: Language, started: (@Sendable (JailHandle) -> Void)? = nil) async -> RunResult? {
+        guard let pools = warmPools, let warm = language.warm, Self.canRunWarm(request, warm) else { return nil }
+        let files = files(of: request, language: language)
+        // argv from the run command's source word on: the interpreter and its flags are the warm command's.
+        let expanded = expand(language.run, files: files, language: language)
+        guard let sourceIndex = language.run.firstIndex(where: { $0.contains("{source}") }) else { return nil }
+        let arguments = Array(expanded[sourceIndex...]) + request.arguments
+        let environment = environment(language, request)
+        guard Self.fitsFrame(arguments, environment) else { return nil }
+        guard let jail = pools.take(language.name) else { return nil }
+        var limits = request.limits
+        if let minimum = language.minimumLimits { limits = minimum.raise(limits) }
+        let run = WarmRun(files: files, writableWorkspace: request.writableWorkspace, limits: limits,
+                          request: WarmRequestFrame.encode(arguments: arguments, environment: environment), stdin: request.stdin)
+        guard let result = await sandbox.run(run, in: jail, started: started) else {
+            pools.recordFallback(language.name)
+            return nil
+        }
+        return result
+    }
+
+    /// A warm jail has no network, and its interpreter started without the run's environment: a run
+    /// that needs either, or sets what glibc or the interpreter read only at start-up, runs cold.
+    public static func canRunWarm(_ request: RunRequest, _ warm: Language.WarmStart) -> Bool {
+        guard !request.network else { return false }
+        let prefixes = (warm.startupEnv ?? []) + ["LD_", "LC_", "GLIBC_", "MALLOC_"]
+        let names: Set<String> = ["LANG", "LANGUAGE", "TZ"]
+        return !request.environment.contains { entry in
+            names.contains(entry.key) || prefixes.contains { entry.key.hasPrefix($0) }
+        }
+    }
+
+    /// What the frame cannot carry (NUL, a name with '=') is refused by the cold path, with its message.
+    static func fitsFrame(_ arguments: [String], _ environment: [(key: String, value: String)]) -> Bool {
+        !arguments.contains { $0.utf8.contains(0) }
+            && !environment.contains { $0.key.isEmpty || $0.key.contains("=") || ($0.key + $0.value).utf8.contains(0) }
+    }
+}

@@ -1,0 +1,90 @@
+/// The bootstraps a warm jail's interpreter runs while it waits: each reads its run's request
+/// (`WarmRequestFrame`: argv, whose first word is the program's main file, and the environment)
+/// from stdin (having written one NUL byte to stdout to say it waits: `Sandbox.prestart` returns
+/// then, so a jail is handed out only with its interpreter ready), takes that environment and argv as its own, and runs the main file the way the
+/// interpreter runs a script given on its command line; the rest of stdin is the program's.
+/// They run in the jail as the program's uid, before the run's code and with nothing of it:
+/// what they leave behind (modules they imported) is all a run can tell apart from a cold one.
+enum WarmBootstrap {
+    static func source(named name: String) -> String? {
+        switch name {
+        case "python": python
+        case "node": node
+        default: nil
+        }
+    }
+
+    /// Runs the main file in a fresh `__main__` as `python3 FILE` does (same globals, `sys.path[0]`,
+    /// tracebacks without the bootstrap's frame, exit status 1 on an uncaught exception).
+    static let python = #"""
+def _corral_warm():
+    import os, sys
+    def read(n):
+        chunks = []
+        while n > 0:
+            b = os.read(0, n)
+            if not b:
+                os._exit(125)
+            chunks.append(b)
+            n -= len(b)
+        return b"".join(chunks)
+    os.write(1, b"\0")  # waiting: the pool may hand this jail out
+    line = b""
+    while not line.endswith(b"\n"):
+        line += read(1)
+    fields = read(int(line)).split(b"\0")
+    argc = int(fields[0])
+    argv = [os.fsdecode(a) for a in fields[1:1 + argc]]
+    os.environ.clear()
+    for entry in fields[1 + argc:]:
+        key, _, value = entry.partition(b"=")
+        os.environ[os.fsdecode(key)] = os.fsdecode(value)
+    import builtins, importlib.machinery
+    path = argv[0]
+    sys.argv = argv
+    sys.path[0] = os.path.dirname(path)
+    namespace = sys.modules["__main__"].__dict__
+    namespace.clear()
+    namespace.update(__name__="__main__", __doc__=None, __package__=None, __spec__=None, __annotations__={},
+                     __builtins__=builtins, __file__=path, __cached__=None,
+                     __loader__=importlib.machinery.SourceFileLoader("__main__", path))
+    with open(path, "rb") as f:
+        source = f.read()
+    try:
+        exec(compile(source, path, "exec", dont_inherit=True), namespace)
+    except SystemExit:
+        raise
+    except BaseException as e:
+        e.__traceback__ = e.__traceback__.tb_next  # the bootstrap's own frame is not the program's
+        sys.excepthook(type(e), e, e.__traceback__)
+        sys.exit(1)
+_corral_warm()
+"""#
+
+    /// Runs the main file with `Module.runMain`, as `node FILE` does (CommonJS or ES module).
+    static let node = #"""
+(() => {
+  const fs = require('fs');
+  const read = (n) => {
+    const b = Buffer.alloc(n);
+    let o = 0;
+    while (o < n) {
+      let k;
+      try { k = fs.readSync(0, b, o, n - o, null); } catch (e) { if (e.code === 'EAGAIN' || e.code === 'EINTR') continue; throw e; }
+      if (k === 0) process.exit(125);
+      o += k;
+    }
+    return b;
+  };
+  fs.writeSync(1, '\0'); // waiting: the pool may hand this jail out
+  let line = '';
+  for (;;) { const c = read(1)[0]; if (c === 10) break; line += String.fromCharCode(c); }
+  const fields = read(Number(line)).toString('utf8').split('\0');
+  const argc = Number(fields[0]);
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  for (const entry of fields.slice(1 + argc)) { const i = entry.indexOf('='); process.env[entry.slice(0, i)] = entry.slice(i + 1); }
+  process.argv = [process.argv[0], ...fields.slice(1, 1 + argc)];
+  require('module').runMain();
+})();
+"""#
+}

@@ -1,0 +1,25 @@
+import Glibc
+
+extension JailCgroup {
+    /// Memory the group holds now.
+    func currentMemoryBytes() -> UInt64? {
+        switch hierarchy {
+        case .v2:
+            guard let dir = directories["unified"] else { return nil }
+            return Posix.readFile(dir + "/memory.current").flatMap { UInt64($0.trimmingWhitespace) }
+        case .v1(let roots):
+            guard let memory = roots["memory"] else { return nil }
+            return Posix.readFile(memory + "/" + name + "/memory.usage_in_bytes").flatMap { UInt64($0.trimmingWhitespace) }
+        case .unavailable:
+            return nil
+        }
+    }
+
+    /// Starts the peak-memory count afresh at what the group holds now, where the kernel allows it
+    /// (v1; v2's `memory.peak` keeps the jail's whole life, which for a warm jail adds only the
+    /// interpreter's start-up, which a cold run's peak includes too).
+    func resetPeakMemory() {
+        guard case .v1(let roots) = hierarchy, let memory = roots["memory"] else { return }
+        try? Posix.writeFile(memory + "/" + name + "/memory.max_usage_in_bytes", "0")
+    }
+}

@@ -1,0 +1,33 @@
+/// What a run brings to a warm jail: everything of a `JailSpec` that a jail started ahead of time
+/// from a template can still take. The program's own request (argv, environment) travels in
+/// `request`, read by the language's bootstrap from its stdin before the run's `stdin` follows.
+public struct WarmRun: Sendable {
+    /// Files written into the workspace at the hand-off.
+    public var files: [JailFile]
+    public var writableWorkspace: Bool
+    public var limits: ResourceLimits
+    /// Bytes the waiting program reads first (its bootstrap's framing; see `WarmRequestFrame`).
+    public var request: [UInt8]
+    /// Bytes fed to the program's standard input after `request`.
+    public var stdin: [UInt8]
+
+    public init(files: [JailFile], writableWorkspace: Bool, limits: ResourceLimits, request: [UInt8], stdin: [UInt8]) {
+        self.files = files
+        self.writableWorkspace = writableWorkspace
+        self.limits = limits
+        self.request = request
+        self.stdin = stdin
+    }
+}
+
+/// How a warm jail's bootstrap receives its run: a decimal byte count and a newline, then that
+/// many bytes of NUL-separated fields: the argument count, the arguments (argv[0] is the program's
+/// main file), then `KEY=VALUE` environment entries. Arguments and environments never hold NUL
+/// (`JailLayout.validate` refuses them), so the fields cannot be confused.
+public enum WarmRequestFrame {
+    public static func encode(arguments: [String], environment: [(key: String, value: String)]) -> [UInt8] {
+        let fields = [String(arguments.count)] + arguments + environment.map { "\($0.key)=\($0.value)" }
+        let body = Array(fields.joined(separator: "\0").utf8)
+        return Array("\(body.count)\n".utf8) + body
+    }
+}
