@@ -118,10 +118,11 @@ public final class Engine: Sendable {
         ])
     }
 
-    /// Stops admitting and fails queued requests; then writes what history still holds
+    /// Stops admitting and fails queued requests, kills the warm analyzer workers; then writes what history still holds
     /// (call after `runHistoryWriter()` has returned).
     public func shutdown() async {
         admission.close()
+        policy.validator.shutdown()
         let left = await historyWriter.flush()
         if left > 0 { logger.error("history rows could not be written at shutdown", metadata: ["rows": .stringConvertible(left)]) }
     }

@@ -42,6 +42,10 @@ public struct EngineConfiguration: Sendable {
     /// `strict` refuses code with findings at or above `policyThreshold`, `off` skips analysis.
     public var policyMode: PolicyMode = .warn
     public var policyThreshold: Severity = .high
+    /// Warm analyzer workers for the languages analysed on a syntax tree (Python, JavaScript,
+    /// TypeScript): long-lived analyzers in their own jails, so `warn` mode does not start an
+    /// interpreter per request; nil: a fresh jail per analysis (what a one-run CLI process wants).
+    public var analyzerWorkers: AnalyzerWorkers.Configuration? = AnalyzerWorkers.Configuration()
     /// The name this instance reports as `agent_id`.
     public var instanceID = "corral-" + (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "local")
 
