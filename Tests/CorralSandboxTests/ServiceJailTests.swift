@@ -94,9 +94,16 @@ struct ServiceJailTests {
         defer { pool.shutdown() }
         let first = try await Self.send(pool, "a").get()
         kill(first.workerPID, SIGKILL)
-        try await Task.sleep(for: .milliseconds(50))
+        // Wait for the kill to land (the init a zombie): until then the worker may still answer, rightly.
+        for _ in 0..<200 where !Self.isZombie(first.workerPID) { try await Task.sleep(for: .milliseconds(10)) }
         let second = try await Self.send(pool, "b").get()
         #expect(second.value == "echo:b" && second.workerPID != first.workerPID)
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
     }
 
     @Test func aWorkerIsReplacedAfterItsRequests() async throws {

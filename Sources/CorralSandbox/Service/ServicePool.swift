@@ -68,7 +68,7 @@ public final class ServicePool: Sendable {
     public var workerPIDs: [Int32] { state.withLock { $0.live.keys.sorted() } }
 
     /// Sends `payload` to a worker and decodes its reply with `decode`, within `timeoutSeconds` of
-    /// getting the worker (its start included when none was ready). Never throws: a failure says
+    /// getting the worker (a fresh worker's program start counts, its jail's setup does not). Never throws: a failure says
     /// what happened, and the worker concerned is gone. A reply `decode` rejects is a
     /// `malformedReply`, and that worker is replaced too.
     public func request<Value: Sendable>(_ payload: [UInt8], timeoutSeconds: Double,
@@ -77,7 +77,6 @@ public final class ServicePool: Sendable {
             return .failure(ServiceFailure(.oversizedRequest, "the request is \(payload.count) bytes; at most \(configuration.maxRequestBytes) are sent"))
         }
         let worker: ServiceJail
-        let started = Posix.monotonicNanoseconds()
         switch await lease() {
         case .closed:
             return .failure(ServiceFailure(.unavailable, "the worker pool is shut down"))
@@ -90,6 +89,9 @@ public final class ServicePool: Sendable {
             }
         }
         let servedBefore = worker.served
+        // From the moment the worker is ours (a fresh one's program has just been handed its spec):
+        // as in a one-shot run, the jail's setup is not the program's time, its interpreter start is.
+        let started = Posix.monotonicNanoseconds()
         let budget = timeoutSeconds.isFinite && timeoutSeconds > 0 ? min(timeoutSeconds, 86_400) : 1
         let deadline = started + UInt64(budget * 1e9)
         let outcome: Result<Reply<Value>, ServiceFailure> = await withTaskCancellationHandler {
