@@ -38,6 +38,10 @@ extension Corral {
         @Option(name: .customLong("grace"), parsing: .unconditional, help: "Seconds in-flight runs get at shutdown before they are killed (default 30).")
         var graceSeconds: Double?
         @Option(name: .customLong("log-level"), help: "trace, debug, info (default), notice, warning, error.") var logLevel: String?
+        @Option(name: .customLong("policy"), help: ArgumentHelp(
+            "Policy mode of requests that name none: off, warn (default) or strict. Strict is a floor: no request or profile lowers it.",
+            valueName: "MODE"))
+        var policyMode: String?
 
         func run() async throws {
             let settings = try ServeSettings.resolve(self)
