@@ -89,7 +89,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "corral-bench",
-            dependencies: ["CorralSandbox", "CorralRuntimes", "CorralPolicy"],
+            dependencies: ["CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine"],
             path: "Sources/corral-bench",
             swiftSettings: swiftSettings
         ),

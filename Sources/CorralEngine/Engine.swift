@@ -122,11 +122,12 @@ public final class Engine: Sendable {
         ])
     }
 
-    /// Stops admitting and fails queued requests; then writes what history still holds
+    /// Stops admitting and fails queued requests, kills the warm analyzer workers; then writes what history still holds
     /// (call after `runHistoryWriter()` has returned).
     public func shutdown() async {
         admission.close()
         runtime.warmPools?.close()
+        policy.validator.shutdown()
         let left = await historyWriter.flush()
         if left > 0 { logger.error("history rows could not be written at shutdown", metadata: ["rows": .stringConvertible(left)]) }
     }

@@ -46,6 +46,10 @@ public struct EngineConfiguration: Sendable {
     /// Warm jails kept ahead of runs for interpreted languages (off by default: a one-shot front end
     /// would only pay for them; `corral serve` turns them on).
     public var warmPools = WarmPoolSettings.off
+    /// Warm analyzer workers for the languages analysed on a syntax tree (Python, JavaScript,
+    /// TypeScript): long-lived analyzers in their own jails, so `warn` mode does not start an
+    /// interpreter per request; nil: a fresh jail per analysis (what a one-run CLI process wants).
+    public var analyzerWorkers: AnalyzerWorkers.Configuration? = AnalyzerWorkers.Configuration()
     /// The name this instance reports as `agent_id`.
     public var instanceID = "corral-" + (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "local")
 

@@ -44,6 +44,10 @@ extension Corral {
         var warmPool: String?
         @Option(name: .customLong("warm-pool-memory"), parsing: .unconditional, help: "Memory all warm jails may hold together, in MB (default 160).")
         var warmPoolMemoryMB: Int?
+        @Option(name: .customLong("policy"), help: ArgumentHelp(
+            "Policy mode of requests that name none: off, warn (default) or strict. Strict is a floor: no request or profile lowers it.",
+            valueName: "MODE"))
+        var policyMode: String?
 
         func run() async throws {
             let settings = try ServeSettings.resolve(self)

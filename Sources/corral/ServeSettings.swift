@@ -1,6 +1,7 @@
 import CorralEngine
 import CorralRuntimes
 import CorralHTTP
+import CorralPolicy
 import CorralStore
 import Foundation
 import Logging
@@ -26,14 +27,14 @@ struct ServeSettings {
         /// Every field the file may hold; any other is refused (a misspelt key must not be silently ignored).
         static let fieldNames: Set<String> = [
             "host", "port", "workers", "history", "data_dir", "queue_capacity", "api_keys", "cache_ttl_seconds",
-            "retention_days", "retention_rows", "grace_seconds", "log_level", "warm_pool", "warm_pool_memory_mb",
+            "retention_days", "retention_rows", "grace_seconds", "log_level", "policy", "warm_pool", "warm_pool_memory_mb",
         ]
         var host: String?, port: Int?, dataDir: String?, workers: Int?, queueCapacity: Int?
         var apiKeys: [String: String]?, cacheTtlSeconds: Double?, retentionDays: Double?, retentionRows: Int?
-        var graceSeconds: Double?, history: String?, logLevel: String?
+        var graceSeconds: Double?, history: String?, logLevel: String?, policy: String?
         var warmPool: String?, warmPoolMemoryMb: Int?
         enum CodingKeys: String, CodingKey {
-            case host, port, workers, history
+            case host, port, workers, history, policy
             case dataDir = "data_dir", queueCapacity = "queue_capacity", apiKeys = "api_keys"
             case cacheTtlSeconds = "cache_ttl_seconds", retentionDays = "retention_days", retentionRows = "retention_rows"
             case graceSeconds = "grace_seconds", logLevel = "log_level"
@@ -70,6 +71,7 @@ struct ServeSettings {
         if let v = env["CORRAL_API_KEYS"] { s.http.apiKeys.merge(try parseKeys(v.split(separator: ",").map(String.init))) { $1 } }
         if let v = env["CORRAL_LOG_LEVEL"] { s.logLevel = v }
         if let v = env["CORRAL_WARM_POOL"] { try s.setWarmPool(v, source: "CORRAL_WARM_POOL") }
+        if let v = env["CORRAL_POLICY"] { s.engine.policyMode = try policyMode(v, source: "CORRAL_POLICY") }
         s.engine.applyResourceEnvironment(env)
 
         if let v = flags.host { s.http.host = v }
@@ -92,6 +94,7 @@ struct ServeSettings {
         if let v = flags.logLevel { s.logLevel = v }
         if let v = flags.warmPool { try s.setWarmPool(v, source: "--warm-pool") }
         if let v = flags.warmPoolMemoryMB { s.engine.warmPools.memoryBudgetMB = v }
+        if let v = flags.policyMode { s.engine.policyMode = try policyMode(v, source: "--policy") }
         // Compiled artifacts live with the rest of the service's data unless CORRAL_COMPILE_CACHE says otherwise.
         s.engine.compileCacheDirectory = s.dataDirectory + "/compile"
         s.engine.applyResourceEnvironment(env)
@@ -156,6 +159,15 @@ struct ServeSettings {
         return overflow ? Int.max : product
     }
 
+    /// The policy mode named `text` by `source` (a flag, a variable or the file's key).
+    static func policyMode(_ text: String, source: String) throws -> PolicyMode {
+        guard let mode = PolicyMode(rawValue: text.lowercased()) else {
+            throw CLIFailure.usage("\(source) = '\(text)' is not a policy mode: use "
+                + PolicyMode.allCases.map(\.rawValue).joined(separator: ", ") + " (--policy, CORRAL_POLICY, \"policy\")")
+        }
+        return mode
+    }
+
     mutating func apply(_ f: File) throws {
         if let v = f.host { http.host = v }
         if let v = f.port { http.port = v }
@@ -171,6 +183,7 @@ struct ServeSettings {
         if let v = f.logLevel { logLevel = v }
         if let v = f.warmPool { try setWarmPool(v, source: "\"warm_pool\"") }
         if let v = f.warmPoolMemoryMb { engine.warmPools.memoryBudgetMB = v }
+        if let v = f.policy { engine.policyMode = try Self.policyMode(v, source: "\"policy\"") }
     }
 
     /// `KEY` or `NAME=KEY` → name → key.

@@ -17,6 +17,7 @@ import Testing
         (#"{"port": 0, "history": "postgres"}"#, "'postgres' is not a history store"),
         (#"{"port": 0, "log_level": "loud"}"#, "log level 'loud'"),
         (#"{"port": 0, "grace_seconds": -1}"#, "grace = -1.0 s is out of range"),
+        (#"{"port": 0, "policy": "lenient"}"#, "\"policy\" = 'lenient' is not a policy mode"),
     ])
     func aBadConfigurationFileIsRefused(json: String, message: String) async throws {
         let out = try await CorralCLI.run(["serve", "--config", try Self.writeConfig(json)])
@@ -28,6 +29,7 @@ import Testing
         ("CORRAL_WORKERS", "0", "workers = 0 is out of range"),
         ("CORRAL_WORKERS", "many", "CORRAL_WORKERS=many is not an integer"),
         ("CORRAL_LOG_LEVEL", "loud", "log level 'loud'"),
+        ("CORRAL_POLICY", "lenient", "CORRAL_POLICY = 'lenient' is not a policy mode"),
     ])
     func aBadEnvironmentValueIsRefused(key: String, value: String, message: String) async throws {
         let out = try await CorralCLI.run(["serve", "--port", "0"], environment: [key: value])

@@ -2,6 +2,7 @@
 import CorralPolicy
 import CorralSandbox
 import CorralTestSupport
+import Glibc
 import Testing
 
 /// Policy modes through the engine: off runs without analysis, warn runs and reports, strict
@@ -20,8 +21,16 @@ struct PolicyModeTests {
         return (response, TestSupport.sandbox.jailsStarted - before)
     }
 
+    /// An engine whose analyzer starts in a fresh jail per validation (no warm workers), so that
+    /// every jail of a request shows in `jailsStarted`.
+    static func oneShot(_ mode: PolicyMode) throws -> Engine {
+        var configuration = EngineFixtures.configuration(policyMode: mode)
+        configuration.analyzerWorkers = nil
+        return try EngineFixtures.engine(configuration)
+    }
+
     @Test func offRunsWithoutAnalysis() async throws {
-        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .off))
+        let engine = try Self.oneShot(.off)
         let (response, jails) = try await counted(engine, .make("python", Self.dangerousPython))
         #expect(response.result.status == .success)
         #expect(response.result.stdout.contains("uid="))
@@ -30,15 +39,32 @@ struct PolicyModeTests {
     }
 
     @Test func warnRunsAndReportsFindings() async throws {
-        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .warn))
+        let engine = try Self.oneShot(.warn)
         let (response, jails) = try await counted(engine, .make("python", Self.dangerousPython))
         #expect(response.result.status == .success)
         #expect(response.securityFindings?.contains { $0.severity >= .high } == true)
         #expect(jails == 2, "the analyzer's jail and the program's")
     }
 
+    /// Warm analyzer workers (the default): the first validation starts a worker, later ones start
+    /// no jail but the program's; the worker dies with the engine's shutdown.
+    @Test func warnOnWarmWorkersStartsOnlyTheProgramsJail() async throws {
+        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .warn))
+        let workers = try #require(engine.policy.validator.workers)
+        let (first, _) = try await counted(engine, .make("python", Self.dangerousPython))
+        #expect(first.securityFindings?.contains { $0.severity >= .high } == true)
+        let (second, jails) = try await counted(engine, .make("python", Self.dangerousPython + "  # another program"))
+        #expect(second.result.status == .success && second.securityFindings?.isEmpty == false)
+        #expect(jails == 1, "the program's jail only: the analyzer's worker was warm")
+        #expect(workers.workersStarted == 1)
+        let pids = workers.workerPIDs(language: "python")
+        await engine.shutdown()
+        #expect(pids.count == 1 && pids.allSatisfy { kill($0, 0) != 0 })
+        #expect(workers.workerPIDs(language: "python").isEmpty)
+    }
+
     @Test func strictRefusesBeforeTheProgramsJail() async throws {
-        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .strict))
+        let engine = try Self.oneShot(.strict)
         let (python, pythonJails) = try await counted(engine, .make("python", Self.dangerousPython))
         #expect(python.result.status == .securityViolation)
         #expect(python.result.errorMessage?.hasPrefix("strict mode:") == true)

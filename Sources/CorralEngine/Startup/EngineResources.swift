@@ -32,7 +32,7 @@ enum EngineResources {
         } catch {
             throw EngineError(.internalError, "cannot start: the validator's rules do not load: \(error.message)")
         }
-        return PolicyValidator(sandbox: sandbox, rules: rules)
+        return PolicyValidator(sandbox: sandbox, rules: rules, workers: configuration.analyzerWorkers)
     }
 
     /// The profiles of `profiles.json` (in `policyResourcesDirectory`, or shipped) with the

@@ -3,8 +3,13 @@ import Foundation
 
 /// Runs a language's analyzer script on untrusted code inside a jail: a parser
 /// fed hostile input may crash, loop or exhaust memory, and then only the jail suffers.
+/// With `workers`, the analyzer runs in a warm worker's jail instead of a fresh one per analysis.
 struct SyntaxTreeAnalyzer: Sendable {
     let sandbox: Sandbox?
+    let workers: AnalyzerWorkers?
+
+    /// The most an analyzer may print (its report, bounded by the findings cap well below this).
+    static let maxOutputBytes = 16 << 20
 
     /// Python from Debian (`/usr/bin/python3`, never a user's pyenv), isolated (`-I`) and without `site` (`-S`).
     static let python = "/usr/bin/python3"
@@ -19,6 +24,11 @@ struct SyntaxTreeAnalyzer: Sendable {
         guard let sandbox else {
             return .failure(AnalysisFailure(code: .analyzerUnavailable, message: "no sandbox to run the \(kind.rawValue) analyzer in"))
         }
+        if let workers {
+            let key = AnalyzerWorkers.PoolKey(language: dialect ?? kind.rawValue, memoryMB: options.memoryMB)
+            let spec = workerSpec(kind: kind, dialect: dialect, script: script, compiled: compiled, table: table, options: options)
+            return await workers.analyze(code: code, key: key, spec: spec, options: options).map(\.output)
+        }
         let spec = jailSpec(code: code, kind: kind, dialect: dialect, script: script, compiled: compiled, table: table,
                             options: options)
         let result = await sandbox.run(spec)
@@ -32,7 +42,7 @@ struct SyntaxTreeAnalyzer: Sendable {
         limits.timeoutSeconds = options.timeoutSeconds
         limits.memoryMB = options.memoryMB
         limits.processes = 32 // node starts a handful of threads; python two
-        limits.outputBytes = 16 << 20
+        limits.outputBytes = Self.maxOutputBytes
         limits.fileSizeMB = 1
         limits.openFiles = 64
         limits.workspaceMB = 8
@@ -52,6 +62,17 @@ struct SyntaxTreeAnalyzer: Sendable {
                         files: [JailFile(path: scriptName, contents: script), JailFile(path: "rules.tsv", contents: table)],
                         readOnlyPaths: readOnly, stdin: Array(code.utf8), limits: limits, network: false,
                         writableWorkspace: false)
+    }
+
+    /// The jail of a warm worker: the one-shot jail, its analyzer in `--serve` mode reading programs
+    /// as frames on its stdin. Its timeout is its lifetime's CPU cap (each request has its own deadline).
+    func workerSpec(kind: RuleSet.Analyzer, dialect: String?, script: [UInt8], compiled: Bool, table: [UInt8],
+                    options: ValidationOptions) -> JailSpec {
+        var spec = jailSpec(code: "", kind: kind, dialect: dialect, script: script, compiled: compiled, table: table, options: options)
+        spec.arguments.append("--serve")
+        spec.stdin = []
+        spec.limits.timeoutSeconds = ResourceLimits.maximum.timeoutSeconds
+        return spec
     }
 
     static func interpret(_ result: RunResult, options: ValidationOptions) -> Result<AnalyzerOutput, AnalysisFailure> {

@@ -1,6 +1,7 @@
 // Corral's JavaScript analyzer (issue 5), on esprima's syntax tree.
 //
-// Runs inside a jail:  /usr/bin/node javascript_analyzer.js RULES  < source
+// Runs inside a jail:  /usr/bin/node javascript_analyzer.js RULES [typescript]  < source
+// or, as a warm worker answering many programs:  javascript_analyzer.js RULES [typescript] --serve  (see serve()).
 // RULES is the same tab-separated table as the Python analyzer's (I module rule / N name rule / S path).
 // Prints {"findings": [{"rule","line","column","detail"}], "imports": [{"module","line","column"}],
 //         "truncated": bool, "error": null | {"code","message","line","column"}}.
@@ -767,10 +768,7 @@ function program(source, typescript) {
   return { ast: parse(t.code), map: t.map };
 }
 
-function main() {
-  const rules = new Rules(fs.readFileSync(process.argv[2], 'utf8'));
-  const typescript = process.argv[3] === 'typescript';
-  let source = fs.readFileSync(0, 'utf8');
+function analyzeSource(source, rules, typescript) {
   if (source.startsWith('#!')) source = '//' + source.slice(2);
   const a = new Analyzer(rules);
   let error = null;
@@ -788,7 +786,57 @@ function main() {
   }
   const findings = error ? [] : [...a.findings.values()].sort((x, y) => x.line - y.line || x.column - y.column || (x.rule < y.rule ? -1 : 1));
   const imports = error ? [] : a.imports.slice(0, MAX_FINDINGS).map(([module, line, column]) => ({ module, line, column }));
-  process.stdout.write(JSON.stringify({ findings, imports, truncated: a.truncated, error }) + '\n');
+  return JSON.stringify({ findings, imports, truncated: a.truncated, error });
+}
+
+// Reads exactly n bytes from stdin (blocking), or null at EOF.
+function readExactly(n) {
+  const buffer = Buffer.alloc(n);
+  let offset = 0;
+  while (offset < n) {
+    let got;
+    try { got = fs.readSync(0, buffer, offset, n - offset, null); } catch (e) {
+      if (e.code === 'EAGAIN' || e.code === 'EINTR') continue;
+      if (e.code === 'EOF') return null;
+      throw e;
+    }
+    if (got === 0) return null;
+    offset += got;
+  }
+  return buffer;
+}
+
+function writeAll(bytes) {
+  let offset = 0;
+  while (offset < bytes.length) {
+    try { offset += fs.writeSync(1, bytes, offset, bytes.length - offset); } catch (e) {
+      if (e.code !== 'EAGAIN' && e.code !== 'EINTR') throw e;
+    }
+  }
+}
+
+// Answers many programs, one frame each way: a 4-byte big-endian length, then the bytes (the
+// program's source in, the report's UTF-8 JSON out). Ends at EOF. Corral kills and replaces the
+// worker on any trouble (deadline, crash, garbage), so this loop does not defend itself.
+function serve(rules, typescript) {
+  for (;;) {
+    const header = readExactly(4);
+    if (!header) return;
+    const source = readExactly(header.readUInt32BE(0));
+    if (!source) return;
+    const out = Buffer.from(analyzeSource(source.toString('utf8'), rules, typescript), 'utf8');
+    const frame = Buffer.alloc(4 + out.length);
+    frame.writeUInt32BE(out.length, 0);
+    out.copy(frame, 4);
+    writeAll(frame);
+  }
+}
+
+function main() {
+  const rules = new Rules(fs.readFileSync(process.argv[2], 'utf8'));
+  const typescript = process.argv.includes('typescript');
+  if (process.argv.includes('--serve')) return serve(rules, typescript);
+  process.stdout.write(analyzeSource(fs.readFileSync(0, 'utf8'), rules, typescript) + '\n');
 }
 
 main();

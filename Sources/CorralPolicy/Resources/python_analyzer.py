@@ -1,6 +1,7 @@
 # Corral's Python analyzer (issue 5).
 #
 # Runs inside a jail:  /usr/bin/python3 -I -S -B python_analyzer.py RULES  < source
+# or, as a warm worker answering many programs:  python_analyzer.py RULES --serve  (frames: see serve())
 # RULES is a tab-separated table written by CorralPolicy from rules/python.json:
 #   I <module> <rule>      importing <module> (or a submodule) is a finding of <rule>
 #   N <name> <rule>        referring to the qualified <name> ("os.system", "subprocess.*") is a finding
@@ -10,7 +11,7 @@
 #    "error": null | {"code", "message", "line", "column"}, "truncated": bool}
 #
 # It imports only modules built into the interpreter (no `ast`, `json`, `re`): the analyzer
-# starts once per validation and those imports would double its start-up time.
+# starts once per validation (or per worker) and those imports would double its start-up time.
 # Lines are 1-based, columns 1-based (in UTF-8 bytes, as CPython counts them).
 import sys
 import _ast
@@ -1105,11 +1106,8 @@ def analyze(source, rules, fast=False):
         return report(None, ("too_complex", "the code is too large or too deeply nested to analyse", None, None))
 
 
-def main():
-    gc.disable()  # a short-lived process: collecting a large syntax tree's cycles costs more than the memory
-    with open(sys.argv[1], encoding="utf-8") as f:
-        rules = Rules(f.read())
-    source = sys.stdin.buffer.read()
+def analyze_source(source, rules):
+    """The report for one program, as JSON text."""
     # Most code is small and shallow: analyse it on the main thread first (a thread with a huge
     # stack costs a few milliseconds), and only retry on one when the main thread's stack runs out.
     if len(source) <= FAST_PATH_BYTES:
@@ -1121,9 +1119,7 @@ def main():
         except BaseException as e:
             out = report(None, ("analyzer_failed", "%s: %s" % (type(e).__name__, e), None, None))
         if out is not None:
-            sys.stdout.write(out)
-            sys.stdout.flush()
-            return
+            return out
     result = []
     done = _thread.allocate_lock()
     done.acquire()
@@ -1146,7 +1142,44 @@ def main():
         sys.setrecursionlimit(1000)
         work()
     done.acquire()
-    sys.stdout.write(result[0])
+    return result[0]
+
+
+def read_exactly(stream, n):
+    data = stream.read(n)
+    if data is None or len(data) != n:
+        return None
+    return data
+
+
+def serve(rules):
+    """Answers many programs, one frame each way: a 4-byte big-endian length, then the bytes
+    (the program's source in, the report's UTF-8 JSON out). Ends at EOF. Corral kills and replaces
+    the worker on any trouble (deadline, crash, garbage), so this loop does not defend itself."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        header = read_exactly(stdin, 4)
+        if header is None:
+            return
+        source = read_exactly(stdin, int.from_bytes(header, "big"))
+        if source is None:
+            return
+        out = analyze_source(source, rules).encode("utf-8")
+        stdout.write(len(out).to_bytes(4, "big") + out)
+        stdout.flush()
+        # A long-lived process: collect the syntax tree's cycles after replying, off the caller's clock.
+        sys.setrecursionlimit(FAST_PATH_RECURSION)
+        gc.collect()
+
+
+def main():
+    gc.disable()  # collecting a large syntax tree's cycles costs more than the memory (serve collects between requests)
+    with open(sys.argv[1], encoding="utf-8") as f:
+        rules = Rules(f.read())
+    if sys.argv[2:3] == ["--serve"]:
+        serve(rules)
+        return
+    sys.stdout.write(analyze_source(sys.stdin.buffer.read(), rules))
     sys.stdout.flush()
 
 

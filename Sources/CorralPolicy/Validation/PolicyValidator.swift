@@ -14,11 +14,20 @@ public struct PolicyValidator: Sendable {
     }
 
     /// A validator with `rules`. Without a sandbox, the languages analysed on a syntax tree fall
-    /// back to their patterns (and say so in the report's `error`).
-    public init(sandbox: Sandbox?, rules: RuleBook) {
+    /// back to their patterns (and say so in the report's `error`). With `workers`, their analyzers
+    /// run as warm workers (see `AnalyzerWorkers`) instead of starting in a fresh jail each time;
+    /// call `shutdown()` when done (dropping the last copy of the validator kills them too).
+    public init(sandbox: Sandbox?, rules: RuleBook, workers: AnalyzerWorkers.Configuration? = nil) {
         self.rules = rules
-        self.analyzer = SyntaxTreeAnalyzer(sandbox: sandbox)
+        let pools = sandbox.flatMap { sandbox in workers.map { AnalyzerWorkers(sandbox: sandbox, configuration: $0) } }
+        self.analyzer = SyntaxTreeAnalyzer(sandbox: sandbox, workers: pools)
     }
+
+    /// The warm analyzer workers, when this validator has them.
+    public var workers: AnalyzerWorkers? { analyzer.workers }
+
+    /// Kills the warm analyzer workers, if any; later analyses fail (`analyzer_unavailable`).
+    public func shutdown() { analyzer.workers?.shutdown() }
 
     /// Validates `code` written in `language` (a name or alias). Never throws: an unknown
     /// language or a failed analysis is a report with an `error`.
@@ -50,7 +59,8 @@ public struct PolicyValidator: Sendable {
                                     truncated: output.truncated, imports: Self.distinct(output.imports.map(\.module)),
                                     durationMs: elapsed())
         case .success(let output):
-            return fallback(code, set: set, failure: output.error!, options: options, elapsed: elapsed)
+            let failure = output.error ?? AnalysisFailure(code: .analyzerFailed, message: "the analyzer reported no error and no result")
+            return fallback(code, set: set, failure: failure, options: options, elapsed: elapsed)
         case .failure(let failure):
             return fallback(code, set: set, failure: failure, options: options, elapsed: elapsed)
         }
