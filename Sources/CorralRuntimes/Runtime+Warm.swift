@@ -20,29 +20,45 @@ extension Runtime {
     /// nil: run it cold (no pool, none ready, a request a warm jail cannot serve, or the jail failed
     /// before the run began).
     func runWarm(_ request: RunRequest, language: Language, started: (@Sendable (JailHandle) -> Void)? = nil) async -> RunResult? {
-        guard let pools = warmPools, let warm = language.warm, Self.canRunWarm(request, warm) else { return nil }
+        guard let pools = warmPools, let (arguments, environment) = warmRequest(request, language: language),
+              let jail = await pools.take(language.name) else { return nil }
         let files = files(of: request, language: language)
-        // argv from the run command's source word on: the interpreter and its flags are the warm command's.
-        let expanded = expand(language.run, files: files, language: language)
-        guard let sourceIndex = language.run.firstIndex(where: { $0.contains("{source}") }) else { return nil }
-        let arguments = Array(expanded[sourceIndex...]) + request.arguments
-        let environment = environment(language, request)
-        guard Self.fitsFrame(arguments, environment) else { return nil }
-        guard let jail = pools.take(language.name) else { return nil }
         var limits = request.limits
         if let minimum = language.minimumLimits { limits = minimum.raise(limits) }
         let run = WarmRun(files: files, writableWorkspace: request.writableWorkspace, limits: limits,
                           request: WarmRequestFrame.encode(arguments: arguments, environment: environment), stdin: request.stdin)
-        guard let result = await sandbox.run(run, in: jail, started: started) else {
-            pools.recordFallback(language.name)
+        switch await sandbox.run(run, in: jail, started: started) {
+        case .ran(let result):
+            return result
+        case .fellBack(let reason):
+            pools.recordFallback(language.name, reason: reason)
             return nil
         }
-        return result
+    }
+
+    /// Whether `request` would run on a warm jail when one is ready (its language has a pool, and the
+    /// request needs nothing a warm jail cannot give).
+    public func canRunWarm(_ request: RunRequest) -> Bool {
+        guard let pools = warmPools, pools.languages.contains(request.language),
+              let language = catalog.language(named: request.language) else { return false }
+        return warmRequest(request, language: language) != nil
+    }
+
+    /// The argv and environment a warm jail's bootstrap gets for `request`, or nil when the request
+    /// cannot run warm. argv runs from the run command's source word on: the interpreter and its
+    /// flags are the warm command's.
+    private func warmRequest(_ request: RunRequest, language: Language) -> ([String], [(key: String, value: String)])? {
+        guard let warm = language.warm, Self.canRunWarm(request, warm),
+              let sourceIndex = language.run.firstIndex(where: { $0.contains("{source}") }) else { return nil }
+        let expanded = expand(language.run, files: files(of: request, language: language), language: language)
+        let arguments = Array(expanded[sourceIndex...]) + request.arguments
+        let environment = environment(language, request)
+        return Self.fitsFrame(arguments, environment) ? (arguments, environment) : nil
     }
 
     /// A warm jail has no network, and its interpreter started without the run's environment: a run
     /// that needs either, or sets what glibc or the interpreter read only at start-up, runs cold.
-    public static func canRunWarm(_ request: RunRequest, _ warm: Language.WarmStart) -> Bool {
+    static func canRunWarm(_ request: RunRequest, _ warm: Language.WarmStart) -> Bool {
         guard !request.network else { return false }
         let prefixes = (warm.startupEnv ?? []) + ["LD_", "LC_", "GLIBC_", "MALLOC_"]
         let names: Set<String> = ["LANG", "LANGUAGE", "TZ"]

@@ -31,7 +31,7 @@ struct AbuseStorageTests {
         limits.tmpMB = 8
         limits.fileSizeMB = 64
         let (result, fields) = await Abuse.python(Self.filler(path), limits: limits)
-        #expect(result.status == .success)
+        #expect(result.status == .success, "\(result)")
         #expect(fields["error"] == "ENOSPC")
         let bytes = try #require(fields["bytes"].flatMap { Int($0) })
         #expect(bytes <= 8 << 20 && bytes >= 7 << 20, "\(bytes) bytes fit in an 8 MiB \(path)")
@@ -43,7 +43,7 @@ struct AbuseStorageTests {
         limits.workspaceMB = 4
         limits.fileSizeMB = 64
         let (result, fields) = await Abuse.python(Self.filler("/workspace/fill"), limits: limits)
-        #expect(result.status == .success)
+        #expect(result.status == .success, "\(result)")
         #expect(fields["error"] == "ENOSPC")
         let bytes = try #require(fields["bytes"].flatMap { Int($0) })
         #expect(bytes <= 4 << 20 && bytes >= 3 << 20, "\(bytes) bytes fit in a 4 MiB workspace")

@@ -19,29 +19,26 @@ public enum TestSupport {
     public static let runtime: Runtime = {
         guard jailPath == "warm" else { return Runtime(sandbox: sandbox) }
         var settings = WarmPoolSettings()
-        settings.maxPerLanguage = 2
+        settings.maxPerLanguage = 8
         settings.prewarm = ["python", "javascript"]
         settings.idleSeconds = 3600
         settings.memoryBudgetMB = 512
+        settings.waitForJailSeconds = 120
         return Runtime(sandbox: sandbox, warmPools: settings)
     }()
 
     /// Runs `request` through the shared runtime. On the warm path, a run that can be warm waits
-    /// for a ready jail of its language and fails (an internal error saying so) if it ran cold.
+    /// for a warm jail of its language and fails (an internal error saying so) if it ran cold.
     public static func run(_ request: RunRequest, started: (@Sendable (JailHandle) -> Void)? = nil) async -> RunResult {
-        guard let pools = runtime.warmPools, pools.languages.contains(request.language),
-              let warm = runtime.catalog.language(named: request.language)?.warm, Runtime.canRunWarm(request, warm) else {
-            return await runtime.run(request, started: started)
+        guard runtime.canRunWarm(request) else { return await runtime.run(request, started: started) }
+        let box = HandleBox()
+        let result = await runtime.run(request) { handle in
+            box.set(handle)
+            started?(handle)
         }
-        for _ in 0..<300 where (pools.snapshot()[request.language]?.ready ?? 0) == 0 {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        let hits = pools.snapshot()[request.language]?.hits ?? 0
-        let fallbacks = pools.snapshot()[request.language]?.fallbacks ?? 0
-        let result = await runtime.run(request, started: started)
-        let after = pools.snapshot()[request.language]
-        if (after?.hits ?? 0) <= hits || (after?.fallbacks ?? 0) > fallbacks {
-            return .internalError("the test expected a warm run, but it ran cold: \(String(describing: after)); its result: \(result)")
+        guard box.get()?.warm == true else {
+            let pool = runtime.warmPools?.snapshot()[request.language]
+            return .internalError("the test expected a warm run, but it ran cold: \(String(describing: pool)); its result: \(result)")
         }
         return result
     }

@@ -14,6 +14,9 @@ public struct WarmPoolSettings: Sendable, Equatable {
     /// Consecutive failures to start a language's warm jail after which its pool stops trying (runs
     /// go cold, and `corral doctor` and `/v1/status` say why).
     public var failureLimit = 3
+    /// How long a run that finds no ready jail waits for one before running cold (0: never waits;
+    /// tests that must run warm wait).
+    public var waitForJailSeconds: Double = 0
 
     public init() {}
 

@@ -19,6 +19,8 @@ public final class WarmPools: Sendable {
         public var disabledReason: String?
         /// The last failure to start a warm jail.
         public var lastFailure: String?
+        /// Why the last fallback happened (a taken jail failed before its run).
+        public var lastFallback: String?
     }
 
     private struct Pool {
@@ -63,8 +65,20 @@ public final class WarmPools: Sendable {
     /// Languages that have a pool.
     public var languages: [String] { templates.keys.sorted() }
 
-    /// A ready jail of `language`, or nil (the caller runs cold); either way the pool adapts.
-    func take(_ language: String) -> WarmJail? {
+    /// A ready jail of `language`, or nil (the caller runs cold); either way the pool adapts. With
+    /// `waitForJailSeconds`, a miss waits that long for a jail the pool is starting.
+    func take(_ language: String) async -> WarmJail? {
+        if let jail = takeReady(language) { return jail }
+        guard settings.waitForJailSeconds > 0 else { return nil }
+        let deadline = ContinuousClock.now + .milliseconds(Int((min(settings.waitForJailSeconds, 3600) * 1000).rounded()))
+        while ContinuousClock.now < deadline, !isClosed {
+            try? await Task.sleep(for: .milliseconds(5))
+            if let jail = takeReady(language, countMiss: false) { return jail }
+        }
+        return nil
+    }
+
+    private func takeReady(_ language: String, countMiss: Bool = true) -> WarmJail? {
         let now = Posix.monotonicNanoseconds()
         var dead: [WarmJail] = []
         let jail: WarmJail? = state.withLock { s in
@@ -80,6 +94,7 @@ public final class WarmPools: Sendable {
                 dead.append(candidate)
             }
             pool.snapshot.ready = 0
+            guard countMiss else { return nil }
             pool.snapshot.misses += 1
             if pool.snapshot.disabledReason == nil {
                 pool.snapshot.target = min(settings.maxPerLanguage, pool.snapshot.target + 1)
@@ -95,8 +110,11 @@ public final class WarmPools: Sendable {
     }
 
     /// A taken jail failed before its run started; the run went cold.
-    func recordFallback(_ language: String) {
-        state.withLock { s in s.pools[language]?.snapshot.fallbacks += 1 }
+    func recordFallback(_ language: String, reason: String) {
+        state.withLock { s in
+            s.pools[language]?.snapshot.fallbacks += 1
+            s.pools[language]?.snapshot.lastFallback = reason
+        }
     }
 
     /// Starts jails until the pool reaches its target, within the memory budget.

@@ -113,7 +113,10 @@ struct JailLayout {
         e.loopbackUp()
         e.chdir(spec.workingDirectory)
 
-        programRlimits(spec.limits, encoder: &e)
+        // A warm jail's program takes its run's rlimits at the hand-off, where only lowering a hard
+        // limit is allowed (raising one needs CAP_SYS_RESOURCE in the host's namespace): it waits
+        // with the highest any run may ask for.
+        programRlimits(warm ? .maximum : spec.limits, encoder: &e)
         e.credentials(uid: programID, gid: programID)
         if let bpf = seccompProgram { e.seccomp(bpf) }
         for (key, value) in spec.environment { e.env(key, value) }

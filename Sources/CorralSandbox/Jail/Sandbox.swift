@@ -158,4 +158,6 @@ public struct JailHandle: Sendable {
     public var pidNamespace: String
     /// The jail's cgroup directories: removed once the run has returned.
     public var cgroupDirectories: [String]
+    /// Whether the jail was a warm one (started ahead of the run, see `Sandbox.prestart`).
+    public var warm = false
 }

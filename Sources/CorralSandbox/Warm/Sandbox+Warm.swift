@@ -53,24 +53,24 @@ extension Sandbox {
         }
     }
 
-    /// Runs `run` in `jail`, which it consumes. Returns nil when the jail failed before its program
+    /// Runs `run` in `jail`, which it consumes. `.fellBack` when the jail failed before its program
     /// got the run (it died waiting, or the hand-off failed): nothing of the run happened, and the
     /// caller runs it on a cold jail. Otherwise the result is exact as a cold run's, with times and
     /// CPU counted from the hand-off.
-    public func run(_ run: WarmRun, in jail: WarmJail, started: (@Sendable (JailHandle) -> Void)? = nil) async -> RunResult? {
+    public func run(_ run: WarmRun, in jail: WarmJail, started: (@Sendable (JailHandle) -> Void)? = nil) async -> WarmOutcome {
         do throws(SandboxError) { try run.limits.validate() } catch {
-            return .internalError(error.description)
+            return .ran(.internalError(error.description))
         }
-        guard jail.isAlive else { return nil }
+        guard jail.isAlive else { return .fellBack(reason: "the warm jail died while it waited") }
         var layout = JailLayout(stagingRoot: configuration.stagingRoot, programID: JailIdentity.programID, seccompProgram: seccompProgram)
         layout.rlimitFallback = cgroups.isUnavailable
         let handoff: SpecEncoder
         do throws(SandboxError) { handoff = try layout.encodeHandoff(run) } catch {
-            return .internalError(error.description)
+            return .ran(.internalError(error.description))
         }
         let stub = jail.stub
         started?(JailHandle(initPID: stub.pid, pidNamespace: Posix.readLink("/proc/\(stub.pid)/ns/pid") ?? "",
-                            cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? []))
+                            cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? [], warm: true))
         startedCount.withLock { $0 += 1 }
         let supervisor = RunSupervisor(stub: stub, spec: handoff, limits: run.limits, stdin: run.request + run.stdin, warm: true)
         let (result, handedOff) = await withTaskCancellationHandler {
@@ -82,10 +82,12 @@ extension Sandbox {
         } onCancel: {
             stub.cancel()
         }
-        guard handedOff else { return nil }
+        guard handedOff else {
+            return .fellBack(reason: result.errorMessage ?? "the hand-off failed (\(result.status.rawValue))")
+        }
         var final = result
         if !degradations.isEmpty { final.degraded = degradations }
-        return final
+        return .ran(final)
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {

@@ -31,3 +31,11 @@ public enum WarmRequestFrame {
         return Array("\(body.count)\n".utf8) + body
     }
 }
+
+/// What became of a run handed to a warm jail.
+public enum WarmOutcome: Sendable {
+    /// The program got the run: its result.
+    case ran(RunResult)
+    /// The jail failed before the run began (nothing of it happened); why, for the pool's record.
+    case fellBack(reason: String)
+}
