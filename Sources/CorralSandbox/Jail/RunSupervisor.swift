@@ -30,10 +30,24 @@ struct RunSupervisor {
         var specFailed: Int32?
     }
 
-    func run() -> RunResult { runReportingHandoff().0 }
+    /// The run to its end, its cgroup removed (blocking callers that want both at once).
+    func run() -> RunResult {
+        defer { releaseCgroup() }
+        return runReportingHandoff().0
+    }
+
+    /// Removes the jail's cgroup once its result is read. Every process of the jail is gone by then
+    /// (its init was reaped, and a PID namespace's init is reaped only after all the others), so
+    /// callers return the result first: on cgroup v1 a removal can wait up to ~20 ms behind another
+    /// jail's migration (see StubPool), which the caller must not pay for.
+    func releaseCgroup() {
+        stub.cgroup?.killAll()
+        stub.cgroup?.remove()
+    }
 
     /// The result, and whether the program got its run (always, for a cold jail; for a warm one,
-    /// once its hand-off was done: before that nothing of the run has happened).
+    /// once its hand-off was done: before that nothing of the run has happened). The jail's
+    /// cgroup is left for `releaseCgroup()`.
     func runReportingHandoff() -> (RunResult, Bool) {
         let spawnedAt = Posix.monotonicNanoseconds()
         var o = Outcome()
@@ -126,8 +140,6 @@ struct RunSupervisor {
         for fd in [stub.stdoutRead, stub.stderrRead, stub.statusRead, stub.pidfd] { close(fd) }
         var cg = stub.cgroup?.usage()
         if let cpu = cg?.cpuNanoseconds { cg?.cpuNanoseconds = cpu - min(cpu, cpuBaseline) }
-        stub.cgroup?.killAll()
-        stub.cgroup?.remove()
         return (result(o, usage: usage, cgroup: cg, spawnedAt: spawnedAt), !warm || o.startedAt != nil)
     }
 

@@ -102,7 +102,10 @@ public final class Sandbox: Sendable {
         let supervisor = RunSupervisor(stub: stub, spec: encoded, limits: spec.limits, stdin: spec.stdin)
         var result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<RunResult, Never>) in
-                let thread = Thread { continuation.resume(returning: supervisor.run()) }
+                let thread = Thread {
+                    continuation.resume(returning: supervisor.runReportingHandoff().0)
+                    supervisor.releaseCgroup() // after the result: see RunSupervisor.releaseCgroup
+                }
                 thread.name = "corral-run-\(stub.pid)"
                 thread.start()
             }

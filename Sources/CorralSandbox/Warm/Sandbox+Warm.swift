@@ -75,7 +75,10 @@ extension Sandbox {
         let supervisor = RunSupervisor(stub: stub, spec: handoff, limits: run.limits, stdin: run.request + run.stdin, warm: true)
         let (result, handedOff) = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<(RunResult, Bool), Never>) in
-                let thread = Thread { continuation.resume(returning: supervisor.runReportingHandoff()) }
+                let thread = Thread {
+                    continuation.resume(returning: supervisor.runReportingHandoff())
+                    supervisor.releaseCgroup() // after the result: see RunSupervisor.releaseCgroup
+                }
                 thread.name = "corral-warm-\(stub.pid)"
                 thread.start()
             }
