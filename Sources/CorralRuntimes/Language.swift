@@ -42,8 +42,13 @@ public struct Language: Sendable, Codable, Hashable {
     public struct WarmStart: Sendable, Codable, Hashable {
         /// The command; `{bootstrap}` is the bootstrap's source (see `WarmBootstrap`).
         public var run: [String]
-        /// Which bootstrap (`python`, `node`, `ruby`).
+        /// Which bootstrap (`python`, `node`: the interpreter runs the program in its own process;
+        /// `exec`: a shell execs the language's run command, saving the jail's set-up only).
         public var bootstrap: String
+
+        /// The bootstrap execs the run command: its argv is the whole command, and the environment
+        /// reaches the program as a cold run's does, so no variable needs a cold run.
+        public var execsRunCommand: Bool { bootstrap == "exec" }
         /// Prefixes of environment variables the interpreter reads only as it starts (`PYTHON`): a
         /// run that sets one cannot use a jail started without it, and runs cold.
         public var startupEnv: [String]?

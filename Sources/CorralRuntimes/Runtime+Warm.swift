@@ -48,10 +48,16 @@ extension Runtime {
     /// cannot run warm. argv runs from the run command's source word on: the interpreter and its
     /// flags are the warm command's.
     private func warmRequest(_ request: RunRequest, language: Language) -> ([String], [(key: String, value: String)])? {
-        guard let warm = language.warm, Self.canRunWarm(request, warm),
-              let sourceIndex = language.run.firstIndex(where: { $0.contains("{source}") }) else { return nil }
+        guard let warm = language.warm, Self.canRunWarm(request, warm) else { return nil }
         let expanded = expand(language.run, files: files(of: request, language: language), language: language)
-        let arguments = Array(expanded[sourceIndex...]) + request.arguments
+        let first: Int
+        if warm.execsRunCommand {
+            first = 0
+        } else {
+            guard let sourceIndex = language.run.firstIndex(where: { $0.contains("{source}") }) else { return nil }
+            first = sourceIndex
+        }
+        let arguments = Array(expanded[first...]) + request.arguments
         let environment = environment(language, request)
         return Self.fitsFrame(arguments, environment) ? (arguments, environment) : nil
     }
@@ -60,6 +66,7 @@ extension Runtime {
     /// that needs either, or sets what glibc or the interpreter read only at start-up, runs cold.
     static func canRunWarm(_ request: RunRequest, _ warm: Language.WarmStart) -> Bool {
         guard !request.network else { return false }
+        if warm.execsRunCommand { return true }
         let prefixes = (warm.startupEnv ?? []) + ["LD_", "LC_", "GLIBC_", "MALLOC_"]
         let names: Set<String> = ["LANG", "LANGUAGE", "TZ"]
         return !request.environment.contains { entry in

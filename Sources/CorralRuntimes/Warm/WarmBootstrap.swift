@@ -10,6 +10,7 @@ enum WarmBootstrap {
         switch name {
         case "python": python
         case "node": node
+        case "exec": exec
         default: nil
         }
     }
@@ -35,10 +36,10 @@ def _corral_warm():
     while not line.endswith(b"\n"):
         line += read(1)
     fields = read(int(line)).split(b"\0")
-    argc = int(fields[0])
-    argv = [os.fsdecode(a) for a in fields[1:1 + argc]]
+    argc, envc = int(fields[0]), int(fields[1])
+    argv = [os.fsdecode(a) for a in fields[2:2 + argc]]
     os.environ.clear()
-    for entry in fields[1 + argc:]:
+    for entry in fields[2 + argc:2 + argc + envc]:
         key, _, value = entry.partition(b"=")
         os.environ[os.fsdecode(key)] = os.fsdecode(value)
     import builtins, importlib.machinery
@@ -93,6 +94,21 @@ def _corral_warm():
 _corral_warm()
 """#
 
+    /// Runs the language's own run command with the run's environment (`env -i`): the cold run
+    /// exactly, minus the jail's set-up. For languages whose interpreter starts fast, or whose
+    /// start cannot be taken apart from the program's; argv is the whole run command.
+    static let exec = #"""
+    printf '\0'
+    IFS= read -r length || exit 125
+    IFS= read -r -d '' argc || exit 125
+    IFS= read -r -d '' envc || exit 125
+    argv=()
+    for ((i = 0; i < argc; i++)); do IFS= read -r -d '' a || exit 125; argv+=("$a"); done
+    envs=()
+    for ((i = 0; i < envc; i++)); do IFS= read -r -d '' e || exit 125; envs+=("$e"); done
+    exec /usr/bin/env -i "${envs[@]}" "${argv[@]}"
+    """#
+
     /// Runs the main file with `Module.runMain`, as `node FILE` does (CommonJS or ES module).
     static let node = #"""
 (() => {
@@ -113,10 +129,10 @@ _corral_warm()
   let line = '';
   for (;;) { const c = read(1)[0]; if (c === 10) break; line += String.fromCharCode(c); }
   const fields = read(Number(line)).toString('utf8').split('\0');
-  const argc = Number(fields[0]);
+  const argc = Number(fields[0]), envc = Number(fields[1]);
   for (const key of Object.keys(process.env)) delete process.env[key];
-  for (const entry of fields.slice(1 + argc)) { const i = entry.indexOf('='); process.env[entry.slice(0, i)] = entry.slice(i + 1); }
-  process.argv = [process.argv[0], ...fields.slice(1, 1 + argc)];
+  for (const entry of fields.slice(2 + argc, 2 + argc + envc)) { const i = entry.indexOf('='); process.env[entry.slice(0, i)] = entry.slice(i + 1); }
+  process.argv = [process.argv[0], ...fields.slice(2, 2 + argc)];
   // Exits as soon as the event loop is empty (as node would, without its teardown), unless the
   // program listens for 'beforeExit' itself and may schedule more work.
   process.on('beforeExit', () => { if (process.listenerCount('beforeExit') === 1) process.exit(); });

@@ -21,13 +21,14 @@ public struct WarmRun: Sendable {
 }
 
 /// How a warm jail's bootstrap receives its run: a decimal byte count and a newline, then that
-/// many bytes of NUL-separated fields: the argument count, the arguments (argv[0] is the program's
-/// main file), then `KEY=VALUE` environment entries. Arguments and environments never hold NUL
-/// (`JailLayout.validate` refuses them), so the fields cannot be confused.
+/// many bytes of NUL-terminated fields: the argument count, the environment's entry count, the
+/// arguments, then the `KEY=VALUE` entries. Arguments and environments never hold NUL
+/// (`JailLayout.validate` refuses them), so the fields cannot be confused, and a reader that
+/// reads field by field (a shell's `read -d ''`) knows where the frame ends.
 public enum WarmRequestFrame {
     public static func encode(arguments: [String], environment: [(key: String, value: String)]) -> [UInt8] {
-        let fields = [String(arguments.count)] + arguments + environment.map { "\($0.key)=\($0.value)" }
-        let body = Array(fields.joined(separator: "\0").utf8)
+        let fields = [String(arguments.count), String(environment.count)] + arguments + environment.map { "\($0.key)=\($0.value)" }
+        let body = Array(fields.map { $0 + "\0" }.joined().utf8)
         return Array("\(body.count)\n".utf8) + body
     }
 }
