@@ -149,6 +149,9 @@ enum BenchSections {
         CompileCacheBench.section,
         ValidateBench.section,
         LoadBench.section,
+        CLIBench.section,
+        HTTPLatencyBench.section,
+        HTTPThroughputBench.section,
     ]
 }
 
