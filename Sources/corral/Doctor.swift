@@ -5,7 +5,7 @@ import Foundation
 extension Corral {
     /// `corral doctor`: what this host supports and what is degraded.
     struct Doctor: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check the kernel features the sandbox needs.")
+        static let configuration = CommandConfiguration(commandName: "doctor", abstract: "Check the kernel features the sandbox needs.")
 
         @Flag(help: "Print the report as JSON.")
         var json = false

@@ -6,7 +6,7 @@ import Foundation
 extension Corral {
     /// `corral languages`: the catalog, with what is installed.
     struct Languages: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the languages Corral can run.")
+        static let configuration = CommandConfiguration(commandName: "languages", abstract: "List the languages Corral can run.")
 
         @Flag(help: "Print the list as JSON.")
         var json = false
