@@ -94,6 +94,13 @@ public enum LanguageProbe {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, ends.write, 1)
         posix_spawn_file_actions_adddup2(&actions, ends.write, 2)
+        // Nothing else of the caller (the server's sockets, its database) reaches a version command,
+        // whether or not it was opened close-on-exec (what Foundation's Process did too). Swift's
+        // Glibc does not export posix_spawn_file_actions_addclosefrom_np: every descriptor open now
+        // is closed in the child (glibc ignores one closed meanwhile).
+        for fd in openDescriptors() where fd > 2 && fd != ends.write {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
         let argv = language.version.map { strdup($0) } + [nil]
         let environment: [UnsafeMutablePointer<CChar>?] = Self.environment.map { strdup($0) } + [nil]
         defer { (argv + environment).forEach { free($0) } }
@@ -106,6 +113,18 @@ public enum LanguageProbe {
             return Started(info: info)
         }
         return Started(info: info, pid: pid, output: ends.read)
+    }
+
+    /// The descriptors this process has open (`/proc/self/fd`).
+    static func openDescriptors() -> [Int32] {
+        guard let directory = opendir("/proc/self/fd") else { return [] }
+        defer { closedir(directory) }
+        var descriptors: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let fd = Int32(name) { descriptors.append(fd) }
+        }
+        return descriptors
     }
 
     /// Reads a started command's output to its end and waits for it.
