@@ -118,7 +118,7 @@ enum BenchCommandLine {
         Sections:
         """
         for section in BenchSections.all {
-            text += "\n  \(section.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(section.summary)"
+            text += "\n  \(section.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(section.summary)"
             text += "\n      iterations: \(section.iterationsMeaning) (default \(section.defaultIterations), at least \(section.minimumIterations); warm-up default \(section.defaultWarmup))"
             for line in section.optionsHelp { text += "\n      \(line)" }
         }
@@ -149,6 +149,9 @@ enum BenchSections {
         CompileCacheBench.section,
         ValidateBench.section,
         LoadBench.section,
+        CLIBench.section,
+        HTTPLatencyBench.section,
+        HTTPThroughputBench.section,
     ]
 }
 

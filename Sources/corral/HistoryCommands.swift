@@ -6,7 +6,7 @@ import Foundation
 extension Corral {
     /// `corral history`: executions recorded by `corral serve` (or `corral run --data-dir`), through the engine.
     struct History: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List recorded executions (newest first).")
+        static let configuration = CommandConfiguration(commandName: "history", abstract: "List recorded executions (newest first).")
 
         @Option(name: .customLong("data-dir"), help: "The service's data directory.") var dataDirectory: String?
         @Option(help: "Only this language.") var language: String?
@@ -38,7 +38,7 @@ extension Corral {
 
     /// `corral stats`: totals over the recorded history, through the engine.
     struct Stats: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Totals over the recorded executions.")
+        static let configuration = CommandConfiguration(commandName: "stats", abstract: "Totals over the recorded executions.")
         @Option(name: .customLong("data-dir"), help: "The service's data directory.") var dataDirectory: String?
         @Flag(help: "Print JSON.") var json = false
 

@@ -1,21 +1,28 @@
 import ArgumentParser
 import CorralRuntimes
-import CorralStore
+import CorralEngine
 import Foundation
 
 extension Corral {
     /// `corral languages`: the catalog, with what is installed.
     struct Languages: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the languages Corral can run.")
+        static let configuration = CommandConfiguration(commandName: "languages", abstract: "List the languages Corral can run.")
 
         @Flag(help: "Print the list as JSON.")
         var json = false
 
         func run() async throws {
-            // The engine's catalog: the one `corral run` and the service run programs from.
-            let local = try LocalEngine.start(history: InMemoryHistoryStore())
-            let infos = await LanguageProbe.probeAll(local.engine.runtime.catalog)
-            await local.stop()
+            // The catalog the engine loads (`CORRAL_LANGUAGES`, else the shipped one), without starting
+            // an engine: listing languages needs no sandbox, rules or profiles.
+            var configuration = EngineConfiguration.local
+            configuration.applyResourceEnvironment(ProcessInfo.processInfo.environment)
+            let catalog: LanguageCatalog
+            do { catalog = try LanguageCatalog.load(path: configuration.languageCatalogFile) } catch {
+                throw CLIFailure.corralFailed("cannot load the language catalog: \(error)")
+            }
+            // Versions probed by an earlier call are reused while the toolchain's files are unchanged.
+            let cache = ToolchainVersionCache(directory: configuration.compileCacheDirectory ?? CompileCache.defaultRoot)
+            let infos = await LanguageProbe.probeAll(catalog, cache: cache)
             if json {
                 try printJSON(infos)
             } else {

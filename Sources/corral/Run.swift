@@ -9,6 +9,7 @@ extension Corral {
     /// `corral run`: one program, one jail, through the same engine as `corral serve`.
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run a program in a fresh jail.",
             discussion: """
             The language comes from the file's extension unless --lang is given.

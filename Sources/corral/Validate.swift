@@ -8,6 +8,7 @@ extension Corral {
     /// `corral validate`: what a program tries to do, before it runs (the engine's `validate`, as `POST /v1/validate`).
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Find dangerous code before it runs.",
             discussion: """
             Python and JavaScript are analysed on their syntax trees (parsed inside a jail); the other \

@@ -273,6 +273,10 @@ struct CLITests {
         #expect(["v1", "v2"].contains(object["cgroup_version"] as? String ?? ""), "cgroup_version: \(object["cgroup_version"] ?? "missing")")
         #expect(object["jail_works"] as? Bool == true)
         #expect(object["degraded"] is [Any])
+        // What a cgroup move costs: measured on v1 (a figure), explained on v2 (a note); never an action.
+        let migration = object["cgroup_migration"] as? [String: Any]
+        #expect(migration?["idle_move_ms"] is Double || migration?["note"] is String, "cgroup_migration: \(String(describing: migration))")
+        #expect(migration?["favordynmods_supported"] is Bool)
         let checks = object["checks"] as? [[String: Any]] ?? []
         let names = Set(checks.compactMap { $0["name"] as? String })
         for required in ["namespace.user", "namespace.pid", "seccomp", "overlayfs", "jail"] {

@@ -63,16 +63,26 @@ public struct APIRoute: Sendable {
     /// Whether `path` (as sent, without the query) is this route's: equal segments, a `{name}`
     /// segment standing for any non-empty one.
     public func matches(_ path: Substring) -> Bool {
-        let template = self.path.split(separator: "/", omittingEmptySubsequences: false)
-        let given = path.split(separator: "/", omittingEmptySubsequences: false)
+        Self.matches(template: self.path.split(separator: "/", omittingEmptySubsequences: false),
+                     path.split(separator: "/", omittingEmptySubsequences: false))
+    }
+
+    static func matches(template: [Substring], _ given: [Substring]) -> Bool {
         guard template.count == given.count else { return false }
         return zip(template, given).allSatisfy { pattern, segment in
             pattern.hasPrefix("{") ? !segment.isEmpty : pattern == segment
         }
     }
 
+    /// Every route's path split once: `routes(at:)` runs on every request.
+    private static let segmented: [(route: APIRoute, segments: [Substring])] =
+        all.map { ($0, $0.path.split(separator: "/", omittingEmptySubsequences: false)) }
+
     /// The routes at `path`, whatever their method.
-    public static func routes(at path: Substring) -> [APIRoute] { all.filter { $0.matches(path) } }
+    public static func routes(at path: Substring) -> [APIRoute] {
+        let given = path.split(separator: "/", omittingEmptySubsequences: false)
+        return segmented.filter { matches(template: $0.segments, given) }.map(\.route)
+    }
 }
 
 extension APIRoute: Equatable {

@@ -51,7 +51,8 @@ public final class SQLiteHistoryStore: HistoryStore {
         let arguments = record.insertArguments
         do {
             try await pool.write { db in
-                try db.execute(sql: ExecutionRecord.upsertSQL, arguments: arguments)
+                // Prepared once per connection, not parsed and authorized again on every record.
+                try db.cachedStatement(sql: ExecutionRecord.upsertSQL).execute(arguments: arguments)
             }
         } catch {
             throw Self.storeError(error, operation: "record", path: path)
