@@ -14,15 +14,24 @@ struct WarmPoolTests {
         settings.maxPerLanguage = 2
         settings.prewarm = ["python", "javascript"]
         settings.idleSeconds = 3600
+        settings.waitForJailSeconds = 60
         return Runtime(sandbox: TestSupport.sandbox, warmPools: settings)
     }()
 
-    /// Runs on a warm jail: waits for one, runs, and checks that the run took it.
+    /// Programs printing their argv, an environment variable, their stdin and their exit status.
+    static let echoes: [(String, String)] = [
+        ("bash", #"printf '%s|' "$0" "$@"; printf '%s|' "$GREETING"; cat; exit 3"#),
+        ("ruby", #"print [$0, *ARGV, ENV["GREETING"], STDIN.read].join("|"); exit 3"#),
+        ("perl", #"print join("|", $0, @ARGV, $ENV{GREETING}, do { local $/; <STDIN> }); exit 3;"#),
+        ("php", #"<?php echo implode("|", array_merge($argv, [getenv("GREETING"), stream_get_contents(STDIN)])); exit(3);"#),
+        ("lua", #"io.write(table.concat({arg[0], arg[1], arg[2], arg[3], os.getenv("GREETING"), io.read("a")}, "|")); os.exit(3)"#),
+    ]
+
+    /// Runs on a warm jail (the runtime waits for one) and checks that the run took it.
     func warm(_ language: String, _ code: String, stdin: String = "", arguments: [String] = [],
               environment: [(key: String, value: String)] = [], limits: ResourceLimits = ResourceLimits(),
               writableWorkspace: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) async -> RunResult {
         let pools = Self.runtime.warmPools!
-        for _ in 0..<300 where (pools.snapshot()[language]?.ready ?? 0) == 0 { try? await Task.sleep(for: .milliseconds(50)) }
         let before = pools.snapshot()[language]!
         var request = RunRequest(language: language, code: code, arguments: arguments, stdin: Array(stdin.utf8),
                                  environment: environment, limits: limits)
@@ -59,6 +68,20 @@ struct WarmPoolTests {
         let warm = await warm("javascript", code, stdin: "in", arguments: ["x"], environment: [(key: "GREETING", value: "hi")])
         #expect(warm.status == .success, "\(warm)")
         #expect(warm.stdout == #"[["/workspace/main.js","x"],"hi","/workspace","in"]"# + "\n")
+    }
+
+    @Test("exec-bootstrap languages give the cold run's argv, environment, stdin and exit status",
+          arguments: WarmPoolTests.echoes.map(\.0))
+    func execBootstrapMatchesCold(language: String) async throws {
+        let code = try #require(Self.echoes.first { $0.0 == language }?.1)
+        let args = ["a b", "", "ü"]
+        let env = [(key: "GREETING", value: "hi=there"), (key: "LANG", value: "C")]
+        let warm = await warm(language, code, stdin: "in\nput", arguments: args, environment: env)
+        let cold = await TestSupport.runtime.run(RunRequest(language: language, code: code, arguments: args,
+                                                            stdin: Array("in\nput".utf8), environment: env))
+        #expect(warm.exitCode == 3 && cold.exitCode == 3, "warm \(warm), cold \(cold)")
+        #expect(warm.stdout == cold.stdout && warm.stderr == cold.stderr, "warm \(warm), cold \(cold)")
+        #expect(warm.stdout.contains("|a b||ü|hi=there|in\nput"), "\(warm.stdout)")
     }
 
     @Test("nothing of run A reaches run B on the same pool: globals, builtins, files, processes")
