@@ -160,6 +160,21 @@ struct WarmPoolTests {
         #expect(disk.status == .error && disk.stderr.contains("No space left"), "\(disk)")
     }
 
+    @Test("a run asking for more than the template's limits runs warm with them")
+    func raisedLimits() async {
+        var l = ResourceLimits()
+        l.memoryMB = 1024; l.processes = 200; l.openFiles = 2048; l.fileSizeMB = 100; l.tmpMB = 128; l.workspaceMB = 300
+        let r = await warm("python", """
+        import resource, os
+        print(resource.getrlimit(resource.RLIMIT_NOFILE)[1], resource.getrlimit(resource.RLIMIT_FSIZE)[1] >> 20)
+        for p in ["/tmp", "/workspace"]:
+            s = os.statvfs(p); print(s.f_blocks * s.f_frsize >> 20)
+        x = bytearray(700 << 20)
+        print(len(x) >> 20)
+        """, limits: l)
+        #expect(r.stdout == "2048 100\n128\n300\n700\n", "\(r)")
+    }
+
     @Test("execution_time_ms is the program's own time from the hand-off, not the interpreter's start")
     func executionTime() async {
         let started = ContinuousClock.now

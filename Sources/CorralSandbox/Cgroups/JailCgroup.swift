@@ -39,34 +39,48 @@ struct JailCgroup: Sendable {
         }
     }
 
-    func apply(_ limits: ResourceLimits) throws(SandboxError) {
+    /// Writes `limits` into the group. `previous`: the limits the group holds already (a warm jail's
+    /// template); only what differs is written, in an order the kernel accepts when raising (v1
+    /// refuses a memory limit above the memory+swap one).
+    func apply(_ limits: ResourceLimits, replacing previous: ResourceLimits? = nil) throws(SandboxError) {
         let memory = String(limits.memoryMB << 20)
+        let memoryChanged = previous?.memoryMB != limits.memoryMB
+        let processesChanged = previous?.processes != limits.processes
+        let cpuChanged = previous.map(Self.cpuQuotaMicroseconds) != Self.cpuQuotaMicroseconds(limits)
         switch hierarchy {
         case .v2:
             let dir = directories["unified"]!
-            try Posix.writeFile(dir + "/memory.max", memory)
-            try? Posix.writeFile(dir + "/memory.swap.max", "0")
-            try Posix.writeFile(dir + "/pids.max", String(limits.processes))
-            if Posix.exists(dir + "/cpu.max") {
+            if memoryChanged {
+                try Posix.writeFile(dir + "/memory.max", memory)
+                if previous == nil { try? Posix.writeFile(dir + "/memory.swap.max", "0") }
+            }
+            if processesChanged { try Posix.writeFile(dir + "/pids.max", String(limits.processes)) }
+            if cpuChanged, Posix.exists(dir + "/cpu.max") {
                 try Posix.writeFile(dir + "/cpu.max", "\(Self.cpuQuotaMicroseconds(limits)) \(Self.cpuPeriodMicroseconds)")
             }
         case .v1(let roots):
             let mem = roots["memory"]! + "/" + name
-            try Posix.writeFile(mem + "/memory.limit_in_bytes", memory)
-            if Posix.exists(mem + "/memory.memsw.limit_in_bytes") {
-                try Posix.writeFile(mem + "/memory.memsw.limit_in_bytes", memory)
-            } else {
-                try? Posix.writeFile(mem + "/memory.swappiness", "0")
+            if memoryChanged {
+                let memsw = mem + "/memory.memsw.limit_in_bytes"
+                let hasMemsw = Posix.exists(memsw)
+                let raising = (previous?.memoryMB ?? 0) < limits.memoryMB && previous != nil
+                if hasMemsw, raising { try Posix.writeFile(memsw, memory) }
+                try Posix.writeFile(mem + "/memory.limit_in_bytes", memory)
+                if hasMemsw, !raising {
+                    try Posix.writeFile(memsw, memory)
+                } else if !hasMemsw, previous == nil {
+                    try? Posix.writeFile(mem + "/memory.swappiness", "0")
+                }
+                // v1 charges socket buffers to no one unless the group's TCP account is limited; once it is,
+                // TCP and UDP buffers of the jail's sockets count against it (v2 charges them to memory.max).
+                if Posix.exists(mem + "/" + Self.v1SocketMemoryFile) {
+                    try Posix.writeFile(mem + "/" + Self.v1SocketMemoryFile, memory)
+                }
             }
-            // v1 charges socket buffers to no one unless the group's TCP account is limited; once it is,
-            // TCP and UDP buffers of the jail's sockets count against it (v2 charges them to memory.max).
-            if Posix.exists(mem + "/" + Self.v1SocketMemoryFile) {
-                try Posix.writeFile(mem + "/" + Self.v1SocketMemoryFile, memory)
-            }
-            try Posix.writeFile(roots["pids"]! + "/" + name + "/pids.max", String(limits.processes))
+            if processesChanged { try Posix.writeFile(roots["pids"]! + "/" + name + "/pids.max", String(limits.processes)) }
             if let cpu = roots["cpu"] {
-                try Posix.writeFile(cpu + "/" + name + "/cpu.cfs_period_us", String(Self.cpuPeriodMicroseconds))
-                try Posix.writeFile(cpu + "/" + name + "/cpu.cfs_quota_us", String(Self.cpuQuotaMicroseconds(limits)))
+                if previous == nil { try Posix.writeFile(cpu + "/" + name + "/cpu.cfs_period_us", String(Self.cpuPeriodMicroseconds)) }
+                if cpuChanged { try Posix.writeFile(cpu + "/" + name + "/cpu.cfs_quota_us", String(Self.cpuQuotaMicroseconds(limits))) }
             }
         case .unavailable:
             break

@@ -12,9 +12,13 @@ struct RunSupervisor {
     /// A warm jail's run: `spec` is its hand-off, `stdin` starts with the request its bootstrap reads
     /// and is written only once the hand-off is done; times and CPU count from the hand-off.
     var warm = false
+    /// The limits the jail's cgroup holds already (a warm jail's template): only changes are written.
+    var appliedLimits: ResourceLimits?
 
-    init(stub: JailStub, spec: SpecEncoder, limits: ResourceLimits, stdin: [UInt8], warm: Bool = false) {
+    init(stub: JailStub, spec: SpecEncoder, limits: ResourceLimits, stdin: [UInt8], warm: Bool = false,
+         appliedLimits: ResourceLimits? = nil) {
         self.stub = stub; self.spec = spec; self.limits = limits; self.stdin = stdin; self.warm = warm
+        self.appliedLimits = appliedLimits
     }
 
     private struct Outcome {
@@ -51,7 +55,7 @@ struct RunSupervisor {
     func runReportingHandoff() -> (RunResult, Bool) {
         let spawnedAt = Posix.monotonicNanoseconds()
         var o = Outcome()
-        do throws(SandboxError) { try stub.cgroup?.apply(limits) } catch {
+        do throws(SandboxError) { try stub.cgroup?.apply(limits, replacing: appliedLimits) } catch {
             stub.destroy()
             return (.internalError("could not apply limits: \(error)"), false)
         }
@@ -60,7 +64,7 @@ struct RunSupervisor {
             // What the waiting interpreter printed or used is not the run's.
             for fd in [stub.stdoutRead, stub.stderrRead] { discardPending(fd) }
             stub.cgroup?.resetPeakMemory()
-            cpuBaseline = stub.cgroup?.usage().cpuNanoseconds ?? 0
+            cpuBaseline = stub.cgroup?.cpuNanoseconds() ?? 0
         }
         let framed = spec.framed()
         if !writeAll(stub.specWrite, framed) { o.specFailed = errno }

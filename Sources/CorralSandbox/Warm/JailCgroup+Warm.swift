@@ -15,6 +15,23 @@ extension JailCgroup {
         }
     }
 
+    /// CPU the group has used so far (the one counter a warm hand-off needs).
+    func cpuNanoseconds() -> UInt64? {
+        switch hierarchy {
+        case .v2:
+            guard let dir = directories["unified"], let text = Posix.readFile(dir + "/cpu.stat") else { return nil }
+            for line in text.split(separator: "\n") where line.hasPrefix("usage_usec ") {
+                return UInt64(line.dropFirst("usage_usec ".count)).map { $0 * 1000 }
+            }
+            return nil
+        case .v1(let roots):
+            guard let acct = roots["cpuacct"] else { return nil }
+            return Posix.readFile(acct + "/" + name + "/cpuacct.usage").flatMap { UInt64($0.trimmingWhitespace) }
+        case .unavailable:
+            return nil
+        }
+    }
+
     /// Starts the peak-memory count afresh at what the group holds now, where the kernel allows it
     /// (v1; v2's `memory.peak` keeps the jail's whole life, which for a warm jail adds only the
     /// interpreter's start-up, which a cold run's peak includes too).

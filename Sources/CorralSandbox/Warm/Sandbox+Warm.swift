@@ -72,7 +72,8 @@ extension Sandbox {
         started?(JailHandle(initPID: stub.pid, pidNamespace: Posix.readLink("/proc/\(stub.pid)/ns/pid") ?? "",
                             cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? [], warm: true))
         startedCount.withLock { $0 += 1 }
-        let supervisor = RunSupervisor(stub: stub, spec: handoff, limits: run.limits, stdin: run.request + run.stdin, warm: true)
+        let supervisor = RunSupervisor(stub: stub, spec: handoff, limits: run.limits, stdin: run.request + run.stdin, warm: true,
+                                       appliedLimits: jail.templateLimits)
         let (result, handedOff) = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<(RunResult, Bool), Never>) in
                 let thread = Thread {
