@@ -67,8 +67,16 @@ enum Abuse {
     /// robust to reuse: the kernel hands out the lowest free namespace inode number, so under
     /// parallel runs a namespace freed a moment ago often goes at once to a newer jail, which has
     /// its own init (NSpid ending in 1). Zombies run nothing and are left out.
+    /// Processes of the jail still alive. The sandbox returns a result once the program was reaped
+    /// and its streams closed, and kills the init right after: this waits up to 2 s for that.
     static func processesLeft(in handle: JailHandle) -> [Int32] {
-        processesLeft(namespace: handle.pidNamespace, initPID: handle.initPID)
+        var left: [Int32] = []
+        for _ in 0..<200 {
+            left = processesLeft(namespace: handle.pidNamespace, initPID: handle.initPID)
+            if left.isEmpty { break }
+            usleep(10_000)
+        }
+        return left
     }
 
     static func processesLeft(namespace: String, initPID: Int32) -> [Int32] {

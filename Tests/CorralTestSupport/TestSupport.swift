@@ -68,12 +68,20 @@ public enum TestSupport {
     }
 
     /// Host processes still inside the jail's PID namespace (must be empty after a run).
+    /// The sandbox returns a result once the program was reaped and its streams closed; the jail's
+    /// init is then exiting, so this waits up to 2 s for the namespace to empty.
     public static func processesLeft(in handle: JailHandle) -> [Int32] {
-        guard !handle.pidNamespace.isEmpty,
-              let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap(Int32.init).filter { pid in
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/pid")) == handle.pidNamespace
+        guard !handle.pidNamespace.isEmpty else { return [] }
+        var left: [Int32] = []
+        for _ in 0..<200 {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            left = entries.compactMap(Int32.init).filter { pid in
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/pid")) == handle.pidNamespace
+            }
+            if left.isEmpty { break }
+            usleep(10_000)
         }
+        return left
     }
 
     /// The jail's cgroup directories that still exist 2 s after its run returned (must be none). The

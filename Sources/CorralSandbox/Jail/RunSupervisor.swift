@@ -40,13 +40,26 @@ struct RunSupervisor {
         return runReportingHandoff().0
     }
 
-    /// Removes the jail's cgroup once its result is read. Every process of the jail is gone by then
-    /// (its init was reaped, and a PID namespace's init is reaped only after all the others), so
-    /// callers return the result first: on cgroup v1 a removal can wait up to ~20 ms behind another
-    /// jail's migration (see StubPool), which the caller must not pay for.
+    /// Reaps the jail's init if the result came before it (see the loop) and removes the jail's
+    /// cgroup. Callers return the result first: the init's namespaces take an RCU grace period to
+    /// tear down, and on cgroup v1 a removal can wait up to ~20 ms behind another jail's migration
+    /// (see StubPool); the caller pays for neither. Every process of the jail dies with its init.
     func releaseCgroup() {
+        if stub.isReapedLater {
+            stub.kill()
+            var usage = rusage()
+            reap(&usage)
+        }
         stub.cgroup?.killAll()
         stub.cgroup?.remove()
+    }
+
+    /// Waits for the jail's init and closes the run's descriptors.
+    private func reap(_ usage: inout rusage) {
+        var rawStatus: Int32 = 0
+        while wait4(stub.pid, &rawStatus, __WALL, &usage) < 0 && errno == EINTR {}
+        stub.markReaped()
+        for fd in [stub.stdoutRead, stub.stderrRead, stub.statusRead, stub.pidfd] { close(fd) }
     }
 
     /// The result, and whether the program got its run (always, for a cold jail; for a warm one,
@@ -89,6 +102,13 @@ struct RunSupervisor {
         while stdoutOpen || stderrOpen || statusOpen || initAlive {
             let now = Posix.monotonicNanoseconds()
             if let until = drainUntil, now >= until { break }
+            // The program was reaped and its streams are closed: the result is complete. The init is
+            // exiting (its namespaces' teardown waits out an RCU grace period); it is reaped after the
+            // result is handed over (`releaseCgroup`). Without a cgroup, its rusage is still needed.
+            if o.waitStatus != nil, !stdoutOpen, !stderrOpen, stub.cgroup != nil {
+                stub.reapLater()
+                break
+            }
             if initAlive, now >= deadline { kill(for: .wallTime) }
             if initAlive, now - lastCPUCheck >= 100_000_000 {
                 lastCPUCheck = now
@@ -137,11 +157,8 @@ struct RunSupervisor {
         }
         if stdinOpen { close(stub.stdinWrite) }
 
-        var rawStatus: Int32 = 0
         var usage = rusage()
-        while wait4(stub.pid, &rawStatus, __WALL, &usage) < 0 && errno == EINTR {}
-        stub.markReaped()
-        for fd in [stub.stdoutRead, stub.stderrRead, stub.statusRead, stub.pidfd] { close(fd) }
+        if !stub.isReapedLater { reap(&usage) }
         var cg = stub.cgroup?.usage()
         if let cpu = cg?.cpuNanoseconds { cg?.cpuNanoseconds = cpu - min(cpu, cpuBaseline) }
         return (result(o, usage: usage, cgroup: cg, spawnedAt: spawnedAt), !warm || o.startedAt != nil)

@@ -121,6 +121,11 @@ final class JailStub: @unchecked Sendable {
 
     func markReaped() { reaped.withLock { $0 = true } }
 
+    /// Set when a run's result was complete before its init exited: the init is reaped afterwards.
+    private let reapDeferred = Mutex(false)
+    func reapLater() { reapDeferred.withLock { $0 = true } }
+    var isReapedLater: Bool { reapDeferred.withLock { $0 } }
+
     /// Runs `hook` when the last reference to this stub goes, i.e. when its run has ended.
     func onRelease(_ hook: @escaping @Sendable () -> Void) {
         releaseHook.withLock { $0 = hook }
