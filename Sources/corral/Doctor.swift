@@ -20,6 +20,7 @@ extension Corral {
                 startError = error.description
             }
             var report = await HostReport.probe(sandbox: sandbox)
+            if let sandbox, report.jailWorks { report.checks += await Self.warmJailChecks(sandbox: sandbox) }
             let migration = CgroupMigrationCost.measure(in: sandbox?.cgroups ?? CgroupHierarchy.detect())
             sandbox?.shutdown()
             if let startError { report.degraded.insert("the sandbox cannot start: \(startError)", at: 0) }

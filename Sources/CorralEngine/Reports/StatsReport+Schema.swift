@@ -93,6 +93,8 @@ extension StatusReport: SchemaDescribed {
             case .connections: Connections.schema(in: context)
             case .metrics: TaskMetrics.schema(in: context)
             case .codingMetrics: .ref("CodingMetrics")
+            case .warmPools: JSONSchema.map(.ref("WarmPoolStatus")).described("Warm jails by language (docs/fork-server.md).")
+            case .warmPools: JSONSchema.map(.ref("WarmPoolStatus")).described("Warm jails by language (docs/fork-server.md).")
             }
         }
     }

@@ -40,10 +40,13 @@ public struct StatusReport: Sendable, Encodable {
     var connections: Connections
     var metrics: TaskMetrics
     var codingMetrics: CodingMetrics
+    /// Warm pools by language (empty when the service keeps none).
+    var warmPools: [String: WarmPoolStatus]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case state, connections, metrics
         case agentId = "agent_id", uptimeSeconds = "uptime_seconds", codingMetrics = "coding_metrics"
+        case warmPools = "warm_pools"
     }
 }
 
@@ -67,7 +70,8 @@ extension Engine {
                                cache: .init(state: .connected, backend: String(describing: type(of: cache)))),
             metrics: .init(tasksCompleted: s.total, tasksFailed: count(of: .internalError, in: s.byStatus) + s.rejected,
                            avgProcessingTimeMs: s.averageMs),
-            codingMetrics: codingMetrics)
+            codingMetrics: codingMetrics,
+            warmPools: (runtime.warmPools?.snapshot() ?? [:]).mapValues(WarmPoolStatus.init))
     }
 
     private func count(of status: RunStatus, in byStatus: [String: Int]) -> Int { byStatus[status.rawValue] ?? 0 }

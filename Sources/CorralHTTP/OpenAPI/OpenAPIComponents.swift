@@ -27,6 +27,7 @@ enum OpenAPIComponents {
             "StatsReport": StatsReport.schema(in: context),
             "CodingMetrics": StatusReport.CodingMetrics.schema(in: context),
             "StatusReport": StatusReport.schema(in: context),
+            "WarmPoolStatus": WarmPoolStatus.schema(in: context),
             "Health": HealthReport.schema(.ok),
             "Ready": HealthReport.schema(.ready),
             "Error": ErrorBody.schema(),
