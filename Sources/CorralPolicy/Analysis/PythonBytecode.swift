@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Compiles the Python analyzer to bytecode once per process. Python compiles a
 /// script's source on every start (it caches bytecode only for imported modules),
@@ -14,6 +15,16 @@ enum PythonBytecode {
         code = compile(f.read(), "python_analyzer.py", "exec", dont_inherit=True, optimize=2)
     sys.stdout.buffer.write(fie.MAGIC_NUMBER + bytes(12) + marshal.dumps(code))
     """
+
+    private static let cache = Mutex<[String: [UInt8]?]>([:])
+
+    /// `compile(file:)` once per process and file (a failure is remembered too: the source then runs).
+    static func cached(file: URL) -> [UInt8]? {
+        if let known = cache.withLock({ $0[file.path] }) { return known }
+        let bytes = compile(file: file)
+        cache.withLock { $0[file.path] = .some(bytes) }
+        return bytes
+    }
 
     /// The bytecode of the script at `file`, or `nil` when the interpreter is missing or refuses
     /// (the source then runs as is). Blocks while the interpreter runs (some 50 ms): call it at

@@ -10,8 +10,14 @@ public struct RuleBook: Sendable {
     private let rulesByID: [String: Rule]
     private let analyzerTables: [String: [UInt8]]
     private let analyzerScripts: [RuleSet.Analyzer: [UInt8]]
-    /// The Python analyzer compiled by the host's interpreter, when that worked.
-    let pythonBytecode: [UInt8]?
+    private let givenBytecode: [UInt8]?
+    /// The Python analyzer's source file, compiled on first use (`pythonBytecode`).
+    private var pythonScript: URL?
+
+    /// The Python analyzer compiled by the host's interpreter, when that worked. Compiled on first
+    /// use, once per process: a front end that never analyses Python (`corral run` with the policy
+    /// off) does not start an interpreter for it.
+    var pythonBytecode: [UInt8]? { givenBytecode ?? pythonScript.flatMap(PythonBytecode.cached(file:)) }
 
     /// Loads the rule sets of `directory` (a directory laid out like the shipped `Resources/`:
     /// `rules/*.json`, `sensitive_paths.json`, the analyzer scripts), or the shipped ones when nil.
@@ -36,10 +42,10 @@ public struct RuleBook: Sendable {
         for kind in Set(sets.compactMap(\.analyzer)) {
             scripts[kind] = Array(try PolicyResources.data(kind.scriptName, in: root))
         }
-        let bytecode = scripts[.python] == nil ? nil
-            : PythonBytecode.compile(file: root.appendingPathComponent(RuleSet.Analyzer.python.scriptName))
         do {
-            return try RuleBook(ruleSets: sets, sensitivePaths: sensitive, analyzerScripts: scripts, pythonBytecode: bytecode)
+            var book = try RuleBook(ruleSets: sets, sensitivePaths: sensitive, analyzerScripts: scripts)
+            if scripts[.python] != nil { book.pythonScript = root.appendingPathComponent(RuleSet.Analyzer.python.scriptName) }
+            return book
         } catch {
             throw PolicyError(message: "the rule sets in \(rulesDirectory.path) are not consistent: \(error.message)")
         }
@@ -56,7 +62,7 @@ public struct RuleBook: Sendable {
         self.ruleSets = ruleSets
         self.sensitivePaths = sensitivePaths
         self.analyzerScripts = analyzerScripts
-        self.pythonBytecode = pythonBytecode
+        self.givenBytecode = pythonBytecode
         var byID: [String: Rule] = [:]
         var scanners: [String: PatternScanner] = [:]
         var tables: [String: [UInt8]] = [:]

@@ -21,6 +21,9 @@ public struct PolicyValidator: Sendable {
         self.rules = rules
         let pools = sandbox.flatMap { sandbox in workers.map { AnalyzerWorkers(sandbox: sandbox, configuration: $0) } }
         self.analyzer = SyntaxTreeAnalyzer(sandbox: sandbox, workers: pools)
+        // A service compiles the Python analyzer now, on a thread of its own, rather than on its
+        // first request; a one-run front end compiles it only if it analyses Python at all.
+        if pools != nil { Thread { _ = rules.pythonBytecode }.start() }
     }
 
     /// The warm analyzer workers, when this validator has them.
