@@ -24,6 +24,9 @@ public final class Sandbox: Sendable {
     let seccompProgram: [UInt8]?
     let identities = JailIdentityPool()
     let startedCount = Mutex(0)
+    /// Runs whose result was handed over but whose jail is still being torn down (init reaped,
+    /// cgroup removed): `shutdown()` waits for them so that a one-shot process leaves nothing behind.
+    let teardowns = Mutex(0)
 
     /// Jails that received a spec (a program was about to run) since this sandbox started.
     public var jailsStarted: Int { startedCount.withLock { $0 } }
@@ -102,9 +105,11 @@ public final class Sandbox: Sendable {
         let supervisor = RunSupervisor(stub: stub, spec: encoded, limits: spec.limits, stdin: spec.stdin)
         var result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<RunResult, Never>) in
-                let thread = Thread {
+                teardowns.withLock { $0 += 1 }
+                let thread = Thread { [self] in
                     continuation.resume(returning: supervisor.runReportingHandoff().0)
                     supervisor.releaseCgroup() // after the result: see RunSupervisor.releaseCgroup
+                    teardowns.withLock { $0 -= 1 }
                 }
                 thread.name = "corral-run-\(stub.pid)"
                 thread.start()
@@ -130,9 +135,11 @@ public final class Sandbox: Sendable {
         return try result.get()
     }
 
-    /// Kills the stubs waiting in the pool. Runs in flight finish normally.
+    /// Kills the stubs waiting in the pool and waits (up to 5 s) for finished runs' jails to be torn
+    /// down. Runs in flight finish normally.
     public func shutdown() {
         pool.close()
+        for _ in 0..<500 where teardowns.withLock({ $0 }) > 0 { usleep(10_000) }
     }
 
     /// Stubs ready in the pool (for tests and `corral doctor`).

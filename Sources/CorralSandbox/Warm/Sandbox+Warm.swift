@@ -76,9 +76,11 @@ extension Sandbox {
                                        appliedLimits: jail.templateLimits)
         let (result, handedOff) = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<(RunResult, Bool), Never>) in
-                let thread = Thread {
+                teardowns.withLock { $0 += 1 }
+                let thread = Thread { [self] in
                     continuation.resume(returning: supervisor.runReportingHandoff())
                     supervisor.releaseCgroup() // after the result: see RunSupervisor.releaseCgroup
+                    teardowns.withLock { $0 -= 1 }
                 }
                 thread.name = "corral-warm-\(stub.pid)"
                 thread.start()
