@@ -34,11 +34,15 @@ public final class Engine: Sendable {
         }
         var resolved = configuration
         resolved.profiles = try EngineResources.profiles(configuration)
-        let policyValidator: PolicyValidator
         if let validator {
-            policyValidator = validator
+            policy = PolicyStage(validator: validator)
+        } else if configuration.loadsPolicyOnFirstUse, configuration.policyMode == .off {
+            let sandbox = runtime.sandbox
+            policy = PolicyStage { () throws(EngineError) -> PolicyValidator in
+                try EngineResources.validator(sandbox: sandbox, configuration: configuration)
+            }
         } else {
-            policyValidator = try EngineResources.validator(sandbox: runtime.sandbox, configuration: configuration)
+            policy = PolicyStage(validator: try EngineResources.validator(sandbox: runtime.sandbox, configuration: configuration))
         }
         self.configuration = resolved
         self.runtime = runtime
@@ -47,7 +51,6 @@ public final class Engine: Sendable {
         self.logger = logger
         admission = AdmissionQueue(workers: configuration.workers, capacity: configuration.queueCapacity)
         historyWriter = RetryingHistoryWriter(store: history, logger: logger)
-        policy = PolicyStage(validator: policyValidator)
         resolver = RequestResolver(configuration: resolved, catalog: runtime.catalog)
         if let pools = runtime.warmPools {
             metrics.warmPools.withLock { $0 = { pools.snapshot() } }
@@ -127,7 +130,7 @@ public final class Engine: Sendable {
     public func shutdown() async {
         admission.close()
         runtime.warmPools?.close()
-        policy.validator.shutdown()
+        policy.shutdown()
         let left = await historyWriter.flush()
         if left > 0 { logger.error("history rows could not be written at shutdown", metadata: ["rows": .stringConvertible(left)]) }
     }

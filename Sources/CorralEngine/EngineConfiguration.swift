@@ -43,6 +43,10 @@ public struct EngineConfiguration: Sendable {
     /// `strict` refuses code with findings at or above `policyThreshold`, `off` skips analysis.
     public var policyMode: PolicyMode = .warn
     public var policyThreshold: Severity = .high
+    /// With `policyMode` off, load the rules on the first validation instead of at start (a one-shot
+    /// front end that never validates skips it; a load failure then refuses strict requests).
+    /// Services keep false: they fail at start, naming the file, when the rules cannot load.
+    public var loadsPolicyOnFirstUse = false
     /// Warm jails kept ahead of runs for interpreted languages (off by default: a one-shot front end
     /// would only pay for them; `corral serve` turns them on).
     public var warmPools = WarmPoolSettings.off

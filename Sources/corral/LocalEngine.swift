@@ -61,6 +61,7 @@ extension EngineConfiguration {
         configuration.queueCapacity = 1
         configuration.cacheEnabled = false
         configuration.policyMode = .off
+        configuration.loadsPolicyOnFirstUse = true
         // One validation per process: a warm worker would only add a jail that outlives its use.
         configuration.analyzerWorkers = nil
         return configuration

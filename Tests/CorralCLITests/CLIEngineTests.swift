@@ -113,7 +113,9 @@ struct CLIEngineTests {
         #expect(memory.exitCode == 64 && memory.stderr.contains("no history at"))
     }
 
-    @Test func brokenPolicyDataStopsServeAndRunNamingTheFile() async throws {
+    /// A service fails at start; `corral run` loads the rules only when it validates: with the policy
+    /// off it runs, with `--strict` the code is refused (exit 65) before any jail, naming the file.
+    @Test func brokenPolicyDataStopsServeAndStrictRunNamingTheFile() async throws {
         let dir = try CorralCLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let policy = dir.appendingPathComponent("policy")
@@ -127,9 +129,11 @@ struct CLIEngineTests {
         #expect(serve.exitCode == 125, "\(serve.stderr)")
         #expect(serve.stderr.contains(rules.path), "names the file: \(serve.stderr)")
         #expect(!serve.stderr.contains("listening"), "never bound: \(serve.stderr)")
-        let run = try await CorralCLI.run(["run", "--lang", "python", "-c", "print(1)"], environment: env)
-        #expect(run.exitCode == 125)
-        #expect(run.stderrLines.count == 1 && run.stderr.contains(rules.path), "\(run.stderr)")
+        let strict = try await CorralCLI.run(["run", "--strict", "--lang", "python", "-c", "print(1)"], environment: env)
+        #expect(strict.exitCode == 65, "\(strict.stderr)")
+        #expect(strict.stdout.isEmpty && strict.stderr.contains("analyzer_unavailable") && strict.stderr.contains(rules.path), "\(strict.stderr)")
+        let unchecked = try await CorralCLI.run(["run", "--lang", "python", "-c", "print(1)"], environment: env)
+        #expect(unchecked.exitCode == 0 && unchecked.stdout == "1\n", "\(unchecked.stderr)")
     }
 
     @Test func validateTakesThresholdsInAnyCase() async throws {

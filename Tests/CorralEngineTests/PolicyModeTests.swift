@@ -50,7 +50,7 @@ struct PolicyModeTests {
     /// no jail but the program's; the worker dies with the engine's shutdown.
     @Test func warnOnWarmWorkersStartsOnlyTheProgramsJail() async throws {
         let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .warn))
-        let workers = try #require(engine.policy.validator.workers)
+        let workers = try #require(try engine.policy.validator.get().workers)
         let (first, _) = try await counted(engine, .make("python", Self.dangerousPython))
         #expect(first.securityFindings?.contains { $0.severity >= .high } == true)
         let (second, jails) = try await counted(engine, .make("python", Self.dangerousPython + "  # another program"))

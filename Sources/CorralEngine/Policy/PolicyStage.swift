@@ -9,15 +9,35 @@ import Synchronization
 /// validator: the engine does not start without one (strict mode never runs
 /// unvalidated code).
 struct PolicyStage: Sendable {
-    let validator: PolicyValidator
+    private let source: ValidatorSource
     private let cache = ValidationCache()
 
-    init(validator: PolicyValidator) { self.validator = validator }
+    init(validator: PolicyValidator) { source = ValidatorSource(ready: validator) }
+
+    /// A stage whose validator is built on first use (a one-shot engine with the policy off never
+    /// pays for loading the rules). Should it fail then, every validation reports the analyzer
+    /// unavailable, which strict mode refuses: the check fails closed where it is needed.
+    init(loading load: @escaping @Sendable () throws(EngineError) -> PolicyValidator) { source = ValidatorSource(load) }
+
+    /// The validator, loading it if it was deferred.
+    var validator: Result<PolicyValidator, EngineError> { source.get() }
+
+    /// Kills the validator's warm workers, if it was ever loaded.
+    func shutdown() { source.loaded?.shutdown() }
 
     /// The report for `code`, from the cache when the same code and options were seen recently.
     func validate(code: String, codeHash: String, language: String, options: ValidationOptions) async -> ValidationReport {
         let key = ValidationKey(language: language, codeHash: codeHash, options: options)
         if let cached = cache.get(key) { return cached }
+        let validator: PolicyValidator
+        switch source.get() {
+        case .success(let loaded): validator = loaded
+        case .failure(let error):
+            return ValidationReport(language: language, findings: [], analysis: .none, threshold: options.threshold,
+                                    error: AnalysisFailure(code: .analyzerUnavailable,
+                                                           message: "the policy rules could not load: \(error.message)"),
+                                    durationMs: 0)
+        }
         let report = await validator.validate(code: code, language: language, options: options)
         // A failed analysis may pass on a retry (a timeout under load): only settled reports are kept.
         if report.error == nil || report.error?.leavesCodeUnchecked == false { cache.set(key, report) }
@@ -69,4 +89,37 @@ final class ValidationCache: Sendable {
             if s.order.count > capacity { s.entries[s.order.removeFirst()] = nil }
         }
     }
+}
+
+/// A validator given at once, or built on first use (once; its failure is kept).
+final class ValidatorSource: Sendable {
+    private let load: (@Sendable () throws(EngineError) -> PolicyValidator)?
+    private let state: Mutex<Result<PolicyValidator, EngineError>?>
+
+    init(ready: PolicyValidator) {
+        load = nil
+        state = Mutex(.success(ready))
+    }
+
+    init(_ load: @escaping @Sendable () throws(EngineError) -> PolicyValidator) {
+        self.load = load
+        state = Mutex(nil)
+    }
+
+    func get() -> Result<PolicyValidator, EngineError> {
+        state.withLock { current in
+            if let current { return current }
+            let made: Result<PolicyValidator, EngineError>
+            if let load {
+                do throws(EngineError) { made = .success(try load()) } catch { made = .failure(error) }
+            } else {
+                made = .failure(EngineError(.internalError, "no validator"))
+            }
+            current = made
+            return made
+        }
+    }
+
+    /// The validator if it has been built.
+    var loaded: PolicyValidator? { state.withLock { try? $0?.get() } }
 }

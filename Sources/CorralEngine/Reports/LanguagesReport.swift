@@ -82,7 +82,7 @@ extension Engine {
             let info = await runtime.versions.info(of: language)
             let sourceExtension = language.sourceFile.split(separator: ".").last.map(String.init) ?? ""
             let fileExtension = "." + (language.extensions.first ?? sourceExtension)
-            let restrictions: Int? = Self.ruleCount(of: language.name, in: policy.validator.rules)
+            let restrictions: Int? = (try? policy.validator.get()).flatMap { Self.ruleCount(of: language.name, in: $0.rules) }
             entries[language.name] = .init(
                 name: language.name, displayName: info.displayName, aliases: info.aliases, available: info.available,
                 version: info.version, reason: info.reason, compiled: info.compiled, fileExtension: fileExtension,

@@ -21,6 +21,8 @@ public final class WarmPools: Sendable {
         public var lastFailure: String?
         /// Why the last fallback happened (a taken jail failed before its run).
         public var lastFallback: String?
+
+        public init() {}
     }
 
     private struct Pool {

@@ -1,6 +1,7 @@
 @testable import CorralEngine
 @testable import CorralHTTP
 import CorralPolicy
+import CorralRuntimes
 import CorralSandbox
 import CorralStore
 import Foundation
@@ -21,6 +22,16 @@ struct WireSample {
         executionId: "e1", createdAt: Date(timeIntervalSince1970: 1_700_000_000), language: "python", status: "error",
         exitCode: 1, executionTimeMs: 1, cpuTimeMs: 1, memoryUsedMb: 1, cached: false, codeHash: "abc", stdout: "o",
         stderr: "e", errorMessage: "exited with code 1", caller: "alice", requestId: "r1")
+    static let warmPool: WarmPools.Snapshot = {
+        var s = WarmPools.Snapshot()
+        s.ready = 1; s.target = 2; s.hits = 40; s.misses = 2; s.fallbacks = 1
+        s.memoryBytes = 9_437_184
+        s.lastFallback = "the warm jail died while it waited"
+        s.lastFailure = "clone3: Resource temporarily unavailable"
+        s.disabledReason = "3 warm jails in a row failed to start; python runs use cold jails"
+        return s
+    }()
+
     static let codingMetrics = StatusReport.CodingMetrics(
         totalExecutions: 3, successfulExecutions: 1, failedExecutions: 1, timeoutExecutions: 1, securityViolations: 0,
         cacheHits: 1, cacheMisses: 2, languageBreakdown: ["python": 3])
@@ -70,7 +81,9 @@ struct WireSample {
                 agentId: "corral-test", state: .running, uptimeSeconds: 1,
                 connections: .init(history: .init(state: .connected, backend: "SQLiteHistoryStore"),
                                    cache: .init(state: .error, backend: "MemoryResultCache")),
-                metrics: .init(tasksCompleted: 1, tasksFailed: 0, avgProcessingTimeMs: 1), codingMetrics: codingMetrics)),
+                metrics: .init(tasksCompleted: 1, tasksFailed: 0, avgProcessingTimeMs: 1), codingMetrics: codingMetrics,
+                warmPools: ["python": WarmPoolStatus(warmPool)])),
+            WireSample(component: "WarmPoolStatus", value: WarmPoolStatus(warmPool)),
             WireSample(component: "Health", value: HealthReport(status: .ok)),
             WireSample(component: "Ready", value: HealthReport(status: .ready)),
             WireSample(component: "Error", value: ErrorBody(.notFound, "no such execution")),
