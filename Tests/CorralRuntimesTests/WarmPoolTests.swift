@@ -109,6 +109,33 @@ struct WarmPoolTests {
         #expect(second.stdout == "None print\n[]\n[1, 2]\n", "\(second.stdout)")
     }
 
+    @Test("a run cannot see, signal or trace the jails waiting in the pool")
+    func waitingJailsAreOutOfReach() async {
+        let pools = Self.runtime.warmPools!
+        _ = await warm("python", "pass") // the pool now holds a waiting jail beside the next one taken
+        for _ in 0..<300 where (pools.snapshot()["python"]?.ready ?? 0) < 1 { try? await Task.sleep(for: .milliseconds(20)) }
+        let waiting = TestSupport.hostShell("pgrep -f '^/usr/bin/python3 -B -c def _corral_warm' | sort").1
+        let r = await warm("python", """
+        import ctypes, os, signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+        try:
+            os.kill(-1, signal.SIGKILL)  # every process this run may signal, i.e. its own jail's
+        except OSError as e:
+            print("kill_all", e.errno)
+        print("ptrace_init", libc.ptrace(16, 1, 0, 0), ctypes.get_errno())  # PTRACE_ATTACH to its own init
+        print("pids", pids)
+        """)
+        // kill(-1) took the program itself (nothing else is visible): its output so far is all there is.
+        #expect(r.signal == Int(SIGKILL) || r.stdout.contains("pids [1, 2]"), "\(r)")
+        #expect(!r.stdout.contains("ptrace_init 0"), "\(r)")
+        let after = TestSupport.hostShell("pgrep -f '^/usr/bin/python3 -B -c def _corral_warm' | sort").1
+        let survivors = Set(after.split(separator: "\n")).intersection(Set(waiting.split(separator: "\n")))
+        #expect(!survivors.isEmpty || waiting.isEmpty, "the waiting interpreters \(waiting) died with the run: \(after)")
+        let next = await warm("python", "print('still warm')")
+        #expect(next.stdout == "still warm\n")
+    }
+
     @Test("limits hold on a warm jail: memory, processes, output, file size, wall time, CPU time")
     func limits() async {
         var l = ResourceLimits()
