@@ -22,6 +22,7 @@ enum WarmBootstrap {
     static let python = #"""
 def _corral_warm():
     import os, sys
+    import atexit, builtins, gc, importlib.machinery  # before the wait, not in the run's time
     def read(n):
         chunks = []
         while n > 0:
@@ -42,7 +43,6 @@ def _corral_warm():
     for entry in fields[2 + argc:2 + argc + envc]:
         key, _, value = entry.partition(b"=")
         os.environ[os.fsdecode(key)] = os.fsdecode(value)
-    import builtins, importlib.machinery
     path = argv[0]
     sys.argv = argv
     sys.path[0] = os.path.dirname(path)
@@ -78,10 +78,8 @@ def _corral_warm():
     # handlers, release the program's globals (closing, so flushing, files they hold), flush stdio.
     if "threading" in sys.modules:
         sys.modules["threading"]._shutdown()
-    import atexit
     atexit._run_exitfuncs()
     namespace.clear()
-    import gc
     gc.collect()
     for stream in (sys.stdout, sys.stderr):
         try:
