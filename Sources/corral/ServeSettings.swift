@@ -32,7 +32,7 @@ struct ServeSettings {
         var host: String?, port: Int?, dataDir: String?, workers: Int?, queueCapacity: Int?
         var apiKeys: [String: String]?, cacheTtlSeconds: Double?, retentionDays: Double?, retentionRows: Int?
         var graceSeconds: Double?, history: String?, logLevel: String?, policy: String?
-        var warmPool: String?, warmPoolMemoryMb: Int?
+        var warmPool: WarmPoolSize?, warmPoolMemoryMb: Int?
         enum CodingKeys: String, CodingKey {
             case host, port, workers, history, policy
             case dataDir = "data_dir", queueCapacity = "queue_capacity", apiKeys = "api_keys"
@@ -181,7 +181,7 @@ struct ServeSettings {
         if let v = f.graceSeconds { graceSeconds = v }
         if let v = f.history { historyBackend = v }
         if let v = f.logLevel { logLevel = v }
-        if let v = f.warmPool { try setWarmPool(v, source: "\"warm_pool\"") }
+        if let v = f.warmPool { try setWarmPool(v.text, source: "\"warm_pool\"") }
         if let v = f.warmPoolMemoryMb { engine.warmPools.memoryBudgetMB = v }
         if let v = f.policy { engine.policyMode = try Self.policyMode(v, source: "\"policy\"") }
     }
@@ -197,5 +197,14 @@ struct ServeSettings {
             }
         }
         return keys
+    }
+}
+
+/// The file's `warm_pool`: a number (`4`) or a string (`"4"`, `"off"`), as the flag takes.
+struct WarmPoolSize: Decodable {
+    var text: String
+    init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer()
+        if let n = try? value.decode(Int.self) { text = String(n) } else { text = try value.decode(String.self) }
     }
 }

@@ -18,6 +18,9 @@ import Testing
         (#"{"port": 0, "log_level": "loud"}"#, "log level 'loud'"),
         (#"{"port": 0, "grace_seconds": -1}"#, "grace = -1.0 s is out of range"),
         (#"{"port": 0, "policy": "lenient"}"#, "\"policy\" = 'lenient' is not a policy mode"),
+        (#"{"port": 0, "warm_pool": "lots"}"#, "\"warm_pool\" 'lots' is not a pool size"),
+        (#"{"port": 0, "warm_pool": 65}"#, "\"warm_pool\" '65' is not a pool size"),
+        (#"{"port": 0, "warm_pool_memory_mb": -1}"#, "warm pool memory = -1 MB is out of range"),
     ])
     func aBadConfigurationFileIsRefused(json: String, message: String) async throws {
         let out = try await CorralCLI.run(["serve", "--config", try Self.writeConfig(json)])
@@ -30,6 +33,7 @@ import Testing
         ("CORRAL_WORKERS", "many", "CORRAL_WORKERS=many is not an integer"),
         ("CORRAL_LOG_LEVEL", "loud", "log level 'loud'"),
         ("CORRAL_POLICY", "lenient", "CORRAL_POLICY = 'lenient' is not a policy mode"),
+        ("CORRAL_WARM_POOL", "0.5", "CORRAL_WARM_POOL '0.5' is not a pool size"),
     ])
     func aBadEnvironmentValueIsRefused(key: String, value: String, message: String) async throws {
         let out = try await CorralCLI.run(["serve", "--port", "0"], environment: [key: value])
