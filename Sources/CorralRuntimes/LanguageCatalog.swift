@@ -16,10 +16,34 @@ public struct LanguageCatalog: Sendable {
             url = bundled
         }
         struct File: Decodable { var languages: [Language] }
+        let languages: [Language]
         do {
-            return LanguageCatalog(languages: try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).languages)
+            languages = try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).languages
         } catch {
             throw CatalogError(message: "cannot read the language catalog \(url.path): \(error)")
+        }
+        try checkWarmEntries(languages, in: url.path)
+        return LanguageCatalog(languages: languages)
+    }
+
+    /// A `warm` entry must name a known bootstrap and place it, and only an interpreted language
+    /// may have one: a typo would otherwise leave every run of the language cold without a word.
+    static func checkWarmEntries(_ languages: [Language], in path: String) throws {
+        for language in languages {
+            guard let warm = language.warm else { continue }
+            let known = ["python", "node", "exec"]
+            guard WarmBootstrap.source(named: warm.bootstrap) != nil else {
+                throw CatalogError(message: "\(path): \(language.name): warm bootstrap '\(warm.bootstrap)' is not one of \(known.joined(separator: ", "))")
+            }
+            guard warm.run.contains("{bootstrap}") else {
+                throw CatalogError(message: "\(path): \(language.name): the warm command must pass the bootstrap as {bootstrap}")
+            }
+            guard !language.isCompiled else {
+                throw CatalogError(message: "\(path): \(language.name): a compiled language cannot have a warm entry (its run reads /out)")
+            }
+            guard warm.execsRunCommand || language.run.contains(where: { $0.contains("{source}") }) else {
+                throw CatalogError(message: "\(path): \(language.name): a '\(warm.bootstrap)' bootstrap runs the main file, so `run` must name it with {source}")
+            }
         }
     }
 

@@ -252,3 +252,41 @@ struct WarmPoolTests {
         #expect(again.stdout == "warm again\n")
     }
 }
+
+/// A catalog's `warm` entries are checked when it loads: a typo must not leave a language cold silently.
+struct WarmCatalogTests {
+    static func load(_ mutate: (inout [String: Any]) -> Void) throws -> Result<LanguageCatalog, Error> {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/CorralRuntimes/Catalog/languages.json")
+        var document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: shipped)) as? [String: Any])
+        var languages = try #require(document["languages"] as? [[String: Any]])
+        var python = try #require(languages.first { $0["name"] as? String == "python" })
+        mutate(&python)
+        languages[0] = python
+        document["languages"] = languages
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: document).write(to: path)
+        defer { try? FileManager.default.removeItem(at: path) }
+        return Result { try LanguageCatalog.load(path: path.path) }
+    }
+
+    @Test(arguments: [
+        ("bootstrap", "pyhton", "warm bootstrap 'pyhton' is not one of python, node, exec"),
+        ("run", "no placeholder", "must pass the bootstrap as {bootstrap}"),
+    ])
+    func aBadWarmEntryIsRefused(field: String, value: String, message: String) throws {
+        let result = try Self.load { python in
+            var warm = python["warm"] as? [String: Any] ?? [:]
+            warm[field] = field == "run" ? ["/usr/bin/python3", value] : value
+            python["warm"] = warm
+        }
+        guard case .failure(let error) = result else { Issue.record("a bad warm entry loaded"); return }
+        #expect("\(error)".contains(message), "\(error)")
+    }
+
+    @Test func theShippedCatalogLoads() throws {
+        guard case .success(let catalog) = try Self.load({ _ in }) else { Issue.record("the shipped catalog does not load"); return }
+        #expect(catalog.languages.filter { $0.warm != nil }.map(\.name).sorted()
+            == ["bash", "javascript", "lua", "perl", "php", "python", "ruby", "sql"])
+    }
+}
