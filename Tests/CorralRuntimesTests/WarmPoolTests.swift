@@ -62,6 +62,14 @@ struct WarmPoolTests {
         #expect(warm.stdout.contains("['/workspace/main.py', 'a b', '', 'ü'] __main__ /workspace/main.py /workspace hi=there /workspace 1000"))
     }
 
+    @Test("a source Python's compile() refuses but `python3 FILE` runs (a NUL byte) runs as it would cold")
+    func pythonSourceWithNul() async {
+        let code = "print(1)\u{0}print(2)\n"
+        let warm = await warm("python", code)
+        let cold = await TestSupport.runtime.run(RunRequest(language: "python", code: code))
+        #expect(warm.stdout == cold.stdout && warm.exitCode == cold.exitCode, "warm \(warm), cold \(cold)")
+    }
+
     @Test("a warm JavaScript run gives the cold run's output, argv, environment and stdin")
     func javascriptMatchesCold() async {
         let code = #"console.log(JSON.stringify([process.argv.slice(1), process.env.GREETING, process.cwd(), require("fs").readFileSync(0, "utf8")]))"#

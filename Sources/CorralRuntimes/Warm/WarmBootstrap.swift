@@ -53,6 +53,9 @@ def _corral_warm():
                      __loader__=importlib.machinery.SourceFileLoader("__main__", path))
     with open(path, "rb") as f:
         source = f.read()
+    if b"\0" in source:
+        # `python3 FILE` reads a file with a NUL byte its own way (compile() refuses it): run it so.
+        os.execv(sys.executable, sys.orig_argv[:-2] + argv)
     def exit_status(code):
         """What `python3 FILE` exits with for `raise SystemExit(code)`."""
         if code is None:
