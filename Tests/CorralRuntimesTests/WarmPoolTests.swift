@@ -92,6 +92,19 @@ struct WarmPoolTests {
         #expect(warm.stdout.contains("|a b||ü|hi=there|in\nput"), "\(warm.stdout)")
     }
 
+    @Test("child_process.fork in a warm JavaScript run starts the child as node FILE would")
+    func javascriptForkRunsTheChild() async {
+        let code = """
+        const { fork } = require('child_process');
+        if (process.argv[2] === 'child') { process.send('from child ' + process.execArgv.length); }
+        else { const c = fork(__filename, ['child']); c.on('message', (m) => { console.log(m); c.kill(); }); }
+        """
+        var limits = ResourceLimits()
+        limits.timeoutSeconds = 10
+        let r = await warm("javascript", code, limits: limits)
+        #expect(r.status == .success && r.stdout == "from child 0\n", "\(r)")
+    }
+
     @Test("nothing of run A reaches run B on the same pool: globals, builtins, files, processes")
     func stateDoesNotLeak() async {
         let a = """
