@@ -134,7 +134,7 @@ _corral_warm()
   for (const key of Object.keys(process.env)) delete process.env[key];
   for (const entry of fields.slice(2 + argc, 2 + argc + envc)) { const i = entry.indexOf('='); process.env[entry.slice(0, i)] = entry.slice(i + 1); }
   process.argv = [process.argv[0], ...fields.slice(2, 2 + argc)];
-  process.execArgv = []; // as `node FILE` has; child_process.fork passes it on, and would start this bootstrap
+  process.execArgv = []; // as under `node FILE` (it would show the bootstrap to the program)
   // Exits as soon as the event loop is empty (as node would, without its teardown), unless the
   // program listens for 'beforeExit' itself and may schedule more work.
   process.on('beforeExit', () => { if (process.listenerCount('beforeExit') === 1) process.exit(); });
