@@ -48,6 +48,7 @@ struct WarmPoolTests {
         let code = """
         import os, sys
         print(sys.argv, __name__, __file__, sys.path[0], os.environ.get("GREETING"), os.getcwd(), os.getuid())
+        print(sys.orig_argv)
         print(sys.stdin.read())
         raise ValueError("boom")
         """

@@ -45,6 +45,7 @@ def _corral_warm():
         os.environ[os.fsdecode(key)] = os.fsdecode(value)
     path = argv[0]
     sys.argv = argv
+    sys.orig_argv = sys.orig_argv[:-2] + argv  # the interpreter's flags and the file, as `python3 FILE` shows
     sys.path[0] = os.path.dirname(path)
     namespace = sys.modules["__main__"].__dict__
     namespace.clear()
@@ -55,7 +56,7 @@ def _corral_warm():
         source = f.read()
     if b"\0" in source:
         # `python3 FILE` reads a file with a NUL byte its own way (compile() refuses it): run it so.
-        os.execv(sys.executable, sys.orig_argv[:-2] + argv)
+        os.execv(sys.executable, sys.orig_argv)
     def exit_status(code):
         """What `python3 FILE` exits with for `raise SystemExit(code)`."""
         if code is None:
