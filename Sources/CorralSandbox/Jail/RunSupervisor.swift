@@ -34,12 +34,6 @@ struct RunSupervisor {
         var specFailed: Int32?
     }
 
-    /// The run to its end, its cgroup removed (blocking callers that want both at once).
-    func run() -> RunResult {
-        defer { releaseCgroup() }
-        return runReportingHandoff().0
-    }
-
     /// Reaps the jail's init if the result came before it (see the loop) and removes the jail's
     /// cgroup. Callers return the result first: the init's namespaces take an RCU grace period to
     /// tear down, and on cgroup v1 a removal can wait up to ~20 ms behind another jail's migration
@@ -80,7 +74,7 @@ struct RunSupervisor {
             cpuBaseline = stub.cgroup?.cpuNanoseconds() ?? 0
         }
         let framed = spec.framed()
-        if !writeAll(stub.specWrite, framed) { o.specFailed = errno }
+        if !Posix.writeAll(stub.specWrite, framed) { o.specFailed = errno }
         close(stub.specWrite)
 
         // The timeout is the program's own: counted from setup until the program starts, then from its start.
@@ -216,17 +210,6 @@ struct RunSupervisor {
         let now = Posix.monotonicNanoseconds()
         guard message.monotonic_ns > 0 else { return now }
         return min(UInt64(message.monotonic_ns), now)
-    }
-
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return false }
-            offset += n
-        }
-        return true
     }
 
     private func result(_ o: Outcome, usage: rusage, cgroup: JailCgroup.Usage?, spawnedAt: UInt64) -> RunResult {

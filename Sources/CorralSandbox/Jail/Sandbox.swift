@@ -91,8 +91,7 @@ public final class Sandbox: Sendable {
             stub.destroy()
             return .internalError(SandboxError.system(call: "chown", errno: e, context: "the jail's output directory \(out)").description)
         }
-        started?(JailHandle(initPID: stub.pid, pidNamespace: Posix.readLink("/proc/\(stub.pid)/ns/pid") ?? "",
-                            cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? []))
+        started?(JailHandle(stub, warm: false))
         var network: SlirpNetwork?
         if spec.network {
             do throws(SandboxError) { network = try await Self.onOwnThread { () throws(SandboxError) in try SlirpNetwork.start(jailPID: stub.pid) } } catch {
@@ -102,24 +101,33 @@ public final class Sandbox: Sendable {
         }
         defer { network?.stop() }
         startedCount.withLock { $0 += 1 }
-        let supervisor = RunSupervisor(stub: stub, spec: encoded, limits: spec.limits, stdin: spec.stdin)
-        var result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<RunResult, Never>) in
+        var (result, _) = await supervise(RunSupervisor(stub: stub, spec: encoded, limits: spec.limits, stdin: spec.stdin),
+                                          threadName: "corral-run-\(stub.pid)")
+        let degraded = degradations
+        if !degraded.isEmpty { result.degraded = degraded }
+        return result
+    }
+
+    /// Drives `supervisor` on a thread of its own (it blocks in poll) and returns its result and
+    /// whether the program got its run; the jail's teardown continues on that thread after the
+    /// result is handed over (see `RunSupervisor.releaseCgroup`), counted in `teardowns`. A
+    /// cancelled caller kills the jail.
+    func supervise(_ supervisor: RunSupervisor, threadName: String) async -> (RunResult, Bool) {
+        let stub = supervisor.stub
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<(RunResult, Bool), Never>) in
                 teardowns.withLock { $0 += 1 }
                 let thread = Thread { [self] in
-                    continuation.resume(returning: supervisor.runReportingHandoff().0)
-                    supervisor.releaseCgroup() // after the result: see RunSupervisor.releaseCgroup
+                    continuation.resume(returning: supervisor.runReportingHandoff())
+                    supervisor.releaseCgroup()
                     teardowns.withLock { $0 -= 1 }
                 }
-                thread.name = "corral-run-\(stub.pid)"
+                thread.name = threadName
                 thread.start()
             }
         } onCancel: {
             stub.cancel()
         }
-        let degraded = degradations
-        if !degraded.isEmpty { result.degraded = degraded }
-        return result
     }
 
     /// Runs blocking setup (waiting for slirp4netns, up to seconds) on a thread of its own, never on
@@ -170,4 +178,11 @@ public struct JailHandle: Sendable {
     public var cgroupDirectories: [String]
     /// Whether the jail was a warm one (started ahead of the run, see `Sandbox.prestart`).
     public var warm = false
+}
+
+extension JailHandle {
+    init(_ stub: JailStub, warm: Bool) {
+        self.init(initPID: stub.pid, pidNamespace: Posix.readLink("/proc/\(stub.pid)/ns/pid") ?? "",
+                  cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? [], warm: warm)
+    }
 }

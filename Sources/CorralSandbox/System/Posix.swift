@@ -23,6 +23,18 @@ public enum Posix {
         return (fds[0], fds[1])
     }
 
+    /// Writes all of `bytes` to a blocking descriptor (retrying short writes and EINTR); false on failure, errno set.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
     /// Writes a whole small file (cgroup knobs, uid maps), no O_CREAT.
     public static func writeFile(_ path: String, _ text: String) throws(SandboxError) {
         let fd = open(path, O_WRONLY | O_CLOEXEC)

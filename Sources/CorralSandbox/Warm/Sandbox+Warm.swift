@@ -16,7 +16,7 @@ extension Sandbox {
             stub.destroy()
             throw error
         }
-        if !Self.writeAll(stub.specWrite, encoded.framed()) {
+        if !Posix.writeAll(stub.specWrite, encoded.framed()) {
             let e = errno
             stub.destroy()
             throw .system(call: "write", errno: e, context: "the warm jail's spec")
@@ -69,41 +69,16 @@ extension Sandbox {
             return .ran(.internalError(error.description))
         }
         let stub = jail.stub
-        started?(JailHandle(initPID: stub.pid, pidNamespace: Posix.readLink("/proc/\(stub.pid)/ns/pid") ?? "",
-                            cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? [], warm: true))
+        started?(JailHandle(stub, warm: true))
         startedCount.withLock { $0 += 1 }
         let supervisor = RunSupervisor(stub: stub, spec: handoff, limits: run.limits, stdin: run.request + run.stdin, warm: true,
                                        appliedLimits: jail.templateLimits)
-        let (result, handedOff) = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<(RunResult, Bool), Never>) in
-                teardowns.withLock { $0 += 1 }
-                let thread = Thread { [self] in
-                    continuation.resume(returning: supervisor.runReportingHandoff())
-                    supervisor.releaseCgroup() // after the result: see RunSupervisor.releaseCgroup
-                    teardowns.withLock { $0 -= 1 }
-                }
-                thread.name = "corral-warm-\(stub.pid)"
-                thread.start()
-            }
-        } onCancel: {
-            stub.cancel()
-        }
+        let (result, handedOff) = await supervise(supervisor, threadName: "corral-warm-\(stub.pid)")
         guard handedOff else {
             return .fellBack(reason: result.errorMessage ?? "the hand-off failed (\(result.status.rawValue))")
         }
         var final = result
         if !degradations.isEmpty { final.degraded = degradations }
         return .ran(final)
-    }
-
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return false }
-            offset += n
-        }
-        return true
     }
 }
