@@ -20,9 +20,8 @@ extension Runtime {
     /// nil: run it cold (no pool, none ready, a request a warm jail cannot serve, or the jail failed
     /// before the run began).
     func runWarm(_ request: RunRequest, language: Language, started: (@Sendable (JailHandle) -> Void)? = nil) async -> RunResult? {
-        guard let pools = warmPools, let (arguments, environment) = warmRequest(request, language: language),
+        guard let pools = warmPools, let (files, arguments, environment) = warmRequest(request, language: language),
               let jail = await pools.take(language.name) else { return nil }
-        let files = files(of: request, language: language)
         var limits = request.limits
         if let minimum = language.minimumLimits { limits = minimum.raise(limits) }
         let run = WarmRun(files: files, writableWorkspace: request.writableWorkspace, limits: limits,
@@ -44,12 +43,14 @@ extension Runtime {
         return warmRequest(request, language: language) != nil
     }
 
-    /// The argv and environment a warm jail's bootstrap gets for `request`, or nil when the request
+    /// The files, argv and environment a warm jail gets for `request`, or nil when the request
     /// cannot run warm. argv runs from the run command's source word on: the interpreter and its
     /// flags are the warm command's.
-    private func warmRequest(_ request: RunRequest, language: Language) -> ([String], [(key: String, value: String)])? {
+    private func warmRequest(_ request: RunRequest, language: Language)
+        -> (files: [JailFile], arguments: [String], environment: [(key: String, value: String)])? {
         guard let warm = language.warm, Self.canRunWarm(request, warm) else { return nil }
-        let expanded = expand(language.run, files: files(of: request, language: language), language: language)
+        let files = files(of: request, language: language)
+        let expanded = expand(language.run, files: files, language: language)
         let first: Int
         if warm.execsRunCommand {
             first = 0
@@ -59,7 +60,7 @@ extension Runtime {
         }
         let arguments = Array(expanded[first...]) + request.arguments
         let environment = environment(language, request)
-        return Self.fitsFrame(arguments, environment) ? (arguments, environment) : nil
+        return Self.fitsFrame(arguments, environment) ? (files, arguments, environment) : nil
     }
 
     /// A warm jail has no network, and its interpreter started without the run's environment: a run

@@ -103,9 +103,6 @@ public final class WarmPools: Sendable {
             }
             return nil
         }
-        if let jail, let bytes = jail.memoryBytes {
-            state.withLock { s in s.pools[language]?.memoryEstimate = max(bytes, 4 << 20) }
-        }
         dead.removeAll() // destroyed outside the lock
         refill(language)
         return jail
@@ -148,6 +145,8 @@ public final class WarmPools: Sendable {
     }
 
     private func settle(_ language: String, _ started: Result<WarmJail, SandboxError>) {
+        // What a ready (idle) jail of this language holds: the estimate the memory budget uses.
+        let waiting = (try? started.get())?.memoryBytes
         var surplus: WarmJail?
         var again = false
         state.withLock { s in
@@ -157,6 +156,7 @@ public final class WarmPools: Sendable {
             switch started {
             case .success(let jail):
                 pool.consecutiveFailures = 0
+                if let bytes = waiting { pool.memoryEstimate = max(bytes, 4 << 20) }
                 if s.closed || pool.ready.count >= pool.snapshot.target { surplus = jail } else { pool.ready.append(jail) }
             case .failure(let error):
                 pool.consecutiveFailures += 1
