@@ -63,7 +63,7 @@ struct JailCgroup: Sendable {
             if memoryChanged {
                 let memsw = mem + "/memory.memsw.limit_in_bytes"
                 let hasMemsw = Posix.exists(memsw)
-                let raising = (previous?.memoryMB ?? 0) < limits.memoryMB && previous != nil
+                let raising = previous.map { $0.memoryMB < limits.memoryMB } ?? false
                 if hasMemsw, raising { try Posix.writeFile(memsw, memory) }
                 try Posix.writeFile(mem + "/memory.limit_in_bytes", memory)
                 if hasMemsw, !raising {
