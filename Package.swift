@@ -68,6 +68,7 @@ let package = Package(
                 "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Sessions/Resources")],
             swiftSettings: swiftSettings
         ),
         .target(

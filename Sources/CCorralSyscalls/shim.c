@@ -10,3 +10,86 @@
 int corral_pipe2_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int corral_memfd_create_cloexec(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 int corral_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
+
+#include <errno.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+int corral_open_beneath(int dirfd, const char *path, int flags, unsigned mode, int no_symlinks) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)(flags | O_CLOEXEC);
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
+    long fd;
+    do { fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how); } while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+static int write_text(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t n = strlen(text);
+    ssize_t w = write(fd, text, n);
+    int e = errno;
+    close(fd);
+    return w == (ssize_t)n ? 0 : -(w < 0 ? e : EIO);
+}
+
+int corral_userns_fd(const char *uid_map, const char *gid_map) {
+    int release[2];
+    if (pipe2(release, O_CLOEXEC) < 0) return -errno;
+    // A raw clone, not fork(): the parent is multithreaded and fork() would run the atfork
+    // handlers of its libraries in the child, which may wait forever on a lock another thread held.
+    // The child is born in its new user namespace, makes only raw syscalls, and waits for EOF.
+    long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), NULL, NULL, NULL, NULL);
+    if (pid < 0) { int e = errno; close(release[0]); close(release[1]); return -e; }
+    if (pid == 0) {
+        char c;
+        syscall(SYS_close, release[1]);
+        syscall(SYS_read, release[0], &c, 1);
+        syscall(SYS_exit_group, 0);
+    }
+    close(release[0]);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
+    int result = write_text(path, uid_map);
+    if (result == 0) { snprintf(path, sizeof path, "/proc/%ld/setgroups", pid); result = write_text(path, "deny"); }
+    if (result == 0) { snprintf(path, sizeof path, "/proc/%ld/gid_map", pid); result = write_text(path, gid_map); }
+    if (result == 0) {
+        snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
+        result = open(path, O_RDONLY | O_CLOEXEC);
+        if (result < 0) result = -errno;
+    }
+    close(release[1]);  // the child reads EOF and exits
+    int status;
+    while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR) {}
+    return result;
+}
+
+int corral_idmapped_bind(const char *source, const char *target, int userns_fd, int read_only) {
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (tree < 0) return -errno;
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (read_only ? MOUNT_ATTR_RDONLY : 0);
+    attr.userns_fd = (uint64_t)userns_fd;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+        int e = errno; close(tree); return -e;
+    }
+    int r = (int)syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+    int e = errno;
+    close(tree);
+    return r < 0 ? -e : 0;
+}
+
+#include <sys/xattr.h>
+
+long corral_fgetxattr(int fd, const char *name, void *value, unsigned long size) {
+    ssize_t n = fgetxattr(fd, name, value, size);
+    return n < 0 ? -errno : (long)n;
+}

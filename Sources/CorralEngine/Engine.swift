@@ -20,6 +20,8 @@ public final class Engine: Sendable {
     public let historyWriter: RetryingHistoryWriter
     let policy: PolicyStage
     let resolver: RequestResolver
+    /// Live sessions (long-lived jails with a workspace; see docs/sessions.md).
+    public let sessions: SessionManager
 
     /// An engine over `runtime`. Throws, naming the file and the reason, when the limit profiles
     /// or the validator's rules cannot load, or when the runtime's catalog is empty: an engine
@@ -52,6 +54,7 @@ public final class Engine: Sendable {
         admission = AdmissionQueue(workers: configuration.workers, capacity: configuration.queueCapacity)
         historyWriter = RetryingHistoryWriter(store: history, logger: logger)
         resolver = RequestResolver(configuration: resolved, catalog: runtime.catalog)
+        sessions = SessionManager(settings: configuration.sessions, runtime: runtime)
         if let pools = runtime.warmPools {
             metrics.warmPools.withLock { $0 = { pools.snapshot() } }
         }
@@ -129,6 +132,7 @@ public final class Engine: Sendable {
     /// (call after `runHistoryWriter()` has returned).
     public func shutdown() async {
         admission.close()
+        sessions.shutdown()
         runtime.warmPools?.close()
         policy.shutdown()
         let left = await historyWriter.flush()

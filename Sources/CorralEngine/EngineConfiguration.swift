@@ -50,6 +50,8 @@ public struct EngineConfiguration: Sendable {
     /// Warm jails kept ahead of runs for interpreted languages (off by default: a one-shot front end
     /// would only pay for them; `corral serve` turns them on).
     public var warmPools = WarmPoolSettings.off
+    /// Sessions: how many, their default and maximum TTL, the host roots they may mount.
+    public var sessions = SessionSettings()
     /// Warm analyzer workers for the languages analysed on a syntax tree (Python, JavaScript,
     /// TypeScript): long-lived analyzers in their own jails, so `warn` mode does not start an
     /// interpreter per request; nil: a fresh jail per analysis (what a one-run CLI process wants).

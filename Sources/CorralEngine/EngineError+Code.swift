@@ -4,9 +4,12 @@ extension EngineError.Code {
     public var httpStatus: Int {
         switch self {
         case .invalidRequest, .unknownLanguage, .invalidLimit: 400
+        case .forbidden: 403
         case .notFound: 404
+        case .conflict: 409
+        case .gone: 410
         case .payloadTooLarge: 413
-        case .queueFull: 429
+        case .queueFull, .limitReached: 429
         case .internalError: 500
         case .shuttingDown: 503
         }

@@ -19,8 +19,16 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         case queueFull = "queue_full"
         /// The engine is shutting down.
         case shuttingDown = "shutting_down"
-        /// The execution asked for does not exist.
+        /// The execution, session, process or file asked for does not exist.
         case notFound = "not_found"
+        /// The session asked for existed but expired (the message says when).
+        case gone
+        /// The caller may not do this: a host path outside the allowed roots, another key's session.
+        case forbidden
+        /// The request conflicts with the state it acts on (a shadow apply whose host files changed).
+        case conflict
+        /// A server-wide count is at its maximum (`--max-sessions`); retry after `retryAfterSeconds`.
+        case limitReached = "limit_reached"
         /// Corral itself failed (its data files, its store, its host).
         case internalError = "internal_error"
     }

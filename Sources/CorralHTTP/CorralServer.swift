@@ -21,6 +21,7 @@ public struct CorralServer: Sendable {
         if !http.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: http.apiKeys)) }
         addExecuteRoutes(to: router)
         addInfoRoutes(to: router)
+        addSessionRoutes(to: router)
         addHistoryRoutes(to: router)
         return router
     }

@@ -44,6 +44,13 @@ extension Corral {
         var warmPool: String?
         @Option(name: .customLong("warm-pool-memory"), parsing: .unconditional, help: "Memory all warm jails may hold together, in MB (default 160).")
         var warmPoolMemoryMB: Int?
+        @Option(name: .customLong("max-sessions"), parsing: .unconditional, help: "Sessions alive at once; one more is a 429 (default 16, 0 turns sessions off).")
+        var maxSessions: Int?
+        @Option(name: .customLong("session-max-timeout"), parsing: .unconditional, help: "The longest idle timeout a session may ask for, in seconds (default 86400).")
+        var sessionMaxTimeout: Double?
+        @Option(name: .customLong("allow-host-path"), help: ArgumentHelp(
+            "A host directory sessions may mount (shadow or read-only), with what is under it (repeatable; none by default).", valueName: "DIR"))
+        var allowHostPaths: [String] = []
         @Option(name: .customLong("policy"), help: ArgumentHelp(
             "Policy mode of requests that name none: off, warn (default) or strict. Strict is a floor: no request or profile lowers it.",
             valueName: "MODE"))

@@ -95,6 +95,18 @@ struct ServeSettings {
         if let v = flags.warmPool { try s.setWarmPool(v, source: "--warm-pool") }
         if let v = flags.warmPoolMemoryMB { s.engine.warmPools.memoryBudgetMB = v }
         if let v = flags.policyMode { s.engine.policyMode = try policyMode(v, source: "--policy") }
+        if let v = flags.maxSessions { s.engine.sessions.maxSessions = v }
+        if let v = flags.sessionMaxTimeout {
+            s.engine.sessions.maxTTLSeconds = v
+            if v.isFinite, v >= 1 { s.engine.sessions.defaultTTLSeconds = min(s.engine.sessions.defaultTTLSeconds, v) }
+        }
+        for path in flags.allowHostPaths {
+            guard path.hasPrefix("/"), let real = realpath(path, nil) else {
+                throw CLIFailure.usage("--allow-host-path '\(path)' is not an existing absolute directory")
+            }
+            s.engine.sessions.allowedHostRoots.append(String(cString: real))
+            free(real)
+        }
         // Compiled artifacts live with the rest of the service's data unless CORRAL_COMPILE_CACHE says otherwise.
         s.engine.compileCacheDirectory = s.dataDirectory + "/compile"
         s.engine.applyResourceEnvironment(env)
@@ -105,6 +117,9 @@ struct ServeSettings {
     /// The largest values `corral serve` accepts: beyond them a conversion or product would trap.
     static let maxWorkers = 1024
     static let maxGraceSeconds: Double = 86_400
+    /// Sessions are jails with their own identity slot (JailIdentity.slotCount bounds every jail at once).
+    static let maxSessions = 1024
+    static let maxSessionTimeout: Double = 30 * 86_400
     static let historyBackends = ["sqlite", "memory"]
 
     /// Refuses values that cannot work, whichever source gave them (flag, environment or file), naming the setting.
@@ -126,6 +141,12 @@ struct ServeSettings {
         }
         guard (0...Self.maxWarmPoolMemoryMB).contains(engine.warmPools.memoryBudgetMB) else {
             throw CLIFailure.usage("warm pool memory = \(engine.warmPools.memoryBudgetMB) MB is out of range: allowed 0...\(Self.maxWarmPoolMemoryMB) (--warm-pool-memory, \"warm_pool_memory_mb\")")
+        }
+        guard (0...Self.maxSessions).contains(engine.sessions.maxSessions) else {
+            throw CLIFailure.usage("max sessions = \(engine.sessions.maxSessions) is out of range: allowed 0...\(Self.maxSessions) (--max-sessions)")
+        }
+        guard engine.sessions.maxTTLSeconds.isFinite, (1...Self.maxSessionTimeout).contains(engine.sessions.maxTTLSeconds) else {
+            throw CLIFailure.usage("session max timeout = \(engine.sessions.maxTTLSeconds) s is out of range: allowed 1...\(Int(Self.maxSessionTimeout)) (--session-max-timeout)")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw CLIFailure.usage("log level '\(logLevel)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (--log-level, CORRAL_LOG_LEVEL, \"log_level\")")

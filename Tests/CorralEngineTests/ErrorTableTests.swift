@@ -10,6 +10,8 @@ struct ErrorTableTests {
             .invalidLimit: (400, "invalid_limit"), .notFound: (404, "not_found"),
             .payloadTooLarge: (413, "payload_too_large"), .queueFull: (429, "queue_full"),
             .internalError: (500, "internal_error"), .shuttingDown: (503, "shutting_down"),
+            .forbidden: (403, "forbidden"), .conflict: (409, "conflict"), .gone: (410, "gone"),
+            .limitReached: (429, "limit_reached"),
         ]
         #expect(Set(table.keys) == Set(EngineError.Code.allCases), "every code is in the table")
         for code in EngineError.Code.allCases {

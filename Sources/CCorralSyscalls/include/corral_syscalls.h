@@ -4,8 +4,26 @@
 #ifndef CORRAL_SYSCALLS_H
 #define CORRAL_SYSCALLS_H
 
+#include <stdint.h>
+
 int corral_pipe2_cloexec(int fds[2]);
 int corral_memfd_create_cloexec(const char *name);
 int corral_pidfd_send_signal(int pidfd, int sig);
+
+/// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, plus RESOLVE_NO_SYMLINKS when
+/// `no_symlinks` is set: `path` can never resolve outside `dirfd`. Returns a descriptor or -errno.
+int corral_open_beneath(int dirfd, const char *path, int flags, unsigned mode, int no_symlinks);
+
+/// A user namespace whose uid_map and gid_map are the given texts (e.g. "1000 2000001 1\n"),
+/// held by a descriptor (O_CLOEXEC); the helper process that made it is gone on return.
+/// For idmapped mounts. Returns the descriptor or -errno.
+int corral_userns_fd(const char *uid_map, const char *gid_map);
+
+/// Binds `source` at `target` through an idmapped mount (MOUNT_ATTR_IDMAP with `userns_fd`),
+/// read-only when `read_only` is set, recursively. Returns 0 or -errno.
+int corral_idmapped_bind(const char *source, const char *target, int userns_fd, int read_only);
+
+/// fgetxattr(2): the value's length, or -errno.
+long corral_fgetxattr(int fd, const char *name, void *value, unsigned long size);
 
 #endif

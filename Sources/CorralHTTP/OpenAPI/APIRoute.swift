@@ -1,3 +1,4 @@
+import CorralEngine
 import Hummingbird
 
 /// One route of the API. `APIRoute.all` is the single list the router, the contract middleware
@@ -16,6 +17,10 @@ public struct APIRoute: Sendable {
     public var query: [QueryParameter] = []
     /// The error codes the route may answer (`unauthorized` is added when API keys are configured).
     public var errors: [APIErrorCode]
+    /// A body that is not JSON (`application/octet-stream`: a file's bytes), instead of `requestSchema`.
+    public var requestMedia: String? = nil
+    /// Media types of a success that is not (only) JSON, with their schema (`application/zip`, a file's bytes).
+    public var responseMedia: [String: JSONSchema] = [:]
 
     /// Errors of every route that takes a JSON body.
     static let bodyErrors: [APIErrorCode] = [.invalidRequest, .payloadTooLarge, .unsupportedMediaType]
@@ -58,7 +63,7 @@ public struct APIRoute: Sendable {
         summary: "This document.", responseSchema: "OpenAPI", errors: [.invalidRequest])
 
     public static let all: [APIRoute] = [execute, executeBatch, validate, languages, limits, executions, execution,
-                                         stats, status, health, ready, metrics, openAPI]
+                                         stats, status, health, ready, metrics, openAPI] + sessionRoutes
 
     /// Whether `path` (as sent, without the query) is this route's: equal segments, a `{name}`
     /// segment standing for any non-empty one.

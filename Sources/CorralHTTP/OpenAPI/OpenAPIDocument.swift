@@ -53,14 +53,19 @@ public struct OpenAPIDocument: Sendable {
         var parameters: [[String: Any]] = route.query.map {
             ["name": $0.name, "in": "query", "required": false, "description": $0.description, "schema": $0.schema(context).foundation]
         }
-        if route.path.contains("{id}") {
-            parameters.append(["name": "id", "in": "path", "required": true, "schema": JSONSchema.string(minLength: 1).foundation])
+        for segment in route.path.split(separator: "/") where segment.hasPrefix("{") {
+            let name = String(segment.dropFirst().dropLast())
+            let schema = name == "pid" ? JSONSchema.integer(minimum: 1) : JSONSchema.string(minLength: 1)
+            parameters.append(["name": name, "in": "path", "required": true, "schema": schema.foundation])
         }
         if !parameters.isEmpty { operation["parameters"] = parameters }
         if let schema = route.requestSchema {
             var media: [String: Any] = ["schema": JSONSchema.ref(schema).foundation]
             if let example = example(of: route) { media["example"] = example }
             operation["requestBody"] = ["required": true, "content": [JSONBody.mediaType: media]]
+        }
+        if let media = route.requestMedia {
+            operation["requestBody"] = ["required": true, "content": [media: ["schema": ["type": "string", "format": "binary"]]]]
         }
         if secured, APIKeyMiddleware.open.contains(route.path) { operation["security"] = [[String: [String]]]() }
         return operation
@@ -71,8 +76,12 @@ public struct OpenAPIDocument: Sendable {
                                                          "required": true, "schema": ["type": "string"]]]
         var responses: [String: Any] = [:]
         if let schema = route.responseSchema {
+            var content: [String: Any] = [JSONBody.mediaType: ["schema": JSONSchema.ref(schema).foundation]]
+            for (media, schema) in route.responseMedia { content[media] = ["schema": schema.foundation] }
+            responses["200"] = ["description": "OK", "headers": requestID, "content": content]
+        } else if !route.responseMedia.isEmpty {
             responses["200"] = ["description": "OK", "headers": requestID,
-                                "content": [JSONBody.mediaType: ["schema": JSONSchema.ref(schema).foundation]]]
+                                "content": route.responseMedia.mapValues { ["schema": $0.foundation] }]
         } else {
             responses["200"] = ["description": "OK", "headers": requestID, "content": ["text/plain": ["schema": ["type": "string"]]]]
         }
@@ -80,7 +89,7 @@ public struct OpenAPIDocument: Sendable {
         if secured, !APIKeyMiddleware.open.contains(route.path) { codes.append(.unauthorized) }
         for (status, group) in Dictionary(grouping: codes, by: \.status) {
             var headers = requestID
-            if group.contains(.queueFull) {
+            if group.contains(.queueFull) || group.contains(.limitReached) {
                 headers["Retry-After"] = ["description": "Seconds after which a retry may be admitted.", "required": true,
                                           "schema": ["type": "string", "pattern": "^[0-9]+$"]]
             }

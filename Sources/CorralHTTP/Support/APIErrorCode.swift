@@ -13,6 +13,14 @@ public enum APIErrorCode: String, Sendable, CaseIterable {
     case unauthorized
     /// No such route, or no such execution.
     case notFound = "not_found"
+    /// The caller may not do this (a host path outside the allowed roots).
+    case forbidden
+    /// The request conflicts with the current state (a shadow apply over changed host files).
+    case conflict
+    /// The session expired (the message says when).
+    case gone
+    /// A server-wide maximum is reached (`--max-sessions`; `Retry-After` says when to retry).
+    case limitReached = "limit_reached"
     /// The route exists but not with this method (`Allow` says which).
     case methodNotAllowed = "method_not_allowed"
     /// The body, the code or the input is larger than allowed.
@@ -31,6 +39,10 @@ public enum APIErrorCode: String, Sendable, CaseIterable {
         case .invalidRequest, .unknownLanguage, .invalidLimit: .badRequest
         case .unauthorized: .unauthorized
         case .notFound: .notFound
+        case .forbidden: .forbidden
+        case .conflict: .conflict
+        case .gone: .gone
+        case .limitReached: .tooManyRequests
         case .methodNotAllowed: .methodNotAllowed
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
@@ -50,6 +62,10 @@ public enum APIErrorCode: String, Sendable, CaseIterable {
         case .queueFull: .queueFull
         case .shuttingDown: .shuttingDown
         case .notFound: .notFound
+        case .gone: .gone
+        case .forbidden: .forbidden
+        case .conflict: .conflict
+        case .limitReached: .limitReached
         case .internalError: .internalError
         }
     }

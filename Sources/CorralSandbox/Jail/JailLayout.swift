@@ -98,8 +98,13 @@ struct JailLayout {
         e.mount("tmpfs", root + "/tmp", "tmpfs", nosuidNodev, "size=\(spec.limits.tmpMB)m,mode=1777")
         let ws = root + JailSpec.workspacePath
         e.mkdir(ws)
-        e.mount("tmpfs", ws, "tmpfs", nosuidNodev,
-                "size=\(spec.limits.workspaceMB)m,mode=0755,uid=\(programID),gid=\(programID)")
+        if let host = spec.workspaceDirectory {
+            e.mount(host, ws, "", UInt(MS_BIND | MS_REC))
+            e.bindRemount(ws, spec.writableWorkspace ? nosuidNodev : UInt(MS_RDONLY) | nosuidNodev)
+        } else {
+            e.mount("tmpfs", ws, "tmpfs", nosuidNodev,
+                    "size=\(spec.limits.workspaceMB)m,mode=0755,uid=\(programID),gid=\(programID)")
+        }
         if let out = spec.outputDirectory {
             e.mkdir(root + "/out")
             e.mount(out, root + "/out", "", UInt(MS_BIND))
@@ -107,7 +112,7 @@ struct JailLayout {
         }
 
         e.pivot(root)
-        workspaceFiles(spec.files, writable: spec.writableWorkspace, encoder: &e)
+        if spec.workspaceDirectory == nil { workspaceFiles(spec.files, writable: spec.writableWorkspace, encoder: &e) }
         e.remount("/", UInt(MS_RDONLY | MS_NOSUID | MS_NODEV))
         e.hostname(hostname)
         e.loopbackUp()
@@ -210,6 +215,12 @@ struct JailLayout {
             if file.path.isEmpty || file.path.hasPrefix("/") || parts.contains("..") || parts.contains("") || parts.contains(".") {
                 throw .invalidRequest("file name '\(file.path)' must be relative to the workspace, without '..', '.' or empty parts")
             }
+        }
+        if spec.workspaceDirectory != nil, !spec.files.isEmpty {
+            throw .invalidRequest("a jail bound to a host workspace takes no files in its spec: write them into the workspace")
+        }
+        if let host = spec.workspaceDirectory, !host.hasPrefix("/") || host.split(separator: "/").contains("..") {
+            throw .invalidRequest("workspace directory '\(host)' must be absolute and without '..'")
         }
         for path in spec.readOnlyPaths where !path.hasPrefix("/") || path.split(separator: "/").contains("..") {
             throw .invalidRequest("read-only path '\(path)' must be absolute and without '..'")

@@ -21,6 +21,10 @@ public struct JailSpec: Sendable {
     public var network: Bool
     /// Whether the workspace is writable (it always exists; `/tmp` is always writable).
     public var writableWorkspace: Bool
+    /// A host directory bound at `/workspace` instead of the jail's own tmpfs (a session's
+    /// `SessionWorkspace`, which outlives its jail's processes and is read from the host).
+    /// Its files are the host's to write: `files` must then be empty.
+    public var workspaceDirectory: String?
     public var workingDirectory: String
 
     /// Where the workspace appears inside the jail.

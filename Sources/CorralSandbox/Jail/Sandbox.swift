@@ -39,6 +39,7 @@ public final class Sandbox: Sendable {
         try ScratchMount.prepareParent()
         cgroups = CgroupHierarchy.detect(name: configuration.cgroupName)
         JailCgroup.removeStale(in: cgroups)
+        SessionWorkspace.removeStale()
         degradations = Self.degradations(of: cgroups)
         if configuration.seccomp {
             seccompProgram = try SeccompFilter.program.get()

@@ -52,25 +52,33 @@ final class ServiceJail: Sendable {
     /// Starts `spec`'s program in `stub`: applies the limits, hands the spec to the init. Runs on the
     /// service spawner thread (the spec write blocks until the init has read it).
     static func start(stub: JailStub, spec: SpecEncoder, limits: ResourceLimits, maxReplyBytes: Int) throws(SandboxError) -> ServiceJail {
-        do throws(SandboxError) { try stub.cgroup?.apply(limits) } catch {
-            stub.destroy()
+        try stub.startProgram(spec, limits: limits)
+        return ServiceJail(stub: stub, maxReplyBytes: maxReplyBytes)
+    }
+}
+
+extension JailStub {
+    /// Applies `limits` to the jail's cgroup and hands `spec` to its init, which then builds the jail
+    /// and runs the program. On failure the stub is destroyed.
+    func startProgram(_ spec: SpecEncoder, limits: ResourceLimits) throws(SandboxError) {
+        do throws(SandboxError) { try cgroup?.apply(limits) } catch {
+            destroy()
             throw error
         }
         let framed = spec.framed()
         var offset = 0
         while offset < framed.count {
-            let n = framed.withUnsafeBytes { write(stub.specWrite, $0.baseAddress! + offset, $0.count - offset) }
+            let n = framed.withUnsafeBytes { write(specWrite, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 {
                 let e = errno
-                stub.destroy()
-                throw .system(call: "write", errno: e, context: "handing the spec to a service jail")
+                destroy()
+                throw .system(call: "write", errno: e, context: "handing the spec to a jail's init")
             }
             offset += n
         }
         // specWrite stays open: the init reads a length-framed spec (no EOF needed), and
-        // `JailStub.destroy()` closes every descriptor of the stub; closing it here too would close
+        // `destroy()` closes every descriptor of the stub; closing it here too would close
         // whatever descriptor reused its number by then.
-        return ServiceJail(stub: stub, maxReplyBytes: maxReplyBytes)
     }
 }

@@ -29,9 +29,12 @@ final class JailStub: @unchecked Sendable {
         (stdinWrite, stdoutRead, stderrRead, specWrite, statusRead) = fds
     }
 
-    /// Clones a stub. Runs on the spawner thread. The stub owns an identity from `identities` until it goes.
-    static func spawn(hierarchy: CgroupHierarchy, identities: JailIdentityPool, name: String) throws(SandboxError) -> JailStub {
-        let identity = try identities.acquire()
+    /// Clones a stub. Runs on the spawner thread. The stub owns an identity from `identities` until it goes:
+    /// a fresh one, or `acquired` (taken from `identities` by the caller, who needed its ids first).
+    static func spawn(hierarchy: CgroupHierarchy, identities: JailIdentityPool, name: String,
+                      acquired: JailIdentity? = nil) throws(SandboxError) -> JailStub {
+        let identity: JailIdentity
+        if let acquired { identity = acquired } else { identity = try identities.acquire() }
         var ownedByStub = false
         defer { if !ownedByStub { identities.release(identity) } }
         let stdin = try Posix.pipe(nonBlockingWrite: true)

@@ -1,0 +1,250 @@
+import CorralRuntimes
+import CorralSandbox
+import Foundation
+
+/// What `exec` gives back: the result object of a foreground command, or a background process's id.
+public enum SessionExecOutcome: Sendable {
+    case finished(ExecutionResponse)
+    case background(ProcessStarted)
+}
+
+/// Commands, processes and code contexts in a session.
+extension Engine {
+    /// Largest foreground timeout and output of one command in a session.
+    static let maxCommandSeconds: Double = 3600
+    static let defaultCommandSeconds: Double = 30
+
+    public func exec(_ id: String, _ request: SessionExecRequest, context: ExecutionContext) async throws(EngineError) -> SessionExecOutcome {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        let background = request.background ?? false
+        let timeout = request.timeoutSeconds ?? (background ? 0 : Self.defaultCommandSeconds)
+        guard timeout.isFinite, timeout >= 0, timeout <= Self.maxCommandSeconds, background || timeout > 0 else {
+            throw EngineError(.invalidLimit, "timeout_seconds must be between 0.001 and \(Int(Self.maxCommandSeconds)) (0: none, for background commands only), got \(timeout)",
+                              field: "timeout_seconds")
+        }
+        let maxOutput = request.maxOutputSize ?? configuration.defaultLimits.outputBytes
+        guard maxOutput >= 1, maxOutput <= configuration.maximumLimits.outputBytes else {
+            throw EngineError(.invalidLimit, "max_output_size must be between 1 and \(configuration.maximumLimits.outputBytes) bytes", field: "max_output_size")
+        }
+        var environment = session.environment
+        for (key, value) in (request.env ?? [:]).sorted(by: { $0.key < $1.key }) {
+            try SessionManager.checkEnvironment(key, value)
+            environment = SessionManager.merge(environment, [(key, value)])
+        }
+        let argv = try command(request, session: session, environment: &environment)
+        let cwd = try Self.sessionPath(request.cwd)
+        var message: [String: Any] = [
+            "op": "exec", "argv": argv, "env": Dictionary(environment.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
+            "cwd": cwd, "stdin": Data((request.stdin ?? "").utf8).base64EncodedString(), "timeout": timeout,
+            "background": background, "max_output": maxOutput,
+        ]
+        if let pty = request.pty {
+            let cols = pty.cols ?? 80, rows = pty.rows ?? 24
+            guard (1...1000).contains(cols), (1...1000).contains(rows) else {
+                throw EngineError(.invalidRequest, "pty.cols and pty.rows must be between 1 and 1000", field: "pty")
+            }
+            message["pty"] = ["cols": cols, "rows": rows]
+        }
+        let oomBefore = session.jail.oomKills
+        let reply = try await session.agent.call(message, deadline: background ? 30 : timeout + 30)
+        session.touch()
+        // A command that could not start (127 not found, 126 not executable) has no process: its result says so.
+        let pid = reply.int("pid")
+        if background, let pid { return .background(ProcessStarted(processID: pid)) }
+        guard pid != nil || reply.int("exit_code") != nil else { throw EngineError(.internalError, "the session agent's reply named no process") }
+        return .finished(ExecutionResponse(executionID: "\(id)-\(pid ?? 0)", result: Self.result(reply, oomBefore: oomBefore, session: session, timeout: timeout)))
+    }
+
+    /// The argv of a command: `bash -c COMMAND`, or an interpreted language's run command on the code.
+    private func command(_ request: SessionExecRequest, session: Session, environment: inout [(key: String, value: String)]) throws(EngineError) -> [String] {
+        switch (request.command, request.code) {
+        case (let command?, nil):
+            guard !command.utf8.contains(0) else { throw EngineError(.invalidRequest, "command contains a NUL byte", field: "command") }
+            return ["/bin/bash", "-c", command]
+        case (nil, let code?):
+            let name = request.language ?? session.language
+            guard let language = runtime.catalog.language(named: name) else {
+                throw EngineError(.unknownLanguage, "unknown language '\(name)'; GET /v1/languages lists them", field: "language")
+            }
+            guard !language.isCompiled else {
+                throw EngineError(.invalidRequest, "\(language.name) is compiled: in a session, run its compiler as a command "
+                    + "(write the file, then e.g. {\"command\": \"gcc main.c -o main && ./main\"})", field: "language")
+            }
+            guard code.utf8.count <= 120_000, !code.utf8.contains(0) else {
+                throw EngineError(.payloadTooLarge, "code in a session exec is at most 120,000 bytes without NUL bytes; write a larger program as a file and run it", field: "code")
+            }
+            // The code travels in the environment and is written to a fresh directory of /tmp by the wrapper.
+            let dir = "/tmp/.corral-code/\(UUID().uuidString.prefix(8))"
+            let source = dir + "/" + language.sourceFile
+            let run = language.run.map { $0.replacingOccurrences(of: "{source}", with: source).replacingOccurrences(of: "{workspace}", with: JailSpec.workspacePath) }
+            for (k, v) in (language.env ?? [:]) where !environment.contains(where: { $0.key == k }) { environment.append((k, v)) }
+            environment.append(("CORRAL_CODE", code))
+            return ["/bin/bash", "-c", "mkdir -p \"$1\" && printf '%s' \"$CORRAL_CODE\" > \"$1/$2\" && unset CORRAL_CODE && shift 2 && exec \"$@\"",
+                    "corral-code", dir, language.sourceFile] + run
+        default:
+            throw EngineError(.invalidRequest, "give exactly one of 'command' (run by /bin/bash -c) or 'code' (with 'language')", field: "command")
+        }
+    }
+
+    /// A path in the session for a working directory: relative to /workspace, or absolute.
+    static func sessionPath(_ path: String?) throws(EngineError) -> String {
+        guard let path, !path.isEmpty else { return JailSpec.workspacePath }
+        guard !path.utf8.contains(0), path.utf8.count < 4096 else { throw EngineError(.invalidRequest, "cwd is not a usable path", field: "cwd") }
+        return path.hasPrefix("/") ? path : JailSpec.workspacePath + "/" + path
+    }
+
+    static func result(_ reply: [String: Any], oomBefore: Int, session: Session, timeout: Double) -> RunResult {
+        let exitCode = reply.int("exit_code"), signal = reply.int("signal")
+        let timedOut = reply.bool("timed_out") ?? false, outputLimit = reply.bool("output_limit") ?? false
+        var status = RunStatus.success
+        var limit: LimitKind?
+        var message: String?
+        if timedOut {
+            status = .timeout; limit = .wallTime
+            message = "the command ran longer than its timeout of \(SessionManager.seconds(timeout)) and was killed"
+        } else if outputLimit {
+            status = .outputLimit; limit = .output
+        } else if signal != nil, session.jail.oomKills > oomBefore {
+            status = .memoryLimit; limit = .memory
+            message = "the session went over its memory limit of \(session.limits.maxMemoryMb) MB; the largest process was killed"
+        } else if let signal {
+            status = .killed
+            message = "killed by signal \(signal)"
+        } else if exitCode != 0 {
+            status = .error
+        }
+        return RunResult(status: status, stdout: reply.base64Text("stdout"), stderr: reply.base64Text("stderr"), exitCode: exitCode,
+                         signal: signal, executionTimeMs: reply.double("wall_ms") ?? 0, cpuTimeMs: reply.double("cpu_ms") ?? 0,
+                         memoryUsedMb: ((reply.double("max_rss_kb") ?? 0) / 1024 * 100).rounded() / 100,
+                         outputTruncated: outputLimit, errorMessage: message, limitExceeded: limit)
+    }
+
+    // MARK: - Processes
+
+    public func sessionProcesses(_ id: String, context: ExecutionContext) async throws(EngineError) -> ProcessList {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        let reply = try await session.agent.call(["op": "processes"], deadline: 10)
+        let items = (reply["processes"] as? [[String: Any]]) ?? []
+        return ProcessList(processes: items.compactMap { Self.process($0, withOutput: false) })
+    }
+
+    public func sessionProcess(_ id: String, pid: Int, wait: Double? = nil, context: ExecutionContext) async throws(EngineError) -> SessionProcess {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        let reply: [String: Any]
+        if let wait {
+            guard wait.isFinite, wait >= 0, wait <= 300 else { throw EngineError(.invalidRequest, "wait must be between 0 and 300 seconds", field: "wait") }
+            reply = try await session.agent.call(["op": "wait", "pid": pid, "timeout": wait], deadline: wait + 10)
+        } else {
+            reply = try await session.agent.call(["op": "process", "pid": pid], deadline: 10)
+        }
+        guard let process = Self.process(reply, withOutput: true) else { throw EngineError(.internalError, "the session agent's reply was not a process") }
+        return process
+    }
+
+    static func process(_ p: [String: Any], withOutput: Bool) -> SessionProcess? {
+        guard let pid = p.int("pid") else { return nil }
+        return SessionProcess(
+            processID: pid, command: (p["argv"] as? [String]) ?? [], cwd: p.string("cwd") ?? "", status: p.string("status") ?? "unknown",
+            exitCode: p.int("exit_code"), signal: p.int("signal"), background: p.bool("background") ?? false, pty: p.bool("pty") ?? false,
+            startedAt: p.double("started_at") ?? 0, endedAt: p.double("ended_at"),
+            stdout: withOutput ? p.base64Text("stdout") : nil, stderr: withOutput ? p.base64Text("stderr") : nil,
+            outputTruncated: withOutput ? (p.bool("truncated") ?? false) : nil, timedOut: withOutput ? (p.bool("timed_out") ?? false) : nil)
+    }
+
+    public func sessionProcessStdin(_ id: String, pid: Int, _ request: ProcessStdinRequest, context: ExecutionContext) async throws(EngineError) {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        _ = try await session.agent.call(["op": "stdin", "pid": pid, "data": Data(request.data.utf8).base64EncodedString(),
+                                          "eof": request.eof ?? false], deadline: 10)
+    }
+
+    public func sessionProcessSignal(_ id: String, pid: Int, _ request: ProcessSignalRequest, context: ExecutionContext) async throws(EngineError) {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        guard let number = Self.signalNumber(request.signal) else {
+            throw EngineError(.invalidRequest, "unknown signal '\(request.signal)': give a number (1-64) or a name such as SIGTERM, TERM, KILL, INT, HUP", field: "signal")
+        }
+        _ = try await session.agent.call(["op": "signal", "pid": pid, "signal": number], deadline: 10)
+    }
+
+    public func sessionProcessResize(_ id: String, pid: Int, _ request: ProcessResizeRequest, context: ExecutionContext) async throws(EngineError) {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        guard (1...1000).contains(request.cols), (1...1000).contains(request.rows) else {
+            throw EngineError(.invalidRequest, "cols and rows must be between 1 and 1000", field: "cols")
+        }
+        _ = try await session.agent.call(["op": "resize", "pid": pid, "cols": request.cols, "rows": request.rows], deadline: 10)
+    }
+
+    static func signalNumber(_ text: String) -> Int? {
+        if let n = Int(text) { return (1...64).contains(n) ? n : nil }
+        let names = ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8, "KILL": 9, "USR1": 10, "SEGV": 11,
+                     "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15, "CHLD": 17, "CONT": 18, "STOP": 19, "TSTP": 20, "WINCH": 28]
+        let upper = text.uppercased()
+        return names[upper.hasPrefix("SIG") ? String(upper.dropFirst(3)) : upper]
+    }
+
+    // MARK: - Code contexts
+
+    static let contextLanguages = ["python", "javascript"]
+
+    public func createContext(_ id: String, _ request: CreateContextRequest, context: ExecutionContext) async throws(EngineError) -> ContextInfo {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        let language = try contextLanguage(request.language ?? session.language)
+        let reply = try await session.agent.call(["op": "context_create", "language": language, "cwd": try Self.sessionPath(request.cwd),
+                                                  "env": Dictionary(session.environment.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })],
+                                                 deadline: 30)
+        guard let contextID = reply.string("context_id") else { throw EngineError(.internalError, "the session agent's reply named no context") }
+        return ContextInfo(contextID: contextID, language: language)
+    }
+
+    public func contexts(_ id: String, context: ExecutionContext) async throws(EngineError) -> ContextList {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        let reply = try await session.agent.call(["op": "contexts"], deadline: 10)
+        let items = (reply["contexts"] as? [[String: Any]]) ?? []
+        return ContextList(contexts: items.compactMap { c in c.string("context_id").map { ContextInfo(contextID: $0, language: c.string("language") ?? "") } })
+    }
+
+    private func contextLanguage(_ name: String) throws(EngineError) -> String {
+        let canonical = runtime.catalog.language(named: name)?.name ?? name
+        guard Self.contextLanguages.contains(canonical) else {
+            throw EngineError(.invalidRequest, "code contexts run \(Self.contextLanguages.joined(separator: " or ")), not '\(name)'", field: "language")
+        }
+        return canonical
+    }
+
+    public func runCode(_ id: String, _ request: RunCodeRequest, context: ExecutionContext) async throws(EngineError) -> RunCodeResult {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        let timeout = request.timeoutSeconds ?? Self.defaultCommandSeconds
+        guard timeout.isFinite, timeout > 0, timeout <= Self.maxCommandSeconds else {
+            throw EngineError(.invalidLimit, "timeout_seconds must be between 0.001 and \(Int(Self.maxCommandSeconds))", field: "timeout_seconds")
+        }
+        guard request.code.utf8.count <= configuration.maxCodeBytes else {
+            throw EngineError(.payloadTooLarge, "code is larger than \(configuration.maxCodeBytes) bytes", field: "code")
+        }
+        var contextID = request.contextID
+        if contextID == nil {
+            let language = try contextLanguage(request.language ?? session.language)
+            contextID = session.defaultContexts.withLock { $0[language] }
+            if contextID == nil {
+                let made = try await createContext(id, CreateContextRequest(language: language), context: context).contextID
+                contextID = session.defaultContexts.withLock { contexts in
+                    if let existing = contexts[language] { return existing }
+                    contexts[language] = made
+                    return made
+                }
+            }
+        }
+        guard let contextID else { throw EngineError(.internalError, "no context") }
+        let reply = try await session.agent.call(["op": "run_code", "context_id": contextID, "code": request.code, "timeout": timeout],
+                                                 deadline: timeout + 30)
+        session.touch()
+        var value: RunCodeResult.Value?
+        if let r = reply["result"] as? [String: Any], let text = r.string("text") {
+            value = RunCodeResult.Value(text: text, json: r["json"].map { JSONValue(foundation: $0) })
+        }
+        var cellError: RunCodeResult.CellError?
+        if let e = reply["error"] as? [String: Any] {
+            cellError = RunCodeResult.CellError(name: e.string("name") ?? "Error", value: e.string("value") ?? "", traceback: e.string("traceback") ?? "")
+        }
+        return RunCodeResult(contextID: contextID, stdout: reply.string("stdout") ?? "", stderr: reply.string("stderr") ?? "",
+                             result: value, error: cellError, executionTimeMs: reply.double("wall_ms") ?? 0)
+    }
+}

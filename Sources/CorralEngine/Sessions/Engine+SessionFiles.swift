@@ -1,0 +1,142 @@
+import CorralSandbox
+import Foundation
+
+/// What `GET .../files?path=` found: a file's bytes or a directory's listing.
+public enum SessionFileRead: Sendable {
+    case file([UInt8])
+    case directory(FileListing)
+}
+
+/// The files API and the shadow copy's changes, diff and apply. Files are read and written from the
+/// host on the session's workspace (`WorkspaceFiles`: never outside it, never through a symlink).
+extension Engine {
+    public func readSessionFile(_ id: String, path: String, context: ExecutionContext) throws(EngineError) -> SessionFileRead {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        do throws(WorkspaceFiles.Failure) {
+            let entry = try session.files.stat(path)
+            switch entry.kind {
+            case .directory:
+                let entries = try session.files.list(path).map(Self.fileEntry)
+                return .directory(FileListing(path: entry.path, entries: entries))
+            case .file:
+                return .file(try session.files.read(path, limit: sessions.settings.maxFileBytes))
+            case .symlink:
+                throw WorkspaceFiles.Failure.symlink("'\(entry.path)' is a symlink (to '\(entry.target ?? "?")'), which the files API never follows")
+            case .other:
+                throw WorkspaceFiles.Failure.invalidPath("'\(entry.path)' is neither a file nor a directory")
+            }
+        } catch { throw SessionManager.engineError(error) }
+    }
+
+    static func fileEntry(_ e: WorkspaceFiles.Entry) -> FileEntry {
+        FileEntry(name: e.name, path: e.path, type: e.kind.rawValue, size: e.size, mode: String(e.mode, radix: 8),
+                  modifiedAt: (e.modifiedAt * 1000).rounded() / 1000, target: e.target)
+    }
+
+    public func writeSessionFile(_ id: String, path: String, bytes: [UInt8], context: ExecutionContext) throws(EngineError) -> FileEntry {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        guard bytes.count <= sessions.settings.maxFileBytes else {
+            throw EngineError(.payloadTooLarge, "a file written at once is at most \(sessions.settings.maxFileBytes) bytes")
+        }
+        if case .readOnly = session.jail.workspace.kind { throw EngineError(.forbidden, "the session's workspace is a read-only mount") }
+        do throws(WorkspaceFiles.Failure) {
+            try session.files.write(path, bytes)
+            return Self.fileEntry(try session.files.stat(path))
+        } catch { throw SessionManager.engineError(error) }
+    }
+
+    public func deleteSessionFile(_ id: String, path: String, context: ExecutionContext) throws(EngineError) {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        if case .readOnly = session.jail.workspace.kind { throw EngineError(.forbidden, "the session's workspace is a read-only mount") }
+        do throws(WorkspaceFiles.Failure) { try session.files.remove(path) } catch { throw SessionManager.engineError(error) }
+    }
+
+    public func moveSessionFile(_ id: String, _ request: FileMoveRequest, context: ExecutionContext) throws(EngineError) -> FileEntry {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        if case .readOnly = session.jail.workspace.kind { throw EngineError(.forbidden, "the session's workspace is a read-only mount") }
+        do throws(WorkspaceFiles.Failure) {
+            try session.files.move(request.from, to: request.to)
+            return Self.fileEntry(try session.files.stat(request.to))
+        } catch { throw SessionManager.engineError(error) }
+    }
+
+    /// A zip of a workspace directory (symlinks and special files left out).
+    public func sessionArchive(_ id: String, path: String, context: ExecutionContext) throws(EngineError) -> [UInt8] {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        do throws(WorkspaceArchive.Failure) {
+            return try WorkspaceArchive.make(session.files, directory: path, maxBytes: sessions.settings.maxArchiveBytes).bytes
+        } catch {
+            switch error {
+            case .tooLarge(let m): throw EngineError(.payloadTooLarge, m)
+            case .files(let f): throw SessionManager.engineError(f)
+            }
+        }
+    }
+
+    // MARK: - Shadow copies
+
+    private func shadow(_ id: String, context: ExecutionContext) throws(EngineError) -> ShadowChanges {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        guard let shadow = session.shadow else {
+            throw EngineError(.invalidRequest, "session \(id) has no shadow mount: changes, diff and apply need one (create it with mount: {host_path, mode: \"shadow\"})")
+        }
+        return shadow
+    }
+
+    public func sessionChanges(_ id: String, context: ExecutionContext) throws(EngineError) -> ChangesReport {
+        let shadow = try self.shadow(id, context: context)
+        do throws(ShadowChanges.Failure) { return Self.report(try shadow.changes()) } catch { throw Self.engineError(error) }
+    }
+
+    static func report(_ changes: [ShadowChanges.Change]) -> ChangesReport {
+        ChangesReport(changes: changes.map { ChangesReport.Change(path: $0.path, kind: $0.kind.rawValue, type: $0.type.rawValue) })
+    }
+
+    static func engineError(_ failure: ShadowChanges.Failure) -> EngineError {
+        switch failure {
+        case .conflicts(let paths):
+            EngineError(.conflict, "the host changed since the session began, at: \(paths.joined(separator: ", ")); nothing was applied "
+                + "(apply other paths, or send force: true to overwrite)")
+        case .notChanged(let paths): EngineError(.invalidRequest, "not changed in the session: \(paths.joined(separator: ", "))", field: "paths")
+        case .failed(let m): EngineError(.internalError, m)
+        }
+    }
+
+    /// A unified diff of the changes (one path, or all); binary files named, not dumped.
+    public func sessionDiff(_ id: String, path: String?, context: ExecutionContext) throws(EngineError) -> DiffReport {
+        let shadow = try self.shadow(id, context: context)
+        var changes: [ShadowChanges.Change]
+        do throws(ShadowChanges.Failure) { changes = try shadow.changes() } catch { throw Self.engineError(error) }
+        if let path {
+            let wanted: String
+            do throws(WorkspaceFiles.Failure) { wanted = try WorkspaceFiles.normalise(path) } catch { throw SessionManager.engineError(error) }
+            changes = changes.filter { $0.path == wanted || $0.path.hasPrefix(wanted + "/") }
+        }
+        var diff = "", binary: [String] = []
+        let limit = 4 << 20
+        for change in changes where change.type == .file {
+            let (old, new) = shadow.contents(change.path, limit: limit)
+            let oldBytes = change.kind == .added ? [] : old ?? [], newBytes = change.kind == .deleted ? [] : new ?? []
+            guard Self.isText(oldBytes), Self.isText(newBytes) else {
+                binary.append(change.path)
+                diff += "Binary files a/\(change.path) and b/\(change.path) differ\n"
+                continue
+            }
+            diff += UnifiedDiff.make(old: String(decoding: oldBytes, as: UTF8.self), new: String(decoding: newBytes, as: UTF8.self),
+                                     oldName: change.kind == .added ? "/dev/null" : "a/" + change.path,
+                                     newName: change.kind == .deleted ? "/dev/null" : "b/" + change.path)
+        }
+        return DiffReport(diff: diff, binaryFiles: binary)
+    }
+
+    static func isText(_ bytes: [UInt8]) -> Bool {
+        !bytes.prefix(8192).contains(0) && String(validatingUTF8: bytes.map { CChar(bitPattern: $0) } + [0]) != nil
+    }
+
+    public func applySessionChanges(_ id: String, _ request: ApplyRequest, context: ExecutionContext) throws(EngineError) -> ChangesReport {
+        let shadow = try self.shadow(id, context: context)
+        do throws(ShadowChanges.Failure) {
+            return Self.report(try shadow.apply(paths: request.paths, force: request.force ?? false))
+        } catch { throw Self.engineError(error) }
+    }
+}

@@ -1,0 +1,96 @@
+import CorralSandbox
+import Foundation
+import Synchronization
+
+/// The host's end of a session agent's protocol: JSON requests with an `id`, replies matched by
+/// it, many in flight. Replies are hostile input (the session's code runs as the agent's uid):
+/// they are read as loose JSON and every field is checked where it is used.
+final class SessionAgent: Sendable {
+    private struct State {
+        var nextID = 1
+        var waiting: [Int: CheckedContinuation<[String: Any]?, Never>] = [:]
+        var ended: String?
+        var jail: SessionJail?
+    }
+    private let state = Mutex(State())
+
+    func attach(_ jail: SessionJail) { state.withLock { $0.jail = jail } }
+
+    var endReason: String? { state.withLock { $0.ended } }
+
+    /// A reply frame from the jail.
+    func received(_ frame: [UInt8]) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(frame))) as? [String: Any],
+              let id = (object["id"] as? NSNumber)?.intValue else { return }
+        let waiter = state.withLock { $0.waiting.removeValue(forKey: id) }
+        waiter?.resume(returning: object)
+    }
+
+    /// The jail ended: every call in flight fails with `reason`.
+    func ended(_ reason: String) {
+        let waiters = state.withLock { s -> [CheckedContinuation<[String: Any]?, Never>] in
+            s.ended = s.ended ?? reason
+            defer { s.waiting = [:] }
+            return Array(s.waiting.values)
+        }
+        for w in waiters { w.resume(returning: nil) }
+    }
+
+    /// Sends `request` (an `op` and its fields) and waits for its reply, at most `deadline` seconds.
+    func call(_ request: [String: Any], deadline: Double) async throws(EngineError) -> [String: Any] {
+        var message = request
+        let (id, jail) = state.withLock { s -> (Int, SessionJail?) in
+            defer { s.nextID += 1 }
+            return (s.nextID, s.ended == nil ? s.jail : nil)
+        }
+        message["id"] = id
+        guard let jail else { throw EngineError(.gone, "the session ended: \(endReason ?? "its jail is gone")") }
+        guard let data = try? JSONSerialization.data(withJSONObject: message) else {
+            throw EngineError(.invalidRequest, "the request cannot be encoded as JSON")
+        }
+        let reply: [String: Any]? = await withCheckedContinuation { continuation in
+            let sent = state.withLock { s -> Bool in
+                guard s.ended == nil else { return false }
+                s.waiting[id] = continuation
+                return true
+            }
+            guard sent, jail.send(Array(data)) else {
+                if sent { state.withLock { $0.waiting.removeValue(forKey: id) } }
+                continuation.resume(returning: nil)
+                return
+            }
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(max(0.1, min(deadline, 86_400)) * 1e9))
+                let late = self.state.withLock { $0.waiting.removeValue(forKey: id) }
+                late?.resume(returning: ["id": id, "ok": false, "code": "timeout",
+                                         "error": "the session did not answer within \(Int(deadline)) s"])
+            }
+        }
+        guard let reply else { throw EngineError(.gone, "the session ended: \(endReason ?? "its jail is gone")") }
+        if reply["ok"] as? Bool == true { return reply }
+        let text = (reply["error"] as? String).map { String($0.prefix(2000)) } ?? "the session agent refused the request"
+        switch reply["code"] as? String {
+        case "not_found": throw EngineError(.notFound, text)
+        case "invalid_request": throw EngineError(.invalidRequest, text)
+        case "timeout": throw EngineError(.internalError, text)
+        case "failed": throw EngineError(.conflict, text)
+        default: throw EngineError(.internalError, text)
+        }
+    }
+}
+
+extension Dictionary where Key == String, Value == Any {
+    func int(_ key: String) -> Int? { (self[key] as? NSNumber).flatMap { Int(exactly: $0.doubleValue.rounded()) } }
+    func double(_ key: String) -> Double? { (self[key] as? NSNumber)?.doubleValue.nonNegativeFinite }
+    func string(_ key: String) -> String? { self[key] as? String }
+    func bool(_ key: String) -> Bool? { (self[key] as? NSNumber)?.boolValue }
+    /// Base64 text decoded as UTF-8 (invalid sequences replaced).
+    func base64Text(_ key: String) -> String {
+        guard let s = self[key] as? String, let data = Data(base64Encoded: s) else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension Double {
+    var nonNegativeFinite: Double? { isFinite && self >= 0 ? self : nil }
+}

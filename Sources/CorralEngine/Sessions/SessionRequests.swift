@@ -1,0 +1,148 @@
+/// `POST /v1/sessions`.
+public struct CreateSessionRequest: Sendable, Codable, KnownFields {
+    public var language: String?
+    public var maxMemoryMb: Int?
+    public var processes: Int?
+    public var cpuPercent: Int?
+    public var diskMb: Int?
+    /// Idle time-to-live in seconds: the session ends this long after its last call.
+    public var timeoutSeconds: Double?
+    public var allowNetwork: Bool?
+    public var environmentVars: [String: String]?
+    /// Initial files: path in the workspace → UTF-8 text.
+    public var files: [String: String]?
+    public var mount: Mount?
+    public var metadata: [String: String]?
+
+    public struct Mount: Sendable, Codable, Equatable {
+        public var hostPath: String
+        /// `shadow` (copy-on-write; see changes, diff, apply) or `readonly`.
+        public var mode: String
+        enum CodingKeys: String, CodingKey { case mode; case hostPath = "host_path" }
+        public init(hostPath: String, mode: String) { self.hostPath = hostPath; self.mode = mode }
+    }
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case language, processes, files, mount, metadata
+        case maxMemoryMb = "max_memory_mb"
+        case cpuPercent = "cpu_percent"
+        case diskMb = "disk_mb"
+        case timeoutSeconds = "timeout_seconds"
+        case allowNetwork = "allow_network"
+        case environmentVars = "environment_vars"
+    }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+    public static var wholeNumberFields: Set<String> { ["max_memory_mb", "processes", "cpu_percent", "disk_mb"] }
+}
+
+/// `POST /v1/sessions/{id}/exec`: a command (run by `/bin/bash -c`) or code in a language.
+public struct SessionExecRequest: Sendable, Codable, KnownFields {
+    public var command: String?
+    public var code: String?
+    public var language: String?
+    public var cwd: String?
+    public var env: [String: String]?
+    public var stdin: String?
+    public var timeoutSeconds: Double?
+    public var background: Bool?
+    public var pty: PTY?
+    public var maxOutputSize: Int?
+
+    public struct PTY: Sendable, Codable, Equatable {
+        public var cols: Int?
+        public var rows: Int?
+    }
+
+    public init(command: String) { self.command = command }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case command, code, language, cwd, env, stdin, background, pty
+        case timeoutSeconds = "timeout_seconds"
+        case maxOutputSize = "max_output_size"
+    }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+    public static var wholeNumberFields: Set<String> { ["max_output_size"] }
+}
+
+/// `POST /v1/sessions/{id}/run_code`.
+public struct RunCodeRequest: Sendable, Codable, KnownFields {
+    public var code: String
+    public var contextID: String?
+    /// Used when no context is named: the session's default context of this language.
+    public var language: String?
+    public var timeoutSeconds: Double?
+
+    public init(code: String, contextID: String? = nil) { self.code = code; self.contextID = contextID }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case code, language
+        case contextID = "context_id"
+        case timeoutSeconds = "timeout_seconds"
+    }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+}
+
+/// `POST /v1/sessions/{id}/contexts`.
+public struct CreateContextRequest: Sendable, Codable, KnownFields {
+    public var language: String?
+    public var cwd: String?
+    public init(language: String? = nil) { self.language = language }
+    enum CodingKeys: String, CodingKey, CaseIterable { case language, cwd }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+}
+
+/// `POST /v1/sessions/{id}/timeout`.
+public struct SessionTimeoutRequest: Sendable, Codable, KnownFields {
+    public var timeoutSeconds: Double
+    enum CodingKeys: String, CodingKey, CaseIterable { case timeoutSeconds = "timeout_seconds" }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+}
+
+/// `POST .../processes/{pid}/stdin`.
+public struct ProcessStdinRequest: Sendable, Codable, KnownFields {
+    public var data: String
+    public var eof: Bool?
+    enum CodingKeys: String, CodingKey, CaseIterable { case data, eof }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+}
+
+/// `POST .../processes/{pid}/signal`: a number or a name (`SIGTERM`, `TERM`, `KILL`, …).
+public struct ProcessSignalRequest: Sendable, Codable, KnownFields {
+    public var signal: String
+    enum CodingKeys: String, CodingKey, CaseIterable { case signal }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let n = try? c.decode(Int.self, forKey: .signal) { signal = String(n) } else { signal = try c.decode(String.self, forKey: .signal) }
+    }
+}
+
+/// `POST .../processes/{pid}/resize`.
+public struct ProcessResizeRequest: Sendable, Codable, KnownFields {
+    public var cols: Int
+    public var rows: Int
+    enum CodingKeys: String, CodingKey, CaseIterable { case cols, rows }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+    public static var wholeNumberFields: Set<String> { ["cols", "rows"] }
+}
+
+/// `POST /v1/sessions/{id}/files/move`.
+public struct FileMoveRequest: Sendable, Codable, KnownFields {
+    public var from: String
+    public var to: String
+    enum CodingKeys: String, CodingKey, CaseIterable { case from, to }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+}
+
+/// `POST /v1/sessions/{id}/apply`.
+public struct ApplyRequest: Sendable, Codable, KnownFields {
+    /// Paths to write back (a directory takes what is under it); all changes when absent.
+    public var paths: [String]?
+    public var force: Bool?
+    enum CodingKeys: String, CodingKey, CaseIterable { case paths, force }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+    public init(paths: [String]? = nil, force: Bool? = nil) { self.paths = paths; self.force = force }
+}

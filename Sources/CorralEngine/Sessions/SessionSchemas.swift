@@ -1,0 +1,194 @@
+/// The JSON Schemas of the session API's bodies (see `SchemaDescribed`).
+extension CreateSessionRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        let max = context.maximumLimits
+        return .object(CodingKeys.self, required: []) { key in
+            switch key {
+            case .language: JSONSchema.enumeration(context.languageNames).described("The session's language (default python): contexts and `code` execs use it.")
+            case .maxMemoryMb: JSONSchema.integer(minimum: 16, maximum: max.memoryMB).described("Memory over every process of the session, MiB.")
+            case .processes: JSONSchema.integer(minimum: 1, maximum: max.processes).described("Processes and threads alive at once in the session.")
+            case .cpuPercent: JSONSchema.integer(minimum: 1, maximum: max.effectiveCPUPercent).described("CPU share of the whole session, percent of one core.")
+            case .diskMb: JSONSchema.integer(minimum: 1, maximum: max.workspaceMB).described("Size of the workspace (what the session may write), MiB.")
+            case .timeoutSeconds: JSONSchema.number(minimum: 1).described("Idle time-to-live in seconds (default 300; the server sets the maximum).")
+            case .allowNetwork: JSONSchema.boolean.described("Outbound network through a user-mode stack (the host's loopback stays unreachable).")
+            case .environmentVars: JSONSchema.map(.string()).described("Environment of every command in the session.")
+            case .files: JSONSchema.map(.string()).described("Initial files: workspace path → UTF-8 text.")
+            case .mount: JSONSchema.ref("SessionMount")
+            case .metadata: JSONSchema.map(.string()).described("Free key/value labels (GET /v1/sessions?metadata=k=v filters on them).")
+            }
+        }
+    }
+}
+
+extension CreateSessionRequest.Mount: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object([("host_path", JSONSchema.string(minLength: 1).described("A directory under a root the server allows (--allow-host-path).")),
+                 ("mode", JSONSchema.enumeration(["shadow", "readonly"]).described("shadow: copy-on-write, reviewed with changes/diff/apply; readonly: read-only."))],
+                required: ["host_path", "mode"])
+    }
+}
+
+extension SessionExecRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, required: []) { key in
+            switch key {
+            case .command: JSONSchema.string().described("Run by /bin/bash -c. Give this or code.")
+            case .code: JSONSchema.string().described("Source run with the language's interpreter. Give this or command.")
+            case .language: JSONSchema.enumeration(context.languageNames).described("Language of code (default: the session's).")
+            case .cwd: JSONSchema.string().described("Working directory: absolute, or relative to /workspace (the default).")
+            case .env: JSONSchema.map(.string()).described("Added to the session's environment for this command.")
+            case .stdin: JSONSchema.string().described("Bytes fed to standard input (UTF-8).")
+            case .timeoutSeconds: JSONSchema.number(minimum: 0, maximum: 3600).described("Seconds before the command's process group is killed (default 30; 0 = none, background only).")
+            case .background: JSONSchema.boolean.described("Return {process_id} at once; read its output with GET .../processes/{pid}.")
+            case .pty: JSONSchema.object([("cols", JSONSchema.integer(minimum: 1, maximum: 1000).orNull), ("rows", JSONSchema.integer(minimum: 1, maximum: 1000).orNull)], required: [])
+                .described("Run on a pseudo-terminal of this size (stdout carries both streams).")
+            case .maxOutputSize: JSONSchema.integer(minimum: 1, maximum: context.maximumLimits.outputBytes).described("stdout + stderr bytes kept.")
+            }
+        }
+    }
+}
+
+extension RunCodeRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, required: [.code]) { key in
+            switch key {
+            case .code: JSONSchema.string().described("A cell: statements, the last expression's value is the result.")
+            case .contextID: JSONSchema.string().described("A context made with POST .../contexts; without one, the session's default context of `language`.")
+            case .language: JSONSchema.enumeration(["python", "javascript"]).described("Language of the default context (default: the session's).")
+            case .timeoutSeconds: JSONSchema.number(minimum: 0, maximum: 3600).described("Seconds before the context is killed and restarted (default 30).")
+            }
+        }
+    }
+}
+
+extension CreateContextRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, required: []) { key in
+            switch key {
+            case .language: JSONSchema.enumeration(["python", "javascript"])
+            case .cwd: JSONSchema.string().described("Working directory of the context (default /workspace).")
+            }
+        }
+    }
+}
+
+extension SessionTimeoutRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, required: [.timeoutSeconds]) { _ in JSONSchema.number(minimum: 1).described("The new idle TTL, counted from now.") }
+    }
+}
+
+extension ProcessStdinRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, required: [.data]) { key in
+            switch key {
+            case .data: JSONSchema.string().described("Bytes (UTF-8) written to the process's stdin.")
+            case .eof: JSONSchema.boolean.described("Close stdin after writing.")
+            }
+        }
+    }
+}
+
+extension ProcessSignalRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, required: [.signal]) { _ in
+            JSONSchema(["oneOf": .array([.object(JSONSchema.integer(minimum: 1, maximum: 64).keywords), .object(JSONSchema.string().keywords)])])
+                .described("A signal number or name (SIGTERM, TERM, KILL …), sent to the process's group.")
+        }
+    }
+}
+
+extension ProcessResizeRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, required: [.cols, .rows]) { _ in JSONSchema.integer(minimum: 1, maximum: 1000) }
+    }
+}
+
+extension FileMoveRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, required: [.from, .to]) { _ in JSONSchema.string(minLength: 1).described("A path in the workspace.") }
+    }
+}
+
+extension ApplyRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, required: []) { key in
+            switch key {
+            case .paths: JSONSchema.array(.string(minLength: 1)).described("Changed paths to write back (a directory takes what is under it); all when absent.")
+            case .force: JSONSchema.boolean.described("Overwrite host files changed since the session began (409 otherwise).")
+            }
+        }
+    }
+}
+
+// MARK: - Responses
+
+extension SessionInfo: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self) { key in
+            switch key {
+            case .sessionID: JSONSchema.string(minLength: 1)
+            case .status: JSONSchema.enumeration(["running", "ended"])
+            case .language: JSONSchema.string()
+            case .createdAt, .expiresAt: JSONSchema.string().described("RFC 3339 time.")
+            case .timeoutSeconds: JSONSchema.number(minimum: 0).described("Idle TTL: the session ends this long after its last call.")
+            case .allowNetwork: JSONSchema.boolean
+            case .limits: JSONSchema.object(Limits.CodingKeys.self) { _ in JSONSchema.integer(minimum: 0) }
+            case .mount: JSONSchema.ref("SessionMount").orNull
+            case .metadata: JSONSchema.map(.string())
+            case .memoryUsedMb: JSONSchema.number(minimum: 0).orNull.described("Memory charged to the session now, MiB.")
+            case .endReason: JSONSchema.string().orNull
+            }
+        }
+    }
+}
+
+extension SessionProcess: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, optional: [.stdout, .stderr, .outputTruncated, .timedOut]) { key in
+            switch key {
+            case .processID: JSONSchema.integer()
+            case .command: JSONSchema.array(.string())
+            case .cwd: JSONSchema.string()
+            case .status: JSONSchema.string().described("running or exited.")
+            case .exitCode, .signal: JSONSchema.integer().orNull
+            case .background, .pty: JSONSchema.boolean
+            case .startedAt: JSONSchema.number(minimum: 0).described("Unix seconds.")
+            case .endedAt: JSONSchema.number(minimum: 0).orNull
+            case .stdout, .stderr: JSONSchema.string().described("Output kept so far (GET .../processes/{pid} only).")
+            case .outputTruncated, .timedOut: JSONSchema.boolean
+            }
+        }
+    }
+}
+
+extension RunCodeResult: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self) { key in
+            switch key {
+            case .contextID: JSONSchema.string()
+            case .stdout, .stderr: JSONSchema.string()
+            case .result: JSONSchema.object([("text", JSONSchema.string()), ("json", JSONSchema([:]))], required: ["text", "json"]).orNull
+                .described("The last expression's value: its repr, and its JSON when it has one.")
+            case .error: JSONSchema.object([("name", JSONSchema.string()), ("value", JSONSchema.string()), ("traceback", JSONSchema.string())],
+                                           required: ["name", "value", "traceback"]).orNull
+            case .executionTimeMs: JSONSchema.number(minimum: 0)
+            }
+        }
+    }
+}
+
+extension FileEntry: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self, optional: [.target]) { key in
+            switch key {
+            case .name, .path: JSONSchema.string()
+            case .type: JSONSchema.enumeration(["file", "directory", "symlink", "other"])
+            case .size: JSONSchema.integer(minimum: 0)
+            case .mode: JSONSchema.string(pattern: "^[0-7]+$").described("Permission bits in octal.")
+            case .modifiedAt: JSONSchema.number().described("Unix seconds.")
+            case .target: JSONSchema.string().described("Where a symlink points (never followed).")
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import CorralSandbox
+
+/// How the engine runs sessions (`corral serve --max-sessions`, `--allow-host-path`, …).
+public struct SessionSettings: Sendable {
+    /// Sessions alive at once, over all callers; one more is refused with `limit_reached` (429).
+    public var maxSessions = 16
+    /// Idle time-to-live a session gets when it names none, and the most it may ask for (seconds).
+    public var defaultTTLSeconds: Double = 300
+    public var maxTTLSeconds: Double = 86_400
+    /// Host directories (and what is under them) a session may mount; none by default.
+    public var allowedHostRoots: [String] = []
+    /// What a session gets when it names no limit: session-wide memory, processes and disk.
+    public var defaultMemoryMB = 1024
+    public var defaultProcesses = 256
+    public var defaultDiskMB = 512
+    /// Largest file the files API reads or writes at once, and the largest archive it makes.
+    public var maxFileBytes = 64 << 20
+    public var maxArchiveBytes = 512 << 20
+    /// Exited sessions remembered (to answer 410 Gone rather than 404) for this long.
+    public var rememberExpiredSeconds: Double = 3600
+
+    public init() {}
+}

@@ -1,0 +1,171 @@
+import CorralEngine
+import Foundation
+import Hummingbird
+
+/// The session routes (`APIRoute.sessionRoutes`): each decodes, calls the engine, encodes.
+extension CorralServer {
+    /// `{"ok": true}`: the answer of a route that has nothing else to say.
+    struct Done: Encodable { let ok = true }
+
+    func addSessionRoutes(to router: Router<CorralRequestContext>) {
+        let engine = self.engine, http = self.http
+        func on(_ route: APIRoute, _ handler: @escaping @Sendable (Request, CorralRequestContext, ExecutionContext) async throws -> Response) {
+            router.on(RouterPath(route.path), method: route.method) { request, context in
+                try await handler(request, context, ExecutionContext(caller: context.caller, requestID: context.requestID))
+            }
+        }
+        @Sendable func pid(_ context: CorralRequestContext) throws -> Int {
+            let raw = try context.parameters.require("pid")
+            guard let pid = Int(raw), pid > 0 else { throw APIError(.invalidRequest, "the process id must be a positive whole number, got '\(raw)'") }
+            return pid
+        }
+        @Sendable func path(_ request: Request, required: Bool) throws -> String {
+            guard let path = request.uri.queryParameters.get("path") else {
+                if required { throw APIError(.invalidRequest, "the query parameter 'path' is required: a path in the workspace") }
+                return ""
+            }
+            return path
+        }
+
+        on(.createSession) { request, _, ctx in
+            let body = try await JSONBody.decode(CreateSessionRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answer { () throws(EngineError) in try await engine.createSession(body, context: ctx) }
+        }
+        on(.listSessions) { request, _, ctx in
+            var filter: [String: String] = [:]
+            for pair in (request.uri.queryParameters.get("metadata") ?? "").split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2 else { throw APIError(.invalidRequest, "metadata must be k=v (several joined with '&'), got '\(pair)'") }
+                filter[String(parts[0])] = String(parts[1])
+            }
+            return try JSONBody.response(engine.listSessions(metadata: filter, context: ctx))
+        }
+        on(.getSession) { _, context, ctx in
+            let id = try context.parameters.require("id")
+            return try await Self.answer { () throws(EngineError) in try engine.session(id, context: ctx) }
+        }
+        on(.deleteSession) { _, context, ctx in
+            let id = try context.parameters.require("id")
+            return try await Self.answer { () throws(EngineError) in try engine.deleteSession(id, context: ctx); return Done() }
+        }
+        on(.sessionTimeout) { request, context, ctx in
+            let id = try context.parameters.require("id")
+            let body = try await JSONBody.decode(SessionTimeoutRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answer { () throws(EngineError) in try engine.setSessionTimeout(id, body, context: ctx) }
+        }
+        on(.sessionExec) { request, context, ctx in
+            let id = try context.parameters.require("id")
+            let body = try await JSONBody.decode(SessionExecRequest.self, from: request, limit: http.maxBodyBytes)
+            let outcome: SessionExecOutcome
+            do throws(EngineError) { outcome = try await engine.exec(id, body, context: ctx) } catch { throw APIError(error) }
+            switch outcome {
+            case .finished(let response): return try JSONBody.response(response)
+            case .background(let started): return try JSONBody.response(started)
+            }
+        }
+        on(.sessionProcesses) { _, context, ctx in
+            let id = try context.parameters.require("id")
+            return try await Self.answer { () throws(EngineError) in try await engine.sessionProcesses(id, context: ctx) }
+        }
+        on(.sessionProcess) { request, context, ctx in
+            let id = try context.parameters.require("id"), pid = try pid(context)
+            var wait: Double?
+            if let raw = request.uri.queryParameters.get("wait") {
+                guard let value = Double(raw), value.isFinite, value >= 0, value <= 300 else {
+                    throw APIError(.invalidRequest, "wait must be a number of seconds between 0 and 300, got '\(raw)'")
+                }
+                wait = value
+            }
+            return try await Self.answer { () throws(EngineError) in try await engine.sessionProcess(id, pid: pid, wait: wait, context: ctx) }
+        }
+        on(.sessionProcessStdin) { request, context, ctx in
+            let id = try context.parameters.require("id"), pid = try pid(context)
+            let body = try await JSONBody.decode(ProcessStdinRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answer { () throws(EngineError) in try await engine.sessionProcessStdin(id, pid: pid, body, context: ctx); return Done() }
+        }
+        on(.sessionProcessSignal) { request, context, ctx in
+            let id = try context.parameters.require("id"), pid = try pid(context)
+            let body = try await JSONBody.decode(ProcessSignalRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answer { () throws(EngineError) in try await engine.sessionProcessSignal(id, pid: pid, body, context: ctx); return Done() }
+        }
+        on(.sessionProcessResize) { request, context, ctx in
+            let id = try context.parameters.require("id"), pid = try pid(context)
+            let body = try await JSONBody.decode(ProcessResizeRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answer { () throws(EngineError) in try await engine.sessionProcessResize(id, pid: pid, body, context: ctx); return Done() }
+        }
+        on(.createContext) { request, context, ctx in
+            let id = try context.parameters.require("id")
+            let body = try await JSONBody.decode(CreateContextRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answer { () throws(EngineError) in try await engine.createContext(id, body, context: ctx) }
+        }
+        on(.listContexts) { _, context, ctx in
+            let id = try context.parameters.require("id")
+            return try await Self.answer { () throws(EngineError) in try await engine.contexts(id, context: ctx) }
+        }
+        on(.runCode) { request, context, ctx in
+            let id = try context.parameters.require("id")
+            let body = try await JSONBody.decode(RunCodeRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answer { () throws(EngineError) in try await engine.runCode(id, body, context: ctx) }
+        }
+        on(.readFile) { request, context, ctx in
+            let id = try context.parameters.require("id"), path = try path(request, required: false)
+            let read: SessionFileRead
+            do throws(EngineError) { read = try engine.readSessionFile(id, path: path, context: ctx) } catch { throw APIError(error) }
+            switch read {
+            case .directory(let listing): return try JSONBody.response(listing)
+            case .file(let bytes): return Self.bytes(bytes, type: "application/octet-stream")
+            }
+        }
+        on(.writeFile) { request, context, ctx in
+            let id = try context.parameters.require("id"), path = try path(request, required: true)
+            let limit = engine.sessions.settings.maxFileBytes
+            let buffer: ByteBuffer
+            do { buffer = try await request.body.collect(upTo: limit) } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+                throw APIError(.payloadTooLarge, "a file written at once is at most \(limit) bytes")
+            }
+            let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
+            return try await Self.answer { () throws(EngineError) in try engine.writeSessionFile(id, path: path, bytes: bytes, context: ctx) }
+        }
+        on(.deleteFile) { request, context, ctx in
+            let id = try context.parameters.require("id"), path = try path(request, required: true)
+            return try await Self.answer { () throws(EngineError) in try engine.deleteSessionFile(id, path: path, context: ctx); return Done() }
+        }
+        on(.moveFile) { request, context, ctx in
+            let id = try context.parameters.require("id")
+            let body = try await JSONBody.decode(FileMoveRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answer { () throws(EngineError) in try engine.moveSessionFile(id, body, context: ctx) }
+        }
+        on(.archive) { request, context, ctx in
+            let id = try context.parameters.require("id"), path = try path(request, required: false)
+            let zip: [UInt8]
+            do throws(EngineError) { zip = try engine.sessionArchive(id, path: path, context: ctx) } catch { throw APIError(error) }
+            return Self.bytes(zip, type: "application/zip")
+        }
+        on(.changes) { _, context, ctx in
+            let id = try context.parameters.require("id")
+            return try await Self.answer { () throws(EngineError) in try engine.sessionChanges(id, context: ctx) }
+        }
+        on(.diff) { request, context, ctx in
+            let id = try context.parameters.require("id"), path: String? = request.uri.queryParameters.get("path").map { String($0) }
+            return try await Self.answer { () throws(EngineError) in try engine.sessionDiff(id, path: path, context: ctx) }
+        }
+        on(.apply) { request, context, ctx in
+            let id = try context.parameters.require("id")
+            let body = try await JSONBody.decode(ApplyRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answer { () throws(EngineError) in try engine.applySessionChanges(id, body, context: ctx) }
+        }
+    }
+
+    /// The engine's answer as JSON, or its refusal as the API's error.
+    static func answer<T: Encodable>(_ body: () async throws(EngineError) -> T) async throws -> Response {
+        let value: T
+        do throws(EngineError) { value = try await body() } catch { throw APIError(error) }
+        return try JSONBody.response(value)
+    }
+
+    static func bytes(_ bytes: [UInt8], type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes[...])))
+    }
+}

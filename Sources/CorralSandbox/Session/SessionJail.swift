@@ -1,0 +1,149 @@
+import CCorralJail
+import CCorralSyscalls
+import Foundation
+import Glibc
+import Synchronization
+
+/// A long-lived jail holding a session: its program (the session agent) reads framed requests on
+/// stdin and writes framed replies on stdout, many in flight at once; a frame is a 4-byte
+/// big-endian length and that many bytes. One thread per session moves the bytes (poll on the
+/// jail's pipes and its pidfd); frames go to `onFrame`, the end of the jail to `onEnd`, once.
+///
+/// The program is untrusted once the session's code has run (same uid): a reply is hostile input
+/// to whoever reads it, and a frame above `maxFrameBytes` ends the session.
+public final class SessionJail: @unchecked Sendable {
+    public let workspace: SessionWorkspace
+    let stub: JailStub
+    let maxFrameBytes: Int
+    private let outgoing = Mutex<[UInt8]>([])
+    private let wake: (read: Int32, write: Int32)
+    private let ended = Mutex<String?>(nil)
+    private let destroyed = Mutex(false)
+    private let handlers: Mutex<(frame: @Sendable ([UInt8]) -> Void, end: @Sendable (String) -> Void)?>
+
+    /// The session's user-mode network stack, when it asked for network.
+    let network: SlirpNetwork?
+
+    init(stub: JailStub, workspace: SessionWorkspace, network: SlirpNetwork?, maxFrameBytes: Int,
+         onFrame: @escaping @Sendable ([UInt8]) -> Void, onEnd: @escaping @Sendable (String) -> Void) throws(SandboxError) {
+        self.stub = stub
+        self.workspace = workspace
+        self.network = network
+        self.maxFrameBytes = maxFrameBytes
+        wake = try Posix.pipe(nonBlockingRead: true, nonBlockingWrite: true)
+        handlers = Mutex((onFrame, onEnd))
+        let thread = Thread { [self] in loop() }
+        thread.name = "corral-session"
+        thread.start()
+    }
+
+    /// Host pid of the jail's init.
+    public var pid: Int32 { stub.pid }
+    /// Why the jail ended, once it has.
+    public var endReason: String? { ended.withLock { $0 } }
+
+    /// Queues one frame for the program. False once the jail has ended.
+    @discardableResult
+    public func send(_ payload: [UInt8]) -> Bool {
+        guard endReason == nil else { return false }
+        let n = UInt32(clamping: payload.count)
+        outgoing.withLock { $0 += [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)] + payload }
+        var one: UInt8 = 1
+        _ = Glibc.write(wake.write, &one, 1)
+        return true
+    }
+
+    /// Memory in use now and the processes alive, over the whole session (its cgroup).
+    public var memoryBytes: UInt64? { stub.cgroup?.currentMemoryBytes() }
+    public var oomKills: Int { stub.cgroup?.usage().oomKills ?? 0 }
+
+    /// Kills every process of the session, waits for its end, then removes its workspace. Idempotent.
+    public func destroy() {
+        guard destroyed.withLock({ d in defer { d = true }; return !d }) else { return }
+        stub.kill()
+        var one: UInt8 = 1
+        _ = Glibc.write(wake.write, &one, 1)
+        stub.destroy()
+        _ = network?.stop()
+        workspace.remove()
+    }
+
+    private func finish(_ reason: String) {
+        let first = ended.withLock { current -> Bool in
+            guard current == nil else { return false }
+            current = reason
+            return true
+        }
+        guard first else { return }
+        let end = handlers.withLock { h -> (@Sendable (String) -> Void)? in
+            defer { h = nil }
+            return h?.end
+        }
+        end?(reason)
+    }
+
+    private func loop() {
+        var inbox: [UInt8] = []
+        var stderrTail: [UInt8] = []
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        defer { close(wake.read); close(wake.write) }
+        while true {
+            if pending.isEmpty { pending = outgoing.withLock { q in defer { q = [] }; return q } }
+            var fds = [pollfd(fd: stub.stdoutRead, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stub.stderrRead, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stub.pidfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+            if !pending.isEmpty { fds.append(pollfd(fd: stub.stdinWrite, events: Int16(POLLOUT), revents: 0)) }
+            if poll(&fds, nfds_t(fds.count), 1000) < 0 && errno != EINTR {
+                return finish("poll failed on the session's pipes (errno \(errno))")
+            }
+            if endReason != nil { return }
+            if fds[3].revents != 0 { while Glibc.read(wake.read, &chunk, chunk.count) > 0 {} }
+            if fds[1].revents != 0 {
+                while true {
+                    let n = Glibc.read(stub.stderrRead, &chunk, chunk.count)
+                    guard n > 0 else { break }
+                    stderrTail += chunk[0..<n]
+                    if stderrTail.count > 4096 { stderrTail.removeFirst(stderrTail.count - 4096) }
+                }
+            }
+            if fds.count > 4, fds[4].revents != 0 {
+                let n = pending.withUnsafeBytes { Glibc.write(stub.stdinWrite, $0.baseAddress!, $0.count) }
+                if n > 0 { pending.removeFirst(n) }
+                if n < 0 && errno != EAGAIN && errno != EINTR { return finish(describeEnd(stderrTail, "the session agent closed its input")) }
+            }
+            if fds[0].revents != 0 {
+                var open = true
+                while true {
+                    let n = Glibc.read(stub.stdoutRead, &chunk, chunk.count)
+                    if n == 0 { open = false; break }
+                    if n < 0 { break }
+                    inbox += chunk[0..<n]
+                    if inbox.count > maxFrameBytes + 4 { break }
+                }
+                while inbox.count >= 4 {
+                    let length = Int(inbox[0]) << 24 | Int(inbox[1]) << 16 | Int(inbox[2]) << 8 | Int(inbox[3])
+                    guard length <= maxFrameBytes else {
+                        stub.kill()
+                        return finish("the session agent sent a reply of \(length) bytes (at most \(maxFrameBytes)); the session was ended")
+                    }
+                    guard inbox.count >= 4 + length else { break }
+                    let frame = Array(inbox[4..<(4 + length)])
+                    inbox.removeFirst(4 + length)
+                    handlers.withLock { $0?.frame }?(frame)
+                }
+                if !open { return finish(describeEnd(stderrTail, "the session agent closed its output")) }
+            }
+            if fds[2].revents != 0 { return finish(describeEnd(stderrTail, "the session's jail ended")) }
+        }
+    }
+
+    private func describeEnd(_ stderrTail: [UInt8], _ what: String) -> String {
+        var reason = what
+        if oomKills > 0 { reason += " after the session went over its memory limit" }
+        let tail = String(decoding: stderrTail.suffix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if !tail.isEmpty { reason += " (its last words: \(tail))" }
+        return reason
+    }
+}

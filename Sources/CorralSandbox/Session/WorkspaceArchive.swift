@@ -1,0 +1,96 @@
+import CCorralSyscalls
+import Glibc
+
+/// A zip (stored, not compressed) of a workspace directory, made from the host without following
+/// any symlink: regular files and directories go in, symlinks and special files are left out
+/// (named in `skipped`). Bounded by `maxBytes` of file data and `maxEntries` entries.
+public struct WorkspaceArchive: Sendable {
+    public var bytes: [UInt8]
+    public var skipped: [String]
+
+    public enum Failure: Error, Sendable { case tooLarge(String), files(WorkspaceFiles.Failure) }
+
+    public static func make(_ files: WorkspaceFiles, directory: String, maxBytes: Int, maxEntries: Int = 100_000) throws(Failure) -> WorkspaceArchive {
+        let relative: String
+        let fd: Int32
+        do throws(WorkspaceFiles.Failure) {
+            relative = try WorkspaceFiles.normalise(directory)
+            fd = try files.open(relative, O_RDONLY | Int32(O_DIRECTORY))
+        } catch { throw .files(error) }
+        defer { close(fd) }
+        var writer = ZipWriter()
+        var skipped: [String] = []
+        try add(fd, prefix: "", writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries)
+        return WorkspaceArchive(bytes: writer.finish(), skipped: skipped)
+    }
+
+    private static func add(_ dirFD: Int32, prefix: String, writer: inout ZipWriter, skipped: inout [String], maxBytes: Int, maxEntries: Int) throws(Failure) {
+        for name in ShadowChanges.names(dirFD) {
+            let path = prefix.isEmpty ? name : prefix + "/" + name
+            guard writer.entries < maxEntries else { throw .tooLarge("the directory holds more than \(maxEntries) entries; archive a subdirectory") }
+            var st = stat()
+            guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                let child = corral_open_beneath(dirFD, name, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
+                guard child >= 0 else { skipped.append(path); continue }
+                defer { close(child) }
+                writer.add(path + "/", data: [], mode: UInt32(st.st_mode & 0o7777) | 0o40000)
+                try add(child, prefix: path, writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries)
+            case S_IFREG:
+                guard writer.dataBytes + Int(st.st_size) <= maxBytes else {
+                    throw .tooLarge("the archive would hold more than \(maxBytes) bytes; archive a subdirectory or read files one by one")
+                }
+                guard let data = ShadowChanges.readBeneath(dirFD, name, limit: maxBytes) else { skipped.append(path); continue }
+                writer.add(path, data: data, mode: UInt32(st.st_mode & 0o7777) | 0o100000)
+            default:
+                skipped.append(path)
+            }
+        }
+    }
+}
+
+/// The smallest zip writer that standard tools read: stored entries, CRC-32, UTF-8 names, Unix modes.
+struct ZipWriter {
+    private var out: [UInt8] = []
+    private var central: [UInt8] = []
+    private(set) var entries = 0
+    private(set) var dataBytes = 0
+
+    mutating func add(_ name: String, data: [UInt8], mode: UInt32) {
+        let nameBytes = Array(name.utf8)
+        let crc = Self.crc32(data)
+        let offset = out.count
+        out += le32(0x0403_4b50) + le16(20) + le16(0x0800) + le16(0) + le16(0) + le16(0x21)
+        out += le32(crc) + le32(UInt32(clamping: data.count)) + le32(UInt32(clamping: data.count)) + le16(UInt16(clamping: nameBytes.count)) + le16(0)
+        out += nameBytes + data
+        central += le32(0x0201_4b50) + le16(0x031e) + le16(20) + le16(0x0800) + le16(0) + le16(0) + le16(0x21)
+        central += le32(crc) + le32(UInt32(clamping: data.count)) + le32(UInt32(clamping: data.count)) + le16(UInt16(clamping: nameBytes.count))
+        central += le16(0) + le16(0) + le16(0) + le16(0) + le32(mode << 16) + le32(UInt32(clamping: offset)) + nameBytes
+        entries += 1
+        dataBytes += data.count
+    }
+
+    mutating func finish() -> [UInt8] {
+        let start = out.count
+        out += central
+        out += le32(0x0605_4b50) + le16(0) + le16(0) + le16(UInt16(clamping: entries)) + le16(UInt16(clamping: entries))
+        out += le32(UInt32(clamping: central.count)) + le32(UInt32(clamping: start)) + le16(0)
+        return out
+    }
+
+    private func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8)] }
+    private func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xff), UInt8((v >> 8) & 0xff), UInt8((v >> 16) & 0xff), UInt8(v >> 24)] }
+
+    private static let table: [UInt32] = (0..<256).map { n in
+        var c = UInt32(n)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    static func crc32(_ data: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in data { c = table[Int((c ^ UInt32(b)) & 0xff)] ^ (c >> 8) }
+        return c ^ 0xFFFF_FFFF
+    }
+}
