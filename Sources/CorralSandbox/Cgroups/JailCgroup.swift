@@ -153,6 +153,21 @@ struct JailCgroup: Sendable {
         }
     }
 
+    /// Removes the group once the kernel has let its last task go, killing stragglers, for up to
+    /// `seconds` (a session's many processes take longer to die than a run's). False if it is still there.
+    @discardableResult
+    func removeWaiting(seconds: Double) -> Bool {
+        let deadline = Posix.monotonicNanoseconds() + UInt64(seconds * 1e9)
+        while true {
+            var left = false
+            for dir in directories.values where rmdir(dir) != 0 && errno != ENOENT { left = true }
+            if !left { return true }
+            if Posix.monotonicNanoseconds() >= deadline { return false }
+            killAll()
+            usleep(2000)
+        }
+    }
+
     /// Removes the groups that jails of dead Corral processes left behind (named `<pid>-<n>`).
     static func removeStale(in hierarchy: CgroupHierarchy) {
         let roots: [String]

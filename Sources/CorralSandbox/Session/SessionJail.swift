@@ -64,6 +64,7 @@ public final class SessionJail: @unchecked Sendable {
         var one: UInt8 = 1
         _ = Glibc.write(wake.write, &one, 1)
         stub.destroy()
+        stub.cgroup?.removeWaiting(seconds: 10)
         _ = network?.stop()
         workspace.remove()
     }
