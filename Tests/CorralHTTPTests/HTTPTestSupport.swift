@@ -43,6 +43,7 @@ struct TestService {
     /// Runs `body` with a client of the live server on a real port.
     func live(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         try await app().test(.live) { client in try await body(client) }
+        engine.sessions.shutdown()  // as a server's shutdown does: no session outlives its test
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 }

@@ -13,15 +13,18 @@ extension Engine {
     /// Largest foreground timeout and output of one command in a session.
     static let maxCommandSeconds: Double = 3600
     static let defaultCommandSeconds: Double = 30
+    /// Longest a `GET .../processes/{pid}?wait=` holds its request (a long poll: ask again to wait longer).
+    public static let maxProcessWaitSeconds: Double = 10
 
     public func exec(_ id: String, _ request: SessionExecRequest, context: ExecutionContext) async throws(EngineError) -> SessionExecOutcome {
         let session = try sessions.session(id, owner: Self.owner(context))
         let background = request.background ?? false
-        let timeout = request.timeoutSeconds ?? (background ? 0 : Self.defaultCommandSeconds)
-        guard timeout.isFinite, timeout >= 0, timeout <= Self.maxCommandSeconds, background || timeout > 0 else {
-            throw EngineError(.invalidLimit, "timeout_seconds must be between 0.001 and \(Int(Self.maxCommandSeconds)) (0: none, for background commands only), got \(timeout)",
+        var timeout = request.timeoutSeconds ?? (background ? 0 : Self.defaultCommandSeconds)
+        guard timeout.isFinite, timeout >= 0, timeout <= Self.maxCommandSeconds else {
+            throw EngineError(.invalidLimit, "timeout_seconds must be between 0 and \(Int(Self.maxCommandSeconds)) (0: none for a background command, the maximum for a foreground one), got \(timeout)",
                               field: "timeout_seconds")
         }
+        if timeout == 0 && !background { timeout = Self.maxCommandSeconds }
         let maxOutput = request.maxOutputSize ?? configuration.defaultLimits.outputBytes
         guard maxOutput >= 1, maxOutput <= configuration.maximumLimits.outputBytes else {
             throw EngineError(.invalidLimit, "max_output_size must be between 1 and \(configuration.maximumLimits.outputBytes) bytes", field: "max_output_size")
@@ -67,11 +70,14 @@ extension Engine {
                 throw EngineError(.unknownLanguage, "unknown language '\(name)'; GET /v1/languages lists them", field: "language")
             }
             guard !language.isCompiled else {
-                throw EngineError(.invalidRequest, "\(language.name) is compiled: in a session, run its compiler as a command "
+                // Named in the request: a 400 (the schema lists interpreted languages); the session's own: its state.
+                throw EngineError(request.language == nil ? .conflict : .invalidRequest, "\(language.name) is compiled: in a session, run its compiler as a command "
                     + "(write the file, then e.g. {\"command\": \"gcc main.c -o main && ./main\"})", field: "language")
             }
-            guard code.utf8.count <= 120_000, !code.utf8.contains(0) else {
-                throw EngineError(.payloadTooLarge, "code in a session exec is at most 120,000 bytes without NUL bytes; write a larger program as a file and run it", field: "code")
+            guard !code.utf8.contains(0) else { throw EngineError(.invalidRequest, "code contains a NUL byte", field: "code") }
+            // It travels in one environment variable (the kernel takes 128 KiB at most).
+            guard code.unicodeScalars.count <= 30_000 else {
+                throw EngineError(.invalidRequest, "code in a session exec is at most 30,000 characters; write a larger program as a file and run it", field: "code")
             }
             // The code travels in the environment and is written to a fresh directory of /tmp by the wrapper.
             let dir = "/tmp/.corral-code/\(UUID().uuidString.prefix(8))"
@@ -132,7 +138,9 @@ extension Engine {
         let session = try sessions.session(id, owner: Self.owner(context))
         let reply: [String: Any]
         if let wait {
-            guard wait.isFinite, wait >= 0, wait <= 300 else { throw EngineError(.invalidRequest, "wait must be between 0 and 300 seconds", field: "wait") }
+            guard wait.isFinite, wait >= 0, wait <= Self.maxProcessWaitSeconds else {
+                throw EngineError(.invalidRequest, "wait must be between 0 and \(Int(Self.maxProcessWaitSeconds)) seconds", field: "wait")
+            }
             reply = try await session.agent.call(["op": "wait", "pid": pid, "timeout": wait], deadline: wait + 10)
         } else {
             reply = try await session.agent.call(["op": "process", "pid": pid], deadline: 10)
@@ -159,8 +167,8 @@ extension Engine {
 
     public func sessionProcessSignal(_ id: String, pid: Int, _ request: ProcessSignalRequest, context: ExecutionContext) async throws(EngineError) {
         let session = try sessions.session(id, owner: Self.owner(context))
-        guard let number = Self.signalNumber(request.signal) else {
-            throw EngineError(.invalidRequest, "unknown signal '\(request.signal)': give a number (1-64) or a name such as SIGTERM, TERM, KILL, INT, HUP", field: "signal")
+        guard let number = request.signal else {
+            throw EngineError(.invalidRequest, "unknown signal: give a number (1-64) or a name such as SIGTERM, TERM, KILL, INT, HUP", field: "signal")
         }
         _ = try await session.agent.call(["op": "signal", "pid": pid, "signal": number], deadline: 10)
     }
@@ -173,21 +181,13 @@ extension Engine {
         _ = try await session.agent.call(["op": "resize", "pid": pid, "cols": request.cols, "rows": request.rows], deadline: 10)
     }
 
-    static func signalNumber(_ text: String) -> Int? {
-        if let n = Int(text) { return (1...64).contains(n) ? n : nil }
-        let names = ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8, "KILL": 9, "USR1": 10, "SEGV": 11,
-                     "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15, "CHLD": 17, "CONT": 18, "STOP": 19, "TSTP": 20, "WINCH": 28]
-        let upper = text.uppercased()
-        return names[upper.hasPrefix("SIG") ? String(upper.dropFirst(3)) : upper]
-    }
-
     // MARK: - Code contexts
 
     static let contextLanguages = ["python", "javascript"]
 
     public func createContext(_ id: String, _ request: CreateContextRequest, context: ExecutionContext) async throws(EngineError) -> ContextInfo {
         let session = try sessions.session(id, owner: Self.owner(context))
-        let language = try contextLanguage(request.language ?? session.language)
+        let language = try contextLanguage(request.language ?? (Self.contextLanguages.contains(session.language) ? session.language : "python"))
         let reply = try await session.agent.call(["op": "context_create", "language": language, "cwd": try Self.sessionPath(request.cwd),
                                                   "env": Dictionary(session.environment.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })],
                                                  deadline: 30)
@@ -212,16 +212,17 @@ extension Engine {
 
     public func runCode(_ id: String, _ request: RunCodeRequest, context: ExecutionContext) async throws(EngineError) -> RunCodeResult {
         let session = try sessions.session(id, owner: Self.owner(context))
-        let timeout = request.timeoutSeconds ?? Self.defaultCommandSeconds
-        guard timeout.isFinite, timeout > 0, timeout <= Self.maxCommandSeconds else {
-            throw EngineError(.invalidLimit, "timeout_seconds must be between 0.001 and \(Int(Self.maxCommandSeconds))", field: "timeout_seconds")
+        var timeout = request.timeoutSeconds ?? Self.defaultCommandSeconds
+        if timeout == 0 { timeout = Self.maxCommandSeconds }
+        guard timeout.isFinite, timeout >= 0, timeout <= Self.maxCommandSeconds else {
+            throw EngineError(.invalidLimit, "timeout_seconds must be between 0 and \(Int(Self.maxCommandSeconds)) (0: the maximum)", field: "timeout_seconds")
         }
         guard request.code.utf8.count <= configuration.maxCodeBytes else {
             throw EngineError(.payloadTooLarge, "code is larger than \(configuration.maxCodeBytes) bytes", field: "code")
         }
         var contextID = request.contextID
         if contextID == nil {
-            let language = try contextLanguage(request.language ?? session.language)
+            let language = try contextLanguage(request.language ?? (Self.contextLanguages.contains(session.language) ? session.language : "python"))
             contextID = session.defaultContexts.withLock { $0[language] }
             if contextID == nil {
                 let made = try await createContext(id, CreateContextRequest(language: language), context: context).contextID
@@ -233,8 +234,14 @@ extension Engine {
             }
         }
         guard let contextID else { throw EngineError(.internalError, "no context") }
-        let reply = try await session.agent.call(["op": "run_code", "context_id": contextID, "code": request.code, "timeout": timeout],
+        let reply: [String: Any]
+        do throws(EngineError) {
+            reply = try await session.agent.call(["op": "run_code", "context_id": contextID, "code": request.code, "timeout": timeout],
                                                  deadline: timeout + 30)
+        } catch where error.code == .notFound {
+            // The session exists (its path answered); the context it names does not: a conflict with its state.
+            throw EngineError(.conflict, "session \(id) holds no context '\(contextID)' (GET .../contexts lists them; POST .../contexts makes one)")
+        }
         session.touch()
         var value: RunCodeResult.Value?
         if let r = reply["result"] as? [String: Any], let text = r.string("text") {

@@ -78,7 +78,7 @@ extension Engine {
     private func shadow(_ id: String, context: ExecutionContext) throws(EngineError) -> ShadowChanges {
         let session = try sessions.session(id, owner: Self.owner(context))
         guard let shadow = session.shadow else {
-            throw EngineError(.invalidRequest, "session \(id) has no shadow mount: changes, diff and apply need one (create it with mount: {host_path, mode: \"shadow\"})")
+            throw EngineError(.conflict, "session \(id) has no shadow mount: changes, diff and apply need one (create it with mount: {host_path, mode: \"shadow\"})")
         }
         return shadow
     }
@@ -97,7 +97,11 @@ extension Engine {
         case .conflicts(let paths):
             EngineError(.conflict, "the host changed since the session began, at: \(paths.joined(separator: ", ")); nothing was applied "
                 + "(apply other paths, or send force: true to overwrite)")
-        case .notChanged(let paths): EngineError(.invalidRequest, "not changed in the session: \(paths.joined(separator: ", "))", field: "paths")
+        case .notChanged(let paths): EngineError(.notFound, "not changed in the session (GET .../changes lists what is): \(paths.joined(separator: ", "))")
+        case .tooMany: EngineError(.conflict, "the session changed more than \(ShadowChanges.maxChanges) paths: list and apply them by directory (paths)")
+        case .blocked(let paths):
+            EngineError(.conflict, "the host directory holds a symlink or a file where these changes need a directory (never followed): "
+                + "\(paths.joined(separator: ", ")); nothing was applied")
         case .failed(let m): EngineError(.internalError, m)
         }
     }

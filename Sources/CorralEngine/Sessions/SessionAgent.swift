@@ -71,9 +71,10 @@ final class SessionAgent: Sendable {
         let text = (reply["error"] as? String).map { String($0.prefix(2000)) } ?? "the session agent refused the request"
         switch reply["code"] as? String {
         case "not_found": throw EngineError(.notFound, text)
-        case "invalid_request": throw EngineError(.invalidRequest, text)
+        // The engine checked every field it sends: what the agent refuses is the state it is in
+        // (resizing a process without a terminal, writing to a closed stdin).
+        case "invalid_request", "failed": throw EngineError(.conflict, text)
         case "timeout": throw EngineError(.internalError, text)
-        case "failed": throw EngineError(.conflict, text)
         default: throw EngineError(.internalError, text)
         }
     }

@@ -43,6 +43,17 @@ extension SessionManager {
             if e.field == "workspace_mb" { e.field = "disk_mb"; e.message = e.message.replacingOccurrences(of: "workspace_mb", with: "disk_mb") }
             throw e
         }
+        if limits.memoryMB < SessionSettings.minimumMemoryMB || limits.processes < SessionSettings.minimumProcesses {
+            let memory = limits.memoryMB < SessionSettings.minimumMemoryMB
+            throw EngineError(.invalidLimit, memory
+                ? "max_memory_mb of a session is at least \(SessionSettings.minimumMemoryMB) (its agent runs in it), got \(limits.memoryMB)"
+                : "processes of a session is at least \(SessionSettings.minimumProcesses) (its agent's threads count), got \(limits.processes)",
+                field: memory ? "max_memory_mb" : "processes")
+        }
+        if limits.effectiveCPUPercent < SessionSettings.minimumCPUPercent {
+            throw EngineError(.invalidLimit, "cpu_percent of a session is at least \(SessionSettings.minimumCPUPercent), got \(limits.effectiveCPUPercent)",
+                              field: "cpu_percent")
+        }
         let ttl = request.timeoutSeconds ?? settings.defaultTTLSeconds
         try checkTTL(ttl)
         var environment: [(key: String, value: String)] = []

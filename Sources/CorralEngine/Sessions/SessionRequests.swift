@@ -108,15 +108,34 @@ public struct ProcessStdinRequest: Sendable, Codable, KnownFields {
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
 }
 
-/// `POST .../processes/{pid}/signal`: a number or a name (`SIGTERM`, `TERM`, `KILL`, …).
+/// `POST .../processes/{pid}/signal`: a number (1-64) or a name (`SIGTERM` or `TERM`, upper case).
 public struct ProcessSignalRequest: Sendable, Codable, KnownFields {
-    public var signal: String
+    public var number: Int?
+    public var name: String?
     enum CodingKeys: String, CodingKey, CaseIterable { case signal }
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let n = try? c.decode(Int.self, forKey: .signal) { signal = String(n) } else { signal = try c.decode(String.self, forKey: .signal) }
+        if let n = try? c.decode(Int.self, forKey: .signal) { number = n } else { name = try c.decode(String.self, forKey: .signal) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if let number { try c.encode(number, forKey: .signal) } else { try c.encode(name, forKey: .signal) }
+    }
+
+    /// Signals by name, as `kill -l` lists them (without and with `SIG`).
+    public static let names: [String: Int] = ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8,
+        "KILL": 9, "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15, "CHLD": 17, "CONT": 18, "STOP": 19,
+        "TSTP": 20, "TTIN": 21, "TTOU": 22, "URG": 23, "XCPU": 24, "XFSZ": 25, "VTALRM": 26, "PROF": 27, "WINCH": 28]
+    public static let allNames: [String] = names.keys.sorted() + names.keys.sorted().map { "SIG" + $0 }
+
+    /// The signal's number, nil when it names none.
+    public var signal: Int? {
+        if let number { return (1...64).contains(number) ? number : nil }
+        guard let name else { return nil }
+        return Self.names[name.hasPrefix("SIG") ? String(name.dropFirst(3)) : name]
     }
 }
 

@@ -1,3 +1,24 @@
+/// Patterns of the session API's strings: exactly what the engine accepts (`WorkspaceFiles.normalise`).
+public enum SessionPatterns {
+    /// A segment of a workspace path: any text without `/` or NUL but `..` (empty and `.` allowed).
+    static let segment = #"(?:[^/\x00.][^/\x00]*|\.(?:[^/\x00.][^/\x00]*)?|\.\.[^/\x00]+)?"#
+    /// A segment that names something (not empty, `.` or `..`).
+    static let named = #"(?:[^/\x00.][^/\x00]*|\.[^/\x00.][^/\x00]*|\.\.[^/\x00]+)"#
+    static let first = #"(?:[^/\x00.][^/\x00]*|\.(?:[^/\x00.][^/\x00]*)?|\.\.[^/\x00]+)"#
+    /// A path in the workspace: relative, or under `/workspace`; empty is the workspace itself.
+    public static let path = "^(?:|\(first)(?:/\(segment))*|/workspace(?:/\(segment))*)$"
+    /// A path that names a file or directory in the workspace (not the workspace itself).
+    public static let namedPath = "^(?:(?:\(first)(?:/\(segment))*/)?\(named)(?:/\(segment))*|/workspace(?:/\(segment))*/\(named)(?:/\(segment))*)$"
+    public static let noNUL = #"^[^\x00]*$"#
+    public static let environmentName = #"^[^=\x00]+$"#
+    /// `k=v` pairs joined with `&` (the metadata filter).
+    public static let metadataFilter = #"^(?:[^=&]+=[^&]*(?:&[^=&]+=[^&]*)*)?$"#
+
+    public static var pathSchema: JSONSchema { JSONSchema.string(pattern: path).with("maxLength", 4000) }
+    public static var namedPathSchema: JSONSchema { JSONSchema.string(pattern: namedPath).with("maxLength", 4000) }
+    static var environment: JSONSchema { JSONSchema.map(.string(pattern: noNUL), keys: .string(pattern: environmentName)) }
+}
+
 /// The JSON Schemas of the session API's bodies (see `SchemaDescribed`).
 extension CreateSessionRequest: SchemaDescribed {
     public static func schema(in context: SchemaContext) -> JSONSchema {
@@ -5,14 +26,14 @@ extension CreateSessionRequest: SchemaDescribed {
         return .object(CodingKeys.self, required: []) { key in
             switch key {
             case .language: JSONSchema.enumeration(context.languageNames).described("The session's language (default python): contexts and `code` execs use it.")
-            case .maxMemoryMb: JSONSchema.integer(minimum: 16, maximum: max.memoryMB).described("Memory over every process of the session, MiB.")
-            case .processes: JSONSchema.integer(minimum: 1, maximum: max.processes).described("Processes and threads alive at once in the session.")
-            case .cpuPercent: JSONSchema.integer(minimum: 1, maximum: max.effectiveCPUPercent).described("CPU share of the whole session, percent of one core.")
+            case .maxMemoryMb: JSONSchema.integer(minimum: SessionSettings.minimumMemoryMB, maximum: max.memoryMB).described("Memory over every process of the session, MiB.")
+            case .processes: JSONSchema.integer(minimum: SessionSettings.minimumProcesses, maximum: max.processes).described("Processes and threads alive at once in the session.")
+            case .cpuPercent: JSONSchema.integer(minimum: SessionSettings.minimumCPUPercent, maximum: max.effectiveCPUPercent).described("CPU share of the whole session, percent of one core.")
             case .diskMb: JSONSchema.integer(minimum: 1, maximum: max.workspaceMB).described("Size of the workspace (what the session may write), MiB.")
-            case .timeoutSeconds: JSONSchema.number(minimum: 1).described("Idle time-to-live in seconds (default 300; the server sets the maximum).")
+            case .timeoutSeconds: JSONSchema.number(minimum: 1, maximum: context.sessions.maxTTLSeconds).described("Idle time-to-live in seconds (default 300; the server sets the maximum).")
             case .allowNetwork: JSONSchema.boolean.described("Outbound network through a user-mode stack (the host's loopback stays unreachable).")
-            case .environmentVars: JSONSchema.map(.string()).described("Environment of every command in the session.")
-            case .files: JSONSchema.map(.string()).described("Initial files: workspace path → UTF-8 text.")
+            case .environmentVars: SessionPatterns.environment.described("Environment of every command in the session.")
+            case .files: JSONSchema.map(.string(), keys: SessionPatterns.namedPathSchema).described("Initial files: workspace path → UTF-8 text.")
             case .mount: JSONSchema.ref("SessionMount")
             case .metadata: JSONSchema.map(.string()).described("Free key/value labels (GET /v1/sessions?metadata=k=v filters on them).")
             }
@@ -22,7 +43,7 @@ extension CreateSessionRequest: SchemaDescribed {
 
 extension CreateSessionRequest.Mount: SchemaDescribed {
     public static func schema(in context: SchemaContext) -> JSONSchema {
-        .object([("host_path", JSONSchema.string(minLength: 1).described("A directory under a root the server allows (--allow-host-path).")),
+        .object([("host_path", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).described("A directory under a root the server allows (--allow-host-path).")),
                  ("mode", JSONSchema.enumeration(["shadow", "readonly"]).described("shadow: copy-on-write, reviewed with changes/diff/apply; readonly: read-only."))],
                 required: ["host_path", "mode"])
     }
@@ -30,21 +51,26 @@ extension CreateSessionRequest.Mount: SchemaDescribed {
 
 extension SessionExecRequest: SchemaDescribed {
     public static func schema(in context: SchemaContext) -> JSONSchema {
-        .object(CodingKeys.self, required: []) { key in
+        let fields = JSONSchema.object(CodingKeys.self, required: []) { key in
             switch key {
-            case .command: JSONSchema.string().described("Run by /bin/bash -c. Give this or code.")
-            case .code: JSONSchema.string().described("Source run with the language's interpreter. Give this or command.")
-            case .language: JSONSchema.enumeration(context.languageNames).described("Language of code (default: the session's).")
-            case .cwd: JSONSchema.string().described("Working directory: absolute, or relative to /workspace (the default).")
-            case .env: JSONSchema.map(.string()).described("Added to the session's environment for this command.")
+            case .command: JSONSchema.string(pattern: SessionPatterns.noNUL).described("Run by /bin/bash -c. Give this or code.")
+            case .code: JSONSchema.string(pattern: SessionPatterns.noNUL).with("maxLength", 30_000).described("Source run with the language's interpreter. Give this or command.")
+            case .language: JSONSchema.enumeration(context.interpretedLanguageNames).described("Language of code (default: the session's); compiled languages run as commands.")
+            case .cwd: JSONSchema.string(pattern: SessionPatterns.noNUL).with("maxLength", 4000).described("Working directory: absolute, or relative to /workspace (the default).")
+            case .env: SessionPatterns.environment.described("Added to the session's environment for this command.")
             case .stdin: JSONSchema.string().described("Bytes fed to standard input (UTF-8).")
-            case .timeoutSeconds: JSONSchema.number(minimum: 0, maximum: 3600).described("Seconds before the command's process group is killed (default 30; 0 = none, background only).")
+            case .timeoutSeconds: JSONSchema.number(minimum: 0, maximum: 3600).described("Seconds before the command's process group is killed (default 30; 0: none in the background, the maximum in the foreground).")
             case .background: JSONSchema.boolean.described("Return {process_id} at once; read its output with GET .../processes/{pid}.")
             case .pty: JSONSchema.object([("cols", JSONSchema.integer(minimum: 1, maximum: 1000).orNull), ("rows", JSONSchema.integer(minimum: 1, maximum: 1000).orNull)], required: [])
                 .described("Run on a pseudo-terminal of this size (stdout carries both streams).")
             case .maxOutputSize: JSONSchema.integer(minimum: 1, maximum: context.maximumLimits.outputBytes).described("stdout + stderr bytes kept.")
             }
         }
+        // Exactly one of command and code is a string (null is "not given").
+        let given = { (name: String) in JSONValue.object(["properties": .object([name: .object(["type": "string"])]), "required": .array([.string(name)])]) }
+        return fields.with("anyOf", .array([given("command"), given("code")]))
+            .with("not", .object(["properties": .object(["command": .object(["type": "string"]), "code": .object(["type": "string"])]),
+                                  "required": .array(["command", "code"])]))
     }
 }
 
@@ -52,10 +78,10 @@ extension RunCodeRequest: SchemaDescribed {
     public static func schema(in context: SchemaContext) -> JSONSchema {
         .object(CodingKeys.self, required: [.code]) { key in
             switch key {
-            case .code: JSONSchema.string().described("A cell: statements, the last expression's value is the result.")
+            case .code: JSONSchema.string().with("maxLength", .int(context.maximumCodeBytes)).described("A cell: statements, the last expression's value is the result.")
             case .contextID: JSONSchema.string().described("A context made with POST .../contexts; without one, the session's default context of `language`.")
             case .language: JSONSchema.enumeration(["python", "javascript"]).described("Language of the default context (default: the session's).")
-            case .timeoutSeconds: JSONSchema.number(minimum: 0, maximum: 3600).described("Seconds before the context is killed and restarted (default 30).")
+            case .timeoutSeconds: JSONSchema.number(minimum: 0, maximum: 3600).described("Seconds before the context is killed and restarted (default 30; 0: the maximum).")
             }
         }
     }
@@ -66,7 +92,7 @@ extension CreateContextRequest: SchemaDescribed {
         .object(CodingKeys.self, required: []) { key in
             switch key {
             case .language: JSONSchema.enumeration(["python", "javascript"])
-            case .cwd: JSONSchema.string().described("Working directory of the context (default /workspace).")
+            case .cwd: JSONSchema.string(pattern: SessionPatterns.noNUL).with("maxLength", 4000).described("Working directory of the context (default /workspace).")
             }
         }
     }
@@ -74,7 +100,9 @@ extension CreateContextRequest: SchemaDescribed {
 
 extension SessionTimeoutRequest: SchemaDescribed {
     public static func schema(in context: SchemaContext) -> JSONSchema {
-        .object(CodingKeys.self, required: [.timeoutSeconds]) { _ in JSONSchema.number(minimum: 1).described("The new idle TTL, counted from now.") }
+        .object(CodingKeys.self, required: [.timeoutSeconds]) { _ in
+            JSONSchema.number(minimum: 1, maximum: context.sessions.maxTTLSeconds).described("The new idle TTL, counted from now.")
+        }
     }
 }
 
@@ -92,7 +120,8 @@ extension ProcessStdinRequest: SchemaDescribed {
 extension ProcessSignalRequest: SchemaDescribed {
     public static func schema(in context: SchemaContext) -> JSONSchema {
         .object(CodingKeys.self, required: [.signal]) { _ in
-            JSONSchema(["oneOf": .array([.object(JSONSchema.integer(minimum: 1, maximum: 64).keywords), .object(JSONSchema.string().keywords)])])
+            JSONSchema(["oneOf": .array([.object(JSONSchema.integer(minimum: 1, maximum: 64).keywords),
+                                         .object(JSONSchema.enumeration(ProcessSignalRequest.allNames).keywords)])])
                 .described("A signal number or name (SIGTERM, TERM, KILL …), sent to the process's group.")
         }
     }
@@ -106,7 +135,7 @@ extension ProcessResizeRequest: SchemaDescribed {
 
 extension FileMoveRequest: SchemaDescribed {
     public static func schema(in context: SchemaContext) -> JSONSchema {
-        .object(CodingKeys.self, required: [.from, .to]) { _ in JSONSchema.string(minLength: 1).described("A path in the workspace.") }
+        .object(CodingKeys.self, required: [.from, .to]) { _ in SessionPatterns.namedPathSchema.described("A path in the workspace.") }
     }
 }
 
@@ -114,7 +143,7 @@ extension ApplyRequest: SchemaDescribed {
     public static func schema(in context: SchemaContext) -> JSONSchema {
         .object(CodingKeys.self, required: []) { key in
             switch key {
-            case .paths: JSONSchema.array(.string(minLength: 1)).described("Changed paths to write back (a directory takes what is under it); all when absent.")
+            case .paths: JSONSchema.array(SessionPatterns.namedPathSchema).described("Changed paths to write back (a directory takes what is under it); all when absent.")
             case .force: JSONSchema.boolean.described("Overwrite host files changed since the session began (409 otherwise).")
             }
         }

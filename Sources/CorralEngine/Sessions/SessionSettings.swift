@@ -13,6 +13,11 @@ public struct SessionSettings: Sendable {
     public var defaultMemoryMB = 1024
     public var defaultProcesses = 256
     public var defaultDiskMB = 512
+    /// The least a session may ask for: its agent (Python, one thread per request in flight) needs them.
+    public static let minimumMemoryMB = 64
+    public static let minimumProcesses = 16
+    /// Below a tenth of a core an interpreter takes seconds to start: a session that slow serves no one.
+    public static let minimumCPUPercent = 10
     /// Largest file the files API reads or writes at once, and the largest archive it makes.
     public var maxFileBytes = 64 << 20
     public var maxArchiveBytes = 512 << 20

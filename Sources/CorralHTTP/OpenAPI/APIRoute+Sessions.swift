@@ -48,10 +48,10 @@ extension APIRoute {
         responseMedia: ["application/octet-stream": JSONSchema(["type": "string", "format": "binary"])])
     public static let writeFile = APIRoute(method: .put, path: "/v1/sessions/{id}/files", operationID: "writeSessionFile",
         summary: "Write the body's bytes at path (atomically, creating parents).", responseSchema: "FileEntry",
-        query: [.path], errors: sessionErrors + [.payloadTooLarge, .forbidden], requestMedia: "application/octet-stream")
+        query: [.namedPath], errors: sessionErrors + [.payloadTooLarge, .forbidden], requestMedia: "application/octet-stream")
     public static let deleteFile = APIRoute(method: .delete, path: "/v1/sessions/{id}/files", operationID: "deleteSessionFile",
         summary: "Delete a file, a symlink (not its target) or a directory tree.", responseSchema: "Done",
-        query: [.path], errors: sessionErrors + [.forbidden])
+        query: [.namedPath], errors: sessionErrors + [.forbidden])
     public static let moveFile = APIRoute(method: .post, path: "/v1/sessions/{id}/files/move", operationID: "moveSessionFile",
         summary: "Move or rename a path in the workspace.", requestSchema: "FileMoveRequest", responseSchema: "FileEntry",
         errors: sessionBodyErrors + [.forbidden])
@@ -76,12 +76,16 @@ extension APIRoute {
 
 extension QueryParameter {
     public static let path = QueryParameter(name: "path", description: "A path in the workspace (relative, or under /workspace; default the workspace).") { _ in
-        .string()
+        SessionPatterns.pathSchema
+    }
+    public static let namedPath = QueryParameter(name: "path", description: "A path in the workspace naming a file (relative, or under /workspace).",
+                                                 required: true) { _ in
+        SessionPatterns.namedPathSchema
     }
     public static let metadata = QueryParameter(name: "metadata", description: "Only sessions with these labels: k=v, several joined with '&' (URL-encoded).") { _ in
-        .string()
+        .string(pattern: SessionPatterns.metadataFilter)
     }
-    public static let wait = QueryParameter(name: "wait", description: "Seconds to wait for the process to exit before answering (0-300).") { _ in
-        .number(minimum: 0, maximum: 300)
+    public static let wait = QueryParameter(name: "wait", description: "Seconds to wait for the process to exit before answering (0-10; ask again to wait longer).") { _ in
+        .number(minimum: 0, maximum: Engine.maxProcessWaitSeconds)
     }
 }

@@ -47,15 +47,18 @@ public struct OpenAPIDocument: Sendable {
         (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
     }
 
+    /// The largest process id Linux hands out (PID_MAX_LIMIT).
+    static let maxPID = 4_194_304
+
     func operation(_ route: APIRoute) -> [String: Any] {
         var operation: [String: Any] = ["operationId": route.operationID, "summary": route.summary,
                                         "responses": responses(route)]
         var parameters: [[String: Any]] = route.query.map {
-            ["name": $0.name, "in": "query", "required": false, "description": $0.description, "schema": $0.schema(context).foundation]
+            ["name": $0.name, "in": "query", "required": $0.required, "description": $0.description, "schema": $0.schema(context).foundation]
         }
         for segment in route.path.split(separator: "/") where segment.hasPrefix("{") {
             let name = String(segment.dropFirst().dropLast())
-            let schema = name == "pid" ? JSONSchema.integer(minimum: 1) : JSONSchema.string(minLength: 1)
+            let schema = name == "pid" ? JSONSchema.integer(minimum: 1, maximum: Self.maxPID) : JSONSchema.string(minLength: 1)
             parameters.append(["name": name, "in": "path", "required": true, "schema": schema.foundation])
         }
         if !parameters.isEmpty { operation["parameters"] = parameters }

@@ -8,6 +8,12 @@ public struct QueryParameter: Sendable {
     public var name: String
     public var description: String
     public var schema: @Sendable (SchemaContext) -> JSONSchema
+    /// Whether a request must give it (a 400 otherwise).
+    public var required = false
+
+    public init(name: String, description: String, required: Bool = false, schema: @escaping @Sendable (SchemaContext) -> JSONSchema) {
+        self.name = name; self.description = description; self.required = required; self.schema = schema
+    }
 
     public static let language = QueryParameter(name: "language", description: "Only executions in this language (its canonical name).") { _ in
         .string()

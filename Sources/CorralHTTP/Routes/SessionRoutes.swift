@@ -14,9 +14,16 @@ extension CorralServer {
                 try await handler(request, context, ExecutionContext(caller: context.caller, requestID: context.requestID))
             }
         }
+        /// The `{id}` of the path, once it names a session of the caller (404/410 before the body is read).
+        @Sendable func session(_ context: CorralRequestContext, _ ctx: ExecutionContext) throws -> String {
+            let id = try context.parameters.require("id")
+            do throws(EngineError) { _ = try engine.session(id, context: ctx) } catch { throw APIError(error) }
+            return id
+        }
         @Sendable func pid(_ context: CorralRequestContext) throws -> Int {
             let raw = try context.parameters.require("pid")
             guard let pid = Int(raw), pid > 0 else { throw APIError(.invalidRequest, "the process id must be a positive whole number, got '\(raw)'") }
+            guard pid <= OpenAPIDocument.maxPID else { throw APIError(.notFound, "no process \(raw) in this session (GET .../processes lists them)") }
             return pid
         }
         @Sendable func path(_ request: Request, required: Bool) throws -> String {
@@ -33,82 +40,90 @@ extension CorralServer {
         }
         on(.listSessions) { request, _, ctx in
             var filter: [String: String] = [:]
-            for pair in (request.uri.queryParameters.get("metadata") ?? "").split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2 else { throw APIError(.invalidRequest, "metadata must be k=v (several joined with '&'), got '\(pair)'") }
-                filter[String(parts[0])] = String(parts[1])
+            if let raw = request.uri.queryParameters.get("metadata"), !raw.isEmpty {
+                for pair in raw.split(separator: "&", omittingEmptySubsequences: false) {
+                    let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    guard parts.count == 2, !parts[0].isEmpty else {
+                        throw APIError(.invalidRequest, "metadata must be k=v with a non-empty k (several joined with '&'), got '\(pair)'")
+                    }
+                    filter[String(parts[0])] = String(parts[1])
+                }
             }
             return try JSONBody.response(engine.listSessions(metadata: filter, context: ctx))
         }
         on(.getSession) { _, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             return try await Self.answer { () throws(EngineError) in try engine.session(id, context: ctx) }
         }
         on(.deleteSession) { _, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             return try await Self.answer { () throws(EngineError) in try engine.deleteSession(id, context: ctx); return Done() }
         }
         on(.sessionTimeout) { request, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             let body = try await JSONBody.decode(SessionTimeoutRequest.self, from: request, limit: http.maxBodyBytes)
-            return try await Self.answer { () throws(EngineError) in try engine.setSessionTimeout(id, body, context: ctx) }
+            return try await Self.answerInSession { () throws(EngineError) in try engine.setSessionTimeout(id, body, context: ctx) }
         }
         on(.sessionExec) { request, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             let body = try await JSONBody.decode(SessionExecRequest.self, from: request, limit: http.maxBodyBytes)
             let outcome: SessionExecOutcome
-            do throws(EngineError) { outcome = try await engine.exec(id, body, context: ctx) } catch { throw APIError(error) }
+            do throws(EngineError) { outcome = try await engine.exec(id, body, context: ctx) } catch {
+                var e = error
+                if e.code == .notFound { e.code = .conflict }  // a cwd the session does not hold (the session exists)
+                throw APIError(e)
+            }
             switch outcome {
             case .finished(let response): return try JSONBody.response(response)
             case .background(let started): return try JSONBody.response(started)
             }
         }
         on(.sessionProcesses) { _, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             return try await Self.answer { () throws(EngineError) in try await engine.sessionProcesses(id, context: ctx) }
         }
         on(.sessionProcess) { request, context, ctx in
-            let id = try context.parameters.require("id"), pid = try pid(context)
+            let id = try session(context, ctx), pid = try pid(context)
             var wait: Double?
             if let raw = request.uri.queryParameters.get("wait") {
-                guard let value = Double(raw), value.isFinite, value >= 0, value <= 300 else {
-                    throw APIError(.invalidRequest, "wait must be a number of seconds between 0 and 300, got '\(raw)'")
+                guard let value = Double(raw), value.isFinite, value >= 0, value <= Engine.maxProcessWaitSeconds else {
+                    throw APIError(.invalidRequest, "wait must be a number of seconds between 0 and \(Int(Engine.maxProcessWaitSeconds)) (ask again to wait longer), got '\(raw)'")
                 }
                 wait = value
             }
             return try await Self.answer { () throws(EngineError) in try await engine.sessionProcess(id, pid: pid, wait: wait, context: ctx) }
         }
         on(.sessionProcessStdin) { request, context, ctx in
-            let id = try context.parameters.require("id"), pid = try pid(context)
+            let id = try session(context, ctx), pid = try pid(context)
             let body = try await JSONBody.decode(ProcessStdinRequest.self, from: request, limit: http.maxBodyBytes)
             return try await Self.answer { () throws(EngineError) in try await engine.sessionProcessStdin(id, pid: pid, body, context: ctx); return Done() }
         }
         on(.sessionProcessSignal) { request, context, ctx in
-            let id = try context.parameters.require("id"), pid = try pid(context)
+            let id = try session(context, ctx), pid = try pid(context)
             let body = try await JSONBody.decode(ProcessSignalRequest.self, from: request, limit: http.maxBodyBytes)
             return try await Self.answer { () throws(EngineError) in try await engine.sessionProcessSignal(id, pid: pid, body, context: ctx); return Done() }
         }
         on(.sessionProcessResize) { request, context, ctx in
-            let id = try context.parameters.require("id"), pid = try pid(context)
+            let id = try session(context, ctx), pid = try pid(context)
             let body = try await JSONBody.decode(ProcessResizeRequest.self, from: request, limit: http.maxBodyBytes)
             return try await Self.answer { () throws(EngineError) in try await engine.sessionProcessResize(id, pid: pid, body, context: ctx); return Done() }
         }
         on(.createContext) { request, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             let body = try await JSONBody.decode(CreateContextRequest.self, from: request, limit: http.maxBodyBytes)
-            return try await Self.answer { () throws(EngineError) in try await engine.createContext(id, body, context: ctx) }
+            return try await Self.answerInSession { () throws(EngineError) in try await engine.createContext(id, body, context: ctx) }
         }
         on(.listContexts) { _, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             return try await Self.answer { () throws(EngineError) in try await engine.contexts(id, context: ctx) }
         }
         on(.runCode) { request, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             let body = try await JSONBody.decode(RunCodeRequest.self, from: request, limit: http.maxBodyBytes)
-            return try await Self.answer { () throws(EngineError) in try await engine.runCode(id, body, context: ctx) }
+            return try await Self.answerInSession { () throws(EngineError) in try await engine.runCode(id, body, context: ctx) }
         }
         on(.readFile) { request, context, ctx in
-            let id = try context.parameters.require("id"), path = try path(request, required: false)
+            let id = try session(context, ctx), path = try path(request, required: false)
             let read: SessionFileRead
             do throws(EngineError) { read = try engine.readSessionFile(id, path: path, context: ctx) } catch { throw APIError(error) }
             switch read {
@@ -117,7 +132,7 @@ extension CorralServer {
             }
         }
         on(.writeFile) { request, context, ctx in
-            let id = try context.parameters.require("id"), path = try path(request, required: true)
+            let id = try session(context, ctx), path = try path(request, required: true)
             let limit = engine.sessions.settings.maxFileBytes
             let buffer: ByteBuffer
             do { buffer = try await request.body.collect(upTo: limit) } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
@@ -127,32 +142,32 @@ extension CorralServer {
             return try await Self.answer { () throws(EngineError) in try engine.writeSessionFile(id, path: path, bytes: bytes, context: ctx) }
         }
         on(.deleteFile) { request, context, ctx in
-            let id = try context.parameters.require("id"), path = try path(request, required: true)
+            let id = try session(context, ctx), path = try path(request, required: true)
             return try await Self.answer { () throws(EngineError) in try engine.deleteSessionFile(id, path: path, context: ctx); return Done() }
         }
         on(.moveFile) { request, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             let body = try await JSONBody.decode(FileMoveRequest.self, from: request, limit: http.maxBodyBytes)
-            return try await Self.answer { () throws(EngineError) in try engine.moveSessionFile(id, body, context: ctx) }
+            return try await Self.answerInSession { () throws(EngineError) in try engine.moveSessionFile(id, body, context: ctx) }
         }
         on(.archive) { request, context, ctx in
-            let id = try context.parameters.require("id"), path = try path(request, required: false)
+            let id = try session(context, ctx), path = try path(request, required: false)
             let zip: [UInt8]
             do throws(EngineError) { zip = try engine.sessionArchive(id, path: path, context: ctx) } catch { throw APIError(error) }
             return Self.bytes(zip, type: "application/zip")
         }
         on(.changes) { _, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             return try await Self.answer { () throws(EngineError) in try engine.sessionChanges(id, context: ctx) }
         }
         on(.diff) { request, context, ctx in
-            let id = try context.parameters.require("id"), path: String? = request.uri.queryParameters.get("path").map { String($0) }
+            let id = try session(context, ctx), path: String? = request.uri.queryParameters.get("path").map { String($0) }
             return try await Self.answer { () throws(EngineError) in try engine.sessionDiff(id, path: path, context: ctx) }
         }
         on(.apply) { request, context, ctx in
-            let id = try context.parameters.require("id")
+            let id = try session(context, ctx)
             let body = try await JSONBody.decode(ApplyRequest.self, from: request, limit: http.maxBodyBytes)
-            return try await Self.answer { () throws(EngineError) in try engine.applySessionChanges(id, body, context: ctx) }
+            return try await Self.answerInSession { () throws(EngineError) in try engine.applySessionChanges(id, body, context: ctx) }
         }
     }
 
@@ -160,6 +175,18 @@ extension CorralServer {
     static func answer<T: Encodable>(_ body: () async throws(EngineError) -> T) async throws -> Response {
         let value: T
         do throws(EngineError) { value = try await body() } catch { throw APIError(error) }
+        return try JSONBody.response(value)
+    }
+
+    /// As `answer`, for a request whose body names things in a session the path named and that
+    /// exists: what the body names and the session does not hold is a 409 (a 404 means the session).
+    static func answerInSession<T: Encodable>(_ body: () async throws(EngineError) -> T) async throws -> Response {
+        let value: T
+        do throws(EngineError) { value = try await body() } catch {
+            var e = error
+            if e.code == .notFound { e.code = .conflict }
+            throw APIError(e)
+        }
         return try JSONBody.response(value)
     }
 

@@ -27,6 +27,10 @@ public final class ShadowChanges: Sendable {
 
     public enum Failure: Error, Sendable, Equatable {
         case conflicts([String])
+        /// More changes than one answer lists (`maxChanges`).
+        case tooMany
+        /// The host directory holds a symlink or a file where a change needs a directory (never followed).
+        case blocked([String])
         case notChanged([String])
         case failed(String)
     }
@@ -47,7 +51,7 @@ public final class ShadowChanges: Sendable {
 
     private func walk(_ dirFD: Int32, _ prefix: String, hostFD: Int32, into out: inout [Change]) throws(Failure) {
         for name in Self.names(dirFD) {
-            guard out.count < Self.maxChanges else { throw .failed("more than \(Self.maxChanges) changes") }
+            guard out.count < Self.maxChanges else { throw .tooMany }
             let path = prefix.isEmpty ? name : prefix + "/" + name
             var st = stat()
             guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
@@ -86,7 +90,7 @@ public final class ShadowChanges: Sendable {
     /// Everything under a directory the session created is added.
     private func walkAdded(_ dirFD: Int32, _ prefix: String, into out: inout [Change]) throws(Failure) {
         for name in Self.names(dirFD) {
-            guard out.count < Self.maxChanges else { throw .failed("more than \(Self.maxChanges) changes") }
+            guard out.count < Self.maxChanges else { throw .tooMany }
             var st = stat()
             guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             if st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0 { continue }
@@ -108,10 +112,11 @@ public final class ShadowChanges: Sendable {
             return Self.readLink(dirFD, name) == Self.readLinkBeneath(hostFD, path)
         }
         guard st.st_mode & S_IFMT == S_IFREG, st.st_size == lower.st_size else { return false }
-        let a = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        let b = corral_open_beneath(hostFD, path, O_RDONLY | O_NOFOLLOW, 0, 1)
+        // Non-blocking and checked once open: a file swapped for a FIFO meanwhile is never read.
+        let a = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        let b = corral_open_beneath(hostFD, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, 1)
         defer { if a >= 0 { close(a) }; if b >= 0 { close(b) } }
-        guard a >= 0, b >= 0 else { return false }
+        guard a >= 0, b >= 0, Self.isRegular(a), Self.isRegular(b) else { return false }
         var x = [UInt8](repeating: 0, count: 65536), y = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = Self.readFull(a, &x), m = Self.readFull(b, &y)
@@ -164,6 +169,21 @@ public final class ShadowChanges: Sendable {
             }
             if !conflicts.isEmpty { throw .conflicts(Array(Set(conflicts)).sorted()) }
         }
+        // Nothing is written unless every change can land: each parent in the host directory is a
+        // directory or does not exist yet (a symlink there is never followed, so it blocks the apply).
+        let blocked = chosen.filter { change in
+            var prefix = ""
+            for part in WorkspaceFiles.split(change.path).parent.split(separator: "/") {
+                prefix += prefix.isEmpty ? String(part) : "/" + part
+                guard let st = Self.lstat(hostFD, prefix) else { return false }
+                if st.st_mode & S_IFMT != S_IFDIR {
+                    // A deletion of the same path (a symlink the session replaced) clears the way.
+                    return !chosen.contains { $0.path == prefix && $0.kind == .deleted }
+                }
+            }
+            return false
+        }.map(\.path)
+        if !blocked.isEmpty { throw .blocked(blocked) }
         var hostOwner = stat()
         fstat(hostFD, &hostOwner)
         let upperFD = Glibc.open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -200,9 +220,10 @@ public final class ShadowChanges: Sendable {
             fchownat(dirFD, temp, owner.st_uid, owner.st_gid, AT_SYMLINK_NOFOLLOW)
             guard renameat(dirFD, temp, dirFD, name) == 0 else { unlinkat(dirFD, temp, 0); throw .failed("cannot place '\(change.path)'") }
         case .file:
-            let input = corral_open_beneath(upperFD, source, O_RDONLY | O_NOFOLLOW, 0, 1)
+            let input = corral_open_beneath(upperFD, source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, 1)
             guard input >= 0 else { throw .failed("cannot read '\(change.path)' in the session") }
             defer { close(input) }
+            guard Self.isRegular(input) else { throw .conflicts([change.path]) }
             let temp = ".corral-apply-\(UInt64.random(in: 0...UInt64.max))"
             let output = openat(dirFD, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(st.st_mode & 0o777))
             guard output >= 0 else { throw .failed("cannot write '\(change.path)' in \(parent.isEmpty ? "the host directory" : parent): \(String(cString: strerror(errno)))") }
@@ -324,6 +345,11 @@ public final class ShadowChanges: Sendable {
             out += buffer[0..<n]
         }
         return Array(out.prefix(limit))
+    }
+
+    static func isRegular(_ fd: Int32) -> Bool {
+        var st = stat()
+        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
     }
 
     static func readFull(_ fd: Int32, _ buffer: inout [UInt8]) -> Int {

@@ -10,7 +10,10 @@ public struct WorkspaceArchive: Sendable {
 
     public enum Failure: Error, Sendable { case tooLarge(String), files(WorkspaceFiles.Failure) }
 
-    public static func make(_ files: WorkspaceFiles, directory: String, maxBytes: Int, maxEntries: Int = 100_000) throws(Failure) -> WorkspaceArchive {
+    /// Entries a zip without its 64-bit extension holds.
+    public static let maxEntries = 65_535
+
+    public static func make(_ files: WorkspaceFiles, directory: String, maxBytes: Int, maxEntries: Int = WorkspaceArchive.maxEntries) throws(Failure) -> WorkspaceArchive {
         let relative: String
         let fd: Int32
         do throws(WorkspaceFiles.Failure) {

@@ -48,9 +48,8 @@ public struct WorkspaceFiles: Sendable {
         }
         let parts = p.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
         if parts.contains("..") { throw .invalidPath("'\(path)' contains '..': paths stay inside the workspace") }
-        if parts.contains(where: { $0.utf8.count > 255 }) { throw .invalidPath("'\(path)' has a component longer than 255 bytes") }
+        if path.unicodeScalars.count > 4000 { throw .invalidPath("'\(path.prefix(80))…' is longer than 4000 characters") }
         let joined = parts.joined(separator: "/")
-        if joined.utf8.count > 4000 { throw .invalidPath("'\(path.prefix(80))…' is longer than 4000 bytes") }
         return joined
     }
 
@@ -78,7 +77,7 @@ public struct WorkspaceFiles: Sendable {
         case EISDIR: .invalidPath("'\(path)' is a directory")
         case ENOSPC: .tooLarge("the workspace is full (its disk_mb limit)")
         case EFBIG: .tooLarge("the file is larger than the session allows")
-        case ENAMETOOLONG: .invalidPath("'\(path.prefix(80))…' is too long")
+        case ENAMETOOLONG: .notFound("'\(path.prefix(80))…' has a name longer than the file system holds (255 bytes a name)")
         default: .system("'\(path)': \(String(cString: strerror(e)))")
         }
     }

@@ -14,6 +14,7 @@ struct SessionLifecycleTests {
     @Test("create, write, cat, a background server across execs, run_code state, archive, delete: nothing of the session remains")
     func walkThrough() async throws {
         try await TestService().live { client in
+            let cgroupsBefore = Set(Self.sessionCgroups())
             let id = try await client.createSession(["metadata": ["task": "walk"]])
             #expect(SessionHostState.directoryExists(id))
             let (put, _) = try await client.putFile(id, path: "notes/hello.txt", bytes: Array("hello session\n".utf8))
@@ -63,7 +64,8 @@ struct SessionLifecycleTests {
             #expect(Self.hostProcesses(matching: "http.server 18731").isEmpty, "no process of the session remains")
             #expect(SessionHostState.mounts(containing: id).isEmpty, "no mount of the session remains")
             #expect(!SessionHostState.directoryExists(id), "no directory of the session remains")
-            #expect(Self.sessionCgroups().isEmpty, "no cgroup of the session remains: \(Self.sessionCgroups())")
+            let left = Set(Self.sessionCgroups()).subtracting(cgroupsBefore)
+            #expect(left.isEmpty, "no cgroup of the session remains: \(left)")
             let (gone, _, body, _) = try await client.get("/v1/sessions/\(id)")
             #expect(gone == .gone)
             #expect(errorCode(body) == "gone")

@@ -20,6 +20,12 @@ public struct SchemaContext: Sendable {
     public var profiles: [String]
     /// Largest number of programs in one batch.
     public var maxBatchSize: Int
+    /// Names (and aliases) of the languages a session runs as `code` (interpreted ones).
+    public var interpretedLanguageNames: [String] = []
+    /// Largest code of a request, in bytes.
+    public var maximumCodeBytes = 1 << 20
+    /// The session settings the session bodies are bounded by.
+    public var sessions = SessionSettings()
 
     public init(defaultLimits: ResourceLimits = ResourceLimits(), maximumLimits: ResourceLimits = .maximum,
                 languages: [String] = [], languageNames: [String] = [], profiles: [String] = [], maxBatchSize: Int = 64) {
@@ -36,8 +42,12 @@ extension Engine {
     /// The context of this engine's schemas; `maxBatchSize` comes from the front end.
     public func schemaContext(maxBatchSize: Int) -> SchemaContext {
         let catalog = runtime.catalog
-        return SchemaContext(defaultLimits: configuration.defaultLimits, maximumLimits: configuration.maximumLimits,
-                             languages: catalog.names, languageNames: catalog.languages.flatMap { [$0.name] + $0.aliases },
-                             profiles: configuration.profiles.keys.sorted(), maxBatchSize: maxBatchSize)
+        var context = SchemaContext(defaultLimits: configuration.defaultLimits, maximumLimits: configuration.maximumLimits,
+                                    languages: catalog.names, languageNames: catalog.languages.flatMap { [$0.name] + $0.aliases },
+                                    profiles: configuration.profiles.keys.sorted(), maxBatchSize: maxBatchSize)
+        context.interpretedLanguageNames = catalog.languages.filter { !$0.isCompiled }.flatMap { [$0.name] + $0.aliases }
+        context.sessions = configuration.sessions
+        context.maximumCodeBytes = configuration.maxCodeBytes
+        return context
     }
 }
