@@ -151,6 +151,7 @@ enum BenchSections {
         LoadBench.section,
         CLIBench.section,
         HTTPLatencyBench.section,
+        SessionsBench.section,
         HTTPThroughputBench.section,
     ]
 }

@@ -15,7 +15,7 @@ struct BenchServer {
     var port: Int { server.port }
 
     /// Starts `binary serve --host 127.0.0.1 --data-dir TMP --port 0` and waits until it is ready.
-    static func start(binary: String, section: String) async throws -> BenchServer {
+    static func start(binary: String, section: String, extraArguments: [String] = []) async throws -> BenchServer {
         guard access(binary, X_OK) == 0 else {
             throw BenchUsageError(message: "no corral binary at \(binary): build it with `swift build -c release --product corral` (scripts/bench does), or give --corral PATH")
         }
@@ -26,7 +26,7 @@ struct BenchServer {
         let scratch = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         let dataDirectory = scratch + "/data"
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        let arguments = ["--host", "127.0.0.1", "--data-dir", dataDirectory]
+        let arguments = ["--host", "127.0.0.1", "--data-dir", dataDirectory] + extraArguments
         printError("\(section): starting \(binary) serve \(arguments.joined(separator: " ")) --port 0…\n")
         let server = try await ServerProcess.start(binary: binary, arguments: arguments, logPath: scratch + "/serve.log", timeout: 60)
         printError("\(section): listening on 127.0.0.1:\(server.port) (pid \(server.pid))\n")

@@ -42,7 +42,8 @@ struct SessionRestartTests {
     }
 
     static func mounts(of pid: Int32) -> [String] {
-        ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
+        // Read to the end: /proc answers a page per read.
+        String(decoding: FileHandle(forReadingAtPath: "/proc/self/mountinfo")?.readDataToEndOfFile() ?? Data(), as: UTF8.self).split(separator: "\n")
             .map(String.init).filter { $0.contains("/run/corral/sessions/\(pid)/") }
     }
 

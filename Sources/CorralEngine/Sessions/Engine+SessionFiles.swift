@@ -98,6 +98,7 @@ extension Engine {
             EngineError(.conflict, "the host changed since the session began, at: \(paths.joined(separator: ", ")); nothing was applied "
                 + "(apply other paths, or send force: true to overwrite)")
         case .notChanged(let paths): EngineError(.notFound, "not changed in the session (GET .../changes lists what is): \(paths.joined(separator: ", "))")
+        case .invalidPath(let path): EngineError(.invalidRequest, "'\(path)' is not a path in the workspace (relative, without '..')", field: "paths")
         case .tooMany: EngineError(.conflict, "the session changed more than \(ShadowChanges.maxChanges) paths: list and apply them by directory (paths)")
         case .blocked(let paths):
             EngineError(.conflict, "the host directory holds a symlink or a file where these changes need a directory (never followed): "

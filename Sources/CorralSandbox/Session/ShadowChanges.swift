@@ -27,6 +27,8 @@ public final class ShadowChanges: Sendable {
 
     public enum Failure: Error, Sendable, Equatable {
         case conflicts([String])
+        /// A path that cannot be in the workspace (`..`, absolute).
+        case invalidPath(String)
         /// More changes than one answer lists (`maxChanges`).
         case tooMany
         /// The host directory holds a symlink or a file where a change needs a directory (never followed).
@@ -62,12 +64,22 @@ public final class ShadowChanges: Sendable {
                 continue
             }
             if type == S_IFDIR {
-                let opaque = Self.isOpaque(dirFD, name)
-                if let lower, lower.st_mode & S_IFMT == S_IFDIR, !opaque {
+                if let lower, lower.st_mode & S_IFMT == S_IFDIR {
                     let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard child >= 0 else { continue }
                     defer { close(child) }
                     try walk(child, path, hostFD: hostFD, into: &out)
+                    // Opaque: the session's directory hides the host's, so what only the host has is deleted.
+                    if Self.isOpaque(dirFD, name) {
+                        let hostDir = corral_open_beneath(hostFD, path, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
+                        guard hostDir >= 0 else { continue }
+                        defer { close(hostDir) }
+                        for gone in Self.names(hostDir) {
+                            var probe = stat()
+                            guard fstatat(child, gone, &probe, AT_SYMLINK_NOFOLLOW) != 0, let was = Self.lstat(hostFD, path + "/" + gone) else { continue }
+                            out.append(Change(path: path + "/" + gone, kind: .deleted, type: Self.kind(was.st_mode)))
+                        }
+                    }
                     continue
                 }
                 if let lower { out.append(Change(path: path, kind: .deleted, type: Self.kind(lower.st_mode))) }
@@ -79,6 +91,11 @@ public final class ShadowChanges: Sendable {
                 continue
             }
             guard let lower else { out.append(Change(path: path, kind: .added, type: Self.kind(st.st_mode))); continue }
+            if lower.st_mode & S_IFMT == S_IFDIR {  // a directory the session replaced with a file or a link
+                out.append(Change(path: path, kind: .deleted, type: .directory))
+                out.append(Change(path: path, kind: .added, type: Self.kind(st.st_mode)))
+                continue
+            }
             if Self.kind(lower.st_mode) != Self.kind(st.st_mode) {
                 out.append(Change(path: path, kind: .modified, type: Self.kind(st.st_mode)))
             } else if !sameContent(dirFD, name, st, hostFD: hostFD, path: path, lower: lower) {
@@ -147,7 +164,11 @@ public final class ShadowChanges: Sendable {
         let all = try changes()
         var chosen: [Change]
         if let paths {
-            let wanted = Set(paths.map { (try? WorkspaceFiles.normalise($0)) ?? $0 })
+            var normalised: [String] = []
+            for path in paths {
+                do throws(WorkspaceFiles.Failure) { normalised.append(try WorkspaceFiles.normalise(path)) } catch { throw .invalidPath(path) }
+            }
+            let wanted = Set(normalised)
             chosen = all.filter { change in wanted.contains(change.path) || wanted.contains { change.path.hasPrefix($0 + "/") } }
             let missing = wanted.filter { w in !all.contains { $0.path == w || $0.path.hasPrefix(w + "/") } }
             if !missing.isEmpty { throw .notChanged(missing.sorted()) }
@@ -158,12 +179,14 @@ public final class ShadowChanges: Sendable {
         guard hostFD >= 0 else { throw .failed("the host directory \(host) cannot be opened") }
         defer { close(hostFD) }
         if !force {
+            let replaced = Set(chosen.filter { $0.kind == .deleted }.map(\.path))
             let conflicts = chosen.compactMap { change -> String? in
                 guard let now = Self.lstat(hostFD, change.path) else {
                     return change.kind == .added ? nil : change.path  // deleted on the host meanwhile
                 }
                 let changed = Self.ctime(now)
-                if change.kind == .added && !(change.type == .directory && now.st_mode & S_IFMT == S_IFDIR) { return change.path }
+                if change.kind == .added && !replaced.contains(change.path)
+                    && !(change.type == .directory && now.st_mode & S_IFMT == S_IFDIR) { return change.path }
                 if now.st_mode & S_IFMT == S_IFDIR || changed <= since { return nil }
                 return applied.withLock { $0[change.path] } == changed ? nil : change.path
             }
@@ -269,7 +292,7 @@ public final class ShadowChanges: Sendable {
         defer { close(dirFD) }
         if unlinkat(dirFD, name, 0) == 0 || errno == ENOENT { return }
         guard errno == EISDIR else { throw .failed("cannot delete '\(path)': \(String(cString: strerror(errno)))") }
-        do throws(WorkspaceFiles.Failure) { try WorkspaceFiles.removeTree(dirFD, name, path: path) } catch {
+        do throws(WorkspaceFiles.Failure) { try WorkspaceFiles.removeTree(dirFD, Array(name.utf8CString), path: path) } catch {
             throw .failed("cannot delete '\(path)': \(error)")
         }
     }

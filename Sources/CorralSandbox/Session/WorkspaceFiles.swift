@@ -201,20 +201,23 @@ public struct WorkspaceFiles: Sendable {
         defer { close(dirFD) }
         if unlinkat(dirFD, name, 0) == 0 { return }
         guard errno == EISDIR else { throw Self.failure(errno, relative) }
-        try Self.removeTree(dirFD, name, path: relative)
+        try Self.removeTree(dirFD, Array(name.utf8CString), path: relative)
     }
 
-    static func removeTree(_ parentFD: Int32, _ name: String, path: String) throws(Failure) {
+    /// Removes a directory tree beneath `parentFD`. Names are kept as the bytes the kernel gave
+    /// (a name that is not UTF-8 must reach `unlinkat` as it is).
+    static func removeTree(_ parentFD: Int32, _ name: [CChar], path: String) throws(Failure) {
         let fd = corral_open_beneath(parentFD, name, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
         guard fd >= 0 else { throw failure(-fd, path) }
         guard let dir = fdopendir(fd) else { close(fd); throw .system("cannot list '\(path)'") }
-        var children: [String] = []
+        var children: [[CChar]] = []
         while let e = readdir(dir) {
-            let child = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if child != "." && child != ".." { children.append(child) }
+            let raw = withUnsafeBytes(of: e.pointee.d_name) { Array($0.prefix { $0 != 0 }).map { CChar(bitPattern: $0) } }
+            if raw != [46] && raw != [46, 46] { children.append(raw + [0]) }
         }
         for child in children where unlinkat(dirfd(dir), child, 0) != 0 {
-            if errno == EISDIR { try removeTree(dirfd(dir), child, path: path + "/" + child) } else { closedir(dir); throw failure(errno, path + "/" + child) }
+            let shown = path + "/" + String(decoding: child.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if errno == EISDIR { try removeTree(dirfd(dir), child, path: shown) } else { closedir(dir); throw failure(errno, shown) }
         }
         closedir(dir)
         guard unlinkat(parentFD, name, AT_REMOVEDIR) == 0 else { throw failure(errno, path) }

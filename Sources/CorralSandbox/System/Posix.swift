@@ -46,15 +46,21 @@ public enum Posix {
         bytes.removeAll()
     }
 
-    /// Reads a small file (cgroup counters), at most 64 KiB.
+    /// Reads a file to its end (cgroup counters, `/proc/self/mountinfo`): `/proc` and cgroup files
+    /// answer a page or so per read, so one read would see only the start of a long one.
     public static func readFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n >= 0 else { return nil }
-        return String(decoding: buffer[0..<n], as: UTF8.self)
+        var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { return nil }
+            if n == 0 { break }
+            out += buffer[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func exists(_ path: String) -> Bool {

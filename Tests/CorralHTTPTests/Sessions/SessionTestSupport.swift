@@ -1,4 +1,5 @@
 import CorralEngine
+import CorralSandbox
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -60,7 +61,7 @@ struct SessionTestError: Error, CustomStringConvertible {
 /// What the host holds for sessions now: mounts under the sessions root and session cgroups.
 enum SessionHostState {
     static func mounts(containing id: String) -> [String] {
-        ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
+        (Posix.readFile("/proc/self/mountinfo") ?? "").split(separator: "\n")
             .map(String.init).filter { $0.contains("/run/corral/sessions/") && $0.contains(id) }
     }
 
