@@ -14,7 +14,8 @@ struct LocalEngine {
 
     /// Starts a sandbox without a pool (one run: a pool would only clone jails nobody uses) and an
     /// engine over it. Exit 125 naming the file when the catalog, rules or profiles do not load.
-    static func start(history: any HistoryStore, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> LocalEngine {
+    static func start(history: any HistoryStore, environment: [String: String] = ProcessInfo.processInfo.environment,
+                      configure: (inout EngineConfiguration) -> Void = { _ in }) throws -> LocalEngine {
         var sandboxConfiguration = Sandbox.Configuration()
         sandboxConfiguration.poolSize = 0
         let sandbox: Sandbox
@@ -23,6 +24,7 @@ struct LocalEngine {
         }
         var configuration = EngineConfiguration.local
         configuration.applyResourceEnvironment(environment)
+        configure(&configuration)
         do {
             // The command prints its own output; the engine's per-run log lines are for a service.
             let quiet = Logger(label: "corral.cli") { _ in SwiftLogNoOpLogHandler() }

@@ -30,7 +30,7 @@ public final class Session: Sendable {
         self.id = id; self.owner = owner; self.language = language; self.limits = limits
         self.allowNetwork = allowNetwork; self.mount = mount; self.metadata = metadata
         self.environment = environment; self.jail = jail; self.agent = agent
-        createdAt = jail.workspace.createdAt
+        createdAt = SessionWorkspace.now()
         files = WorkspaceFiles(root: jail.workspace.mountPoint, owner: jail.workspace.ownerHostID)
         if let upper = jail.workspace.upperDirectory, let host = jail.workspace.hostPath {
             shadow = ShadowChanges(upper: upper, host: host, since: jail.workspace.createdAt)

@@ -108,38 +108,66 @@ extension SessionManager {
         return String(cString: p)
     }
 
-    /// Starts the jail, greets the agent, writes the initial files.
-    func start(_ plan: SessionPlan, owner: String) async throws(EngineError) -> Session {
+    /// A session's jail with its agent greeted: what a create finishes (or a warm pool holds).
+    struct Launched: Sendable {
+        var id: String
+        var jail: SessionJail
+        var agent: SessionAgent
+        /// The limits its cgroup and workspace have now.
+        var limits: ResourceLimits
+    }
+
+    /// Starts a session's jail and greets its agent.
+    func launch(limits: ResourceLimits, workspace: SessionWorkspace.Kind, network: Bool) async throws(EngineError) -> Launched {
         let sources = try SessionAgentSources.bundled.get()
-        let id = "ses-" + (0..<12).map { _ in String("0123456789abcdefghijklmnopqrstuvwxyz".randomElement()!) }.joined()
+        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+        let id = "ses-" + String((0..<12).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
         var paths = Set<String>()
         for language in runtime.catalog.languages { paths.formUnion(language.paths ?? []) }
-        let agentEnvironment = JailSpec.baseEnvironment
-        var spec = JailSpec(arguments: ["/usr/bin/python3", "-I", "-c", sources.agent], environment: agentEnvironment,
-                            readOnlyPaths: paths.sorted(), limits: plan.limits, network: plan.allowNetwork)
+        var spec = JailSpec(arguments: ["/usr/bin/python3", "-I", "-c", sources.agent], environment: JailSpec.baseEnvironment,
+                            readOnlyPaths: paths.sorted(), limits: limits, network: network)
         spec.workingDirectory = JailSpec.workspacePath
         let agent = SessionAgent()
         let jail: SessionJail
         do throws(SandboxError) {
-            jail = try await runtime.sandbox.startSession(Sandbox.SessionSetup(spec: spec, workspace: plan.workspace, id: id),
+            jail = try await runtime.sandbox.startSession(Sandbox.SessionSetup(spec: spec, workspace: workspace, id: id),
                                                           onFrame: { agent.received($0) }, onEnd: { agent.ended($0) })
         } catch {
             throw EngineError(.internalError, "the session's jail could not start: \(error)")
         }
         agent.attach(jail)
-        let languageEnv = (plan.language.env ?? [:]).sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
-        let session = Session(id: id, owner: owner, language: plan.language.name, limits: plan.reported, allowNetwork: plan.allowNetwork,
-                              mount: plan.mount, metadata: plan.metadata, environment: Self.merge(agentEnvironment + languageEnv, plan.environment),
-                              ttl: plan.ttl, jail: jail, agent: agent)
         do throws(EngineError) {
             _ = try await agent.call(["op": "hello", "python_context_source": sources.pythonContext,
                                       "javascript_context_source": sources.javascriptContext], deadline: 15)
+        } catch {
+            agent.ended("its agent did not start")
+            jail.destroy()
+            throw EngineError(.internalError, "the session's agent did not start: \(error.message)")
+        }
+        return Launched(id: id, jail: jail, agent: agent, limits: limits)
+    }
+
+    /// A session for `plan`: a warm one when one fits, else a fresh jail; then its initial files.
+    func start(_ plan: SessionPlan, owner: String) async throws(EngineError) -> Session {
+        let launched: Launched
+        if let warm = takeWarm(for: plan) {
+            launched = warm
+        } else {
+            launched = try await launch(limits: plan.limits, workspace: plan.workspace, network: plan.allowNetwork)
+        }
+        refillWarm()
+        let languageEnv = (plan.language.env ?? [:]).sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
+        let session = Session(id: launched.id, owner: owner, language: plan.language.name, limits: plan.reported, allowNetwork: plan.allowNetwork,
+                              mount: plan.mount, metadata: plan.metadata,
+                              environment: Self.merge(JailSpec.baseEnvironment + languageEnv, plan.environment),
+                              ttl: plan.ttl, jail: launched.jail, agent: launched.agent)
+        do throws(EngineError) {
             for (path, contents) in plan.files {
                 do throws(WorkspaceFiles.Failure) { try session.files.write(path, contents) } catch { throw Self.engineError(error) }
             }
         } catch {
             session.destroy()
-            throw error.code == .gone ? EngineError(.internalError, "the session's agent did not start: \(error.message)") : error
+            throw error
         }
         return session
     }

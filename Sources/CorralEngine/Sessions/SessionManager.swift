@@ -8,15 +8,18 @@ import Synchronization
 public final class SessionManager: Sendable {
     public let settings: SessionSettings
     let runtime: Runtime
-    private struct State {
+    struct State {
         var sessions: [String: Session] = [:]
         /// Sessions being created (they count against `maxSessions`).
         var creating = 0
         /// Sessions that expired or ended: when and why, to answer 410 rather than 404.
         var gone: [String: (owner: String, at: Double, reason: String)] = [:]
         var closed = false
+        /// Started sessions waiting for a create (`SessionSettings.warmSessions`), and how many are starting.
+        var warm: [Launched] = []
+        var warming = 0
     }
-    private let state = Mutex(State())
+    let state = Mutex(State())
     private let reaper = Mutex<Task<Void, Never>?>(nil)
 
     init(settings: SessionSettings, runtime: Runtime) {
@@ -51,7 +54,7 @@ public final class SessionManager: Sendable {
                     out.append((session, reason))
                 } else { continue }
                 s.sessions[id] = nil
-                s.gone[id] = (session.owner, now, out.last!.1)
+                s.gone[id] = (session.owner, now, out[out.count - 1].1)
             }
             s.gone = s.gone.filter { now - $0.value.at < settings.rememberExpiredSeconds }
             return out
@@ -113,13 +116,14 @@ public final class SessionManager: Sendable {
 
     /// Ends every session (server shutdown).
     public func shutdown() {
-        let all = state.withLock { s -> [Session] in
+        let (all, warm) = state.withLock { s -> ([Session], [Launched]) in
             s.closed = true
-            defer { s.sessions = [:] }
-            return Array(s.sessions.values)
+            defer { s.sessions = [:]; s.warm = [] }
+            return (Array(s.sessions.values), s.warm)
         }
         reaper.withLock { $0?.cancel() }
         for session in all { session.destroy() }
+        for launched in warm { launched.jail.destroy() }
     }
 
     static func seconds(_ s: Double) -> String { s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s) }

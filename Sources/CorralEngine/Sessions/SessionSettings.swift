@@ -21,6 +21,10 @@ public struct SessionSettings: Sendable {
     /// Largest file the files API reads or writes at once, and the largest archive it makes.
     public var maxFileBytes = 64 << 20
     public var maxArchiveBytes = 512 << 20
+    /// Sessions started ahead of demand (a scratch workspace of `defaultDiskMB`, no network), taken
+    /// by a create that fits them: a create then costs its limits and files, not a jail and an
+    /// interpreter. Filled after the first create; 0 turns it off.
+    public var warmSessions = 2
     /// Exited sessions remembered (to answer 410 Gone rather than 404) for this long.
     public var rememberExpiredSeconds: Double = 3600
 

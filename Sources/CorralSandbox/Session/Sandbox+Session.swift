@@ -53,7 +53,7 @@ extension Sandbox {
         }
         let spawner = try ServiceSpawner.shared()
         let hierarchy = cgroups, identities = self.identities
-        let name = "\(getpid())-session-\(ServiceSpawner.nextNumber())"
+        let name = "\(getpid())-\(setup.id)"  // JailCgroup.removeStale reads its owner pid before the first dash
         let stub: JailStub
         var network: SlirpNetwork?
         do throws(SandboxError) {

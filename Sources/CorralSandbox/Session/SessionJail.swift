@@ -57,6 +57,14 @@ public final class SessionJail: @unchecked Sendable {
     public var memoryBytes: UInt64? { stub.cgroup?.currentMemoryBytes() }
     public var oomKills: Int { stub.cgroup?.usage().oomKills ?? 0 }
 
+    /// Gives a started session other limits: its cgroup's memory, processes and CPU share
+    /// (`previous` are the ones it has). The workspace's size stays (a warm session is taken only
+    /// by a create of the size it has).
+    public func retarget(_ limits: ResourceLimits, replacing previous: ResourceLimits) throws(SandboxError) {
+        try limits.validate()
+        try stub.cgroup?.apply(limits, replacing: previous)
+    }
+
     /// Kills every process of the session, waits for its end, then removes its workspace. Idempotent.
     public func destroy() {
         guard destroyed.withLock({ d in defer { d = true }; return !d }) else { return }

@@ -14,7 +14,6 @@ struct SessionLifecycleTests {
     @Test("create, write, cat, a background server across execs, run_code state, archive, delete: nothing of the session remains")
     func walkThrough() async throws {
         try await TestService().live { client in
-            let cgroupsBefore = Set(Self.sessionCgroups())
             let id = try await client.createSession(["metadata": ["task": "walk"]])
             #expect(SessionHostState.directoryExists(id))
             let (put, _) = try await client.putFile(id, path: "notes/hello.txt", bytes: Array("hello session\n".utf8))
@@ -64,8 +63,7 @@ struct SessionLifecycleTests {
             #expect(Self.hostProcesses(matching: "http.server 18731").isEmpty, "no process of the session remains")
             #expect(SessionHostState.mounts(containing: id).isEmpty, "no mount of the session remains")
             #expect(!SessionHostState.directoryExists(id), "no directory of the session remains")
-            let left = Set(Self.sessionCgroups()).subtracting(cgroupsBefore)
-            #expect(left.isEmpty, "no cgroup of the session remains: \(left)")
+            #expect(Self.sessionCgroups(id).isEmpty, "no cgroup of the session remains: \(Self.sessionCgroups(id))")
             let (gone, _, body, _) = try await client.get("/v1/sessions/\(id)")
             #expect(gone == .gone)
             #expect(errorCode(body) == "gone")
@@ -159,6 +157,29 @@ struct SessionLifecycleTests {
         }
     }
 
+    @Test("a warm session, taken by a create, has that create's limits and nothing of any other session")
+    func warmSessionTakesTheCreatesLimits() async throws {
+        let service = try TestService { $0.sessions.warmSessions = 1 }
+        try await service.live { client in
+            let first = try await client.createSession()
+            _ = try await client.exec(first, "echo secret > /workspace/mine && echo secret > /tmp/mine")
+            for _ in 0..<100 where service.engine.sessions.warmCount < 1 { try await Task.sleep(nanoseconds: 50_000_000) }
+            #expect(service.engine.sessions.warmCount == 1, "a warm session was started after the first create")
+            let warm = try await client.createSession(["max_memory_mb": 96, "cpu_percent": 50, "processes": 32])
+            #expect(service.engine.sessions.warmCount == 0, "the create took the warm session")
+            let (_, seen) = try await client.exec(warm, "ls -A /workspace /tmp; cat /workspace/mine /tmp/mine 2>&1 | head -2")
+            #expect(!(seen["stdout"] as? String ?? "secret").contains("secret"), "\(seen)")
+            let (_, bomb) = try await client.exec(warm, "python3 -c \"b = []\nwhile True: b.append(bytearray(16 << 20))\"", extra: ["timeout_seconds": 20])
+            #expect(bomb["status"] as? String == "memory_limit", "the warm session took max_memory_mb 96: \(bomb)")
+            let (_, busy) = try await client.exec(warm, "timeout 1 bash -c 'while :; do :; done'; true", extra: ["timeout_seconds": 10])
+            let cpu = busy["cpu_time_ms"] as? Double ?? 0, wall = busy["execution_time_ms"] as? Double ?? 1
+            #expect(cpu / wall <= 0.55, "and cpu_percent 50: CPU \(cpu) ms over \(wall) ms")
+            let (infoStatus, _, body, _) = try await client.get("/v1/sessions/\(warm)")
+            #expect(infoStatus == .ok)
+            #expect((body["limits"] as? [String: Any])?["max_memory_mb"] as? Int == 96)
+        }
+    }
+
     // MARK: - Host inspection
 
     /// Host processes whose command line contains `text`.
@@ -170,11 +191,11 @@ struct SessionLifecycleTests {
         }
     }
 
-    /// Session cgroups of this process left in any controller.
-    static func sessionCgroups() -> [String] {
+    /// The cgroups of session `id` left in any controller (they are named `<server pid>-<id>`).
+    static func sessionCgroups(_ id: String) -> [String] {
         let roots = ["/sys/fs/cgroup/memory/corral", "/sys/fs/cgroup/pids/corral", "/sys/fs/cgroup/cpu/corral", "/sys/fs/cgroup/cpu,cpuacct/corral", "/sys/fs/cgroup/corral"]
         return roots.flatMap { root in
-            ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasPrefix("\(getpid())-session-") }.map { root + "/" + $0 }
+            ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0 == "\(getpid())-\(id)" }.map { root + "/" + $0 }
         }
     }
 
