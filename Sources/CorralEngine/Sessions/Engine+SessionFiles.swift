@@ -73,6 +73,30 @@ extension Engine {
         }
     }
 
+    /// Unpacks an uploaded zip into a workspace directory. The archive is checked whole before
+    /// anything is written (no absolute or `..` name, no symlink or special entry, entry count,
+    /// declared size and inflation ratio), then unpacked inside the jail by its agent as the
+    /// session's user, counting the bytes actually inflated against the session's disk.
+    public func uploadSessionArchive(_ id: String, path: String, zip: [UInt8], context: ExecutionContext) async throws(EngineError) -> UnpackReport {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        if case .readOnly = session.jail.workspace.kind { throw EngineError(.forbidden, "the session's workspace is a read-only mount") }
+        let settings = sessions.settings
+        guard zip.count <= settings.maxUploadBytes else {
+            throw EngineError(.payloadTooLarge, "an uploaded archive is at most \(settings.maxUploadBytes) bytes")
+        }
+        let destination: String
+        do throws(WorkspaceFiles.Failure) { destination = try WorkspaceFiles.normalise(path) } catch { throw SessionManager.engineError(error) }
+        let staged = ".corral-upload-\(UInt64.random(in: 0...UInt64.max)).zip"
+        do throws(WorkspaceFiles.Failure) { try session.files.write(staged, zip, mode: 0o600) } catch { throw SessionManager.engineError(error) }
+        defer { try? session.files.remove(staged) }
+        let reply = try await session.agent.call([
+            "op": "unpack", "zip": JailSpec.workspacePath + "/" + staged,
+            "dest": destination.isEmpty ? JailSpec.workspacePath : JailSpec.workspacePath + "/" + destination,
+            "max_files": settings.maxUploadEntries, "max_bytes": session.limits.diskMb << 20, "max_ratio": settings.maxUploadRatio,
+        ], deadline: 300, refused: .invalidRequest)
+        return UnpackReport(files: reply.int("files") ?? 0, bytes: reply.int("bytes") ?? 0)
+    }
+
     // MARK: - Shadow copies
 
     private func shadow(_ id: String, context: ExecutionContext) throws(EngineError) -> ShadowChanges {

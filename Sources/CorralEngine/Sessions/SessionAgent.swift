@@ -37,7 +37,9 @@ final class SessionAgent: Sendable {
     }
 
     /// Sends `request` (an `op` and its fields) and waits for its reply, at most `deadline` seconds.
-    func call(_ request: [String: Any], deadline: Double) async throws(EngineError) -> [String: Any] {
+    /// `refused`: the code of what the agent refuses (by default the session's state is at odds with
+    /// the request; an upload's archive is the request's own fault).
+    func call(_ request: [String: Any], deadline: Double, refused: EngineError.Code = .conflict) async throws(EngineError) -> [String: Any] {
         var message = request
         let (id, jail) = state.withLock { s -> (Int, SessionJail?) in
             defer { s.nextID += 1 }
@@ -73,7 +75,8 @@ final class SessionAgent: Sendable {
         case "not_found": throw EngineError(.notFound, text)
         // The engine checked every field it sends: what the agent refuses is the state it is in
         // (resizing a process without a terminal, writing to a closed stdin).
-        case "invalid_request", "failed": throw EngineError(.conflict, text)
+        case "invalid_request": throw EngineError(refused, text)
+        case "failed": throw EngineError(.conflict, text)
         case "timeout": throw EngineError(.internalError, text)
         default: throw EngineError(.internalError, text)
         }

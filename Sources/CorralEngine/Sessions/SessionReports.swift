@@ -242,3 +242,9 @@ public struct DiffReport: Sendable, Encodable {
     public var binaryFiles: [String]
     enum CodingKeys: String, CodingKey, CaseIterable { case diff; case binaryFiles = "binary_files" }
 }
+
+/// What an uploaded archive put in the workspace.
+public struct UnpackReport: Sendable, Encodable {
+    public var files: Int
+    public var bytes: Int
+}

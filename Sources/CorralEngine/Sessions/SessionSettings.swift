@@ -21,6 +21,10 @@ public struct SessionSettings: Sendable {
     /// Largest file the files API reads or writes at once, and the largest archive it makes.
     public var maxFileBytes = 64 << 20
     public var maxArchiveBytes = 512 << 20
+    /// Largest zip a session takes in one upload, and how many entries and how much inflation it may hold.
+    public var maxUploadBytes = 64 << 20
+    public var maxUploadEntries = 100_000
+    public var maxUploadRatio = 200
     /// Sessions started ahead of demand (a scratch workspace of `defaultDiskMB`, no network), taken
     /// by a create that fits them: a create then costs its limits and files, not a jail and an
     /// interpreter. Filled after the first create; 0 turns it off.

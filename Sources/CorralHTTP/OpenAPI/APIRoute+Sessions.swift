@@ -58,6 +58,9 @@ extension APIRoute {
     public static let archive = APIRoute(method: .get, path: "/v1/sessions/{id}/archive", operationID: "downloadSessionArchive",
         summary: "A zip of a workspace directory (symlinks left out).", responseSchema: nil, query: [.path],
         errors: sessionErrors + [.payloadTooLarge], responseMedia: ["application/zip": JSONSchema(["type": "string", "format": "binary"])])
+    public static let uploadArchive = APIRoute(method: .post, path: "/v1/sessions/{id}/archive", operationID: "uploadSessionArchive",
+        summary: "Unpack an uploaded zip (the body, any Content-Type) into a workspace directory (checked whole first: no '..', absolute names, symlinks; bounded entries, size and inflation).",
+        responseSchema: "UnpackReport", query: [.path], errors: sessionErrors + [.payloadTooLarge, .forbidden], requestMedia: "application/octet-stream")
     public static let changes = APIRoute(method: .get, path: "/v1/sessions/{id}/changes", operationID: "listSessionChanges",
         summary: "What a shadow session added, modified and deleted.", responseSchema: "ChangesReport", errors: sessionErrors)
     public static let diff = APIRoute(method: .get, path: "/v1/sessions/{id}/diff", operationID: "diffSession",
@@ -70,7 +73,7 @@ extension APIRoute {
     static let sessionRoutes: [APIRoute] = [
         createSession, listSessions, getSession, deleteSession, sessionTimeout, sessionExec, sessionProcesses, sessionProcess,
         sessionProcessStdin, sessionProcessSignal, sessionProcessResize, createContext, listContexts, runCode,
-        readFile, writeFile, deleteFile, moveFile, archive, changes, diff, apply,
+        readFile, writeFile, deleteFile, moveFile, archive, uploadArchive, changes, diff, apply,
     ]
 }
 

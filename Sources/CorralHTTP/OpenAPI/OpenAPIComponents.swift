@@ -60,6 +60,8 @@ enum OpenAPIComponents {
             "DiffReport": JSONSchema.object([("diff", JSONSchema.string().described("Unified diff (diff -u).")),
                                              ("binary_files", JSONSchema.array(.string()))], required: ["diff", "binary_files"]),
             "ApplyRequest": ApplyRequest.schema(in: context),
+            "UnpackReport": JSONSchema.object([("files", JSONSchema.integer(minimum: 0)), ("bytes", JSONSchema.integer(minimum: 0))],
+                                              required: ["files", "bytes"]),
             "Done": JSONSchema.object([("ok", JSONSchema.constant(.bool(true)))], required: ["ok"]),
             "OpenAPI": JSONSchema(["type": "object"]).described("An OpenAPI 3.1 document."),
         ]

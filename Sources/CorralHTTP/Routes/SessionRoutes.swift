@@ -41,12 +41,14 @@ extension CorralServer {
         on(.listSessions) { request, _, ctx in
             var filter: [String: String] = [:]
             if let raw = request.uri.queryParameters.get("metadata"), !raw.isEmpty {
-                for pair in raw.split(separator: "&", omittingEmptySubsequences: false) {
+                // Split on the scalars '&' and '=', not on characters: "=" followed by a combining
+                // mark (an emoji modifier) is one Character, and the pattern the document states is per scalar.
+                for pair in String(raw).unicodeScalars.split(separator: "&", omittingEmptySubsequences: false) {
                     let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                     guard parts.count == 2, !parts[0].isEmpty else {
-                        throw APIError(.invalidRequest, "metadata must be k=v with a non-empty k (several joined with '&'), got '\(pair)'")
+                        throw APIError(.invalidRequest, "metadata must be k=v with a non-empty k (several joined with '&'), got '\(String(String.UnicodeScalarView(pair)))'")
                     }
-                    filter[String(parts[0])] = String(parts[1])
+                    filter[String(String.UnicodeScalarView(parts[0]))] = String(String.UnicodeScalarView(parts[1]))
                 }
             }
             return try JSONBody.response(engine.listSessions(metadata: filter, context: ctx))
@@ -155,6 +157,16 @@ extension CorralServer {
             let zip: [UInt8]
             do throws(EngineError) { zip = try engine.sessionArchive(id, path: path, context: ctx) } catch { throw APIError(error) }
             return Self.bytes(zip, type: "application/zip")
+        }
+        on(.uploadArchive) { request, context, ctx in
+            let id = try session(context, ctx), path = try path(request, required: false)
+            let limit = engine.sessions.settings.maxUploadBytes
+            let buffer: ByteBuffer
+            do { buffer = try await request.body.collect(upTo: limit) } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+                throw APIError(.payloadTooLarge, "an uploaded archive is at most \(limit) bytes")
+            }
+            let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
+            return try await Self.answer { () throws(EngineError) in try await engine.uploadSessionArchive(id, path: path, zip: bytes, context: ctx) }
         }
         on(.changes) { _, context, ctx in
             let id = try session(context, ctx)

@@ -61,6 +61,12 @@ struct SchemathesisTests {
                 [[operations]]
                 include-path-regex = "^/v1/sessions"
                 generation = { max-examples = \(Self.examplesPerSessionOperation) }
+
+                # An upload is any bytes to the document (a zip has no schema); bytes that are not a zip are a 400.
+                [[operations]]
+                include-name = "POST /v1/sessions/{id}/archive"
+                [operations.checks.positive_data_acceptance]
+                expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "410", "413", "429", "5xx"]
                 """.write(to: config, atomically: true, encoding: .utf8)
             let (status, output) = try await Self.runSchemathesis([
                 "--config-file", config.path, "run", schema.path, "--url", "http://127.0.0.1:\(port)",

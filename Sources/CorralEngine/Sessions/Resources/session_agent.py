@@ -798,7 +798,7 @@ class Agent:
             "stdin": self.op_stdin, "signal": self.op_signal, "resize": self.op_resize,
             "context_create": self.op_context_create, "run_code": self.op_run_code,
             "context_delete": self.op_context_delete, "contexts": self.op_contexts,
-            "shutdown": self.op_shutdown,
+            "shutdown": self.op_shutdown, "unpack": self.op_unpack,
         }
 
     def serve(self, fd):
@@ -963,6 +963,69 @@ class Agent:
     def op_contexts(self, req):
         return {"contexts": [{"context_id": c.id, "language": c.language, "pid": c.pid}
                              for c in self.contexts.all()]}
+
+    def op_unpack(self, req):
+        """Unpacks a zip into a directory, all or nothing checked first: no absolute name, no `..`,
+        no symlink or special entry, at most max_files entries and max_bytes in all (counted while
+        writing, not taken from the headers), no entry inflating more than max_ratio times; never
+        writes through a symlink already in the directory."""
+        import stat as stat_module
+        import zipfile
+        archive = str_field(req, "zip")
+        dest = str_field(req, "dest")
+        max_files = int_field(req, "max_files", 100000, 1, 1 << 30)
+        max_bytes = int_field(req, "max_bytes", 1 << 30, 1, 1 << 50)
+        max_ratio = int_field(req, "max_ratio", 200, 1, 1 << 20)
+        try:
+            zf = zipfile.ZipFile(archive)
+        except (OSError, zipfile.BadZipFile, ValueError) as e:
+            raise invalid("the upload is not a zip archive: %s" % e)
+        with zf:
+            members = zf.infolist()
+            if len(members) > max_files:
+                raise invalid("the archive holds %d entries; at most %d are unpacked" % (len(members), max_files))
+            declared = 0
+            for m in members:
+                name = m.filename
+                parts = [p for p in name.split("/") if p not in ("", ".")]
+                if name.startswith("/") or "\\" in name or ".." in parts or "\0" in name:
+                    raise invalid("the archive entry %r leaves the directory (absolute or '..'); nothing was unpacked" % name)
+                mode = (m.external_attr >> 16) & 0xFFFF
+                kind = stat_module.S_IFMT(mode)
+                if kind not in (0, stat_module.S_IFREG, stat_module.S_IFDIR):
+                    raise invalid("the archive entry %r is a symlink or a special file, which are not unpacked; nothing was unpacked" % name)
+                declared += m.file_size
+                if m.file_size > (1 << 20) and m.compress_size and m.file_size > max_ratio * m.compress_size:
+                    raise invalid("the archive entry %r inflates %d times (at most %d); nothing was unpacked" % (name, m.file_size // max(1, m.compress_size), max_ratio))
+            if declared > max_bytes:
+                raise invalid("the archive holds %d bytes unpacked; at most %d fit" % (declared, max_bytes))
+            os.makedirs(dest, exist_ok=True)
+            root = os.path.realpath(dest)
+            written = 0
+            files = 0
+            for m in members:
+                parts = [p for p in m.filename.split("/") if p not in ("", ".")]
+                if not parts:
+                    continue
+                target = os.path.join(root, *parts)
+                parent = os.path.dirname(target) if not m.is_dir() else target
+                os.makedirs(parent, exist_ok=True)
+                if os.path.realpath(parent) != parent:
+                    raise failed("%r would be written through a symlink in the directory; unpacking stopped" % m.filename)
+                if m.is_dir():
+                    continue
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+                with os.fdopen(fd, "wb") as out, zf.open(m) as src:
+                    while True:
+                        chunk = src.read(1 << 16)
+                        if not chunk:
+                            break
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise invalid("the archive unpacks to more than %d bytes (its headers said less); unpacking stopped" % max_bytes)
+                        out.write(chunk)
+                files += 1
+        return {"files": files, "bytes": written}
 
 
 def main():
