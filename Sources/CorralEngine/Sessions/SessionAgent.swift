@@ -9,6 +9,9 @@ final class SessionAgent: Sendable {
     private struct State {
         var nextID = 1
         var waiting: [Int: CheckedContinuation<[String: Any]?, Never>] = [:]
+        /// Each call's deadline, cancelled when its reply comes (a sleeping task must not keep the agent, its
+        /// jail and the jail's identity alive for as long as the deadline).
+        var deadlines: [Int: Task<Void, Never>] = [:]
         var ended: String?
         var jail: SessionJail?
     }
@@ -22,17 +25,20 @@ final class SessionAgent: Sendable {
     func received(_ frame: [UInt8]) {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(frame))) as? [String: Any],
               let id = (object["id"] as? NSNumber)?.intValue else { return }
-        let waiter = state.withLock { $0.waiting.removeValue(forKey: id) }
+        let (waiter, deadline) = state.withLock { ($0.waiting.removeValue(forKey: id), $0.deadlines.removeValue(forKey: id)) }
+        deadline?.cancel()
         waiter?.resume(returning: object)
     }
 
     /// The jail ended: every call in flight fails with `reason`.
     func ended(_ reason: String) {
-        let waiters = state.withLock { s -> [CheckedContinuation<[String: Any]?, Never>] in
+        let (waiters, deadlines) = state.withLock { s -> ([CheckedContinuation<[String: Any]?, Never>], [Task<Void, Never>]) in
             s.ended = s.ended ?? reason
-            defer { s.waiting = [:] }
-            return Array(s.waiting.values)
+            s.jail = nil
+            defer { s.waiting = [:]; s.deadlines = [:] }
+            return (Array(s.waiting.values), Array(s.deadlines.values))
         }
+        for d in deadlines { d.cancel() }
         for w in waiters { w.resume(returning: nil) }
     }
 
@@ -61,12 +67,22 @@ final class SessionAgent: Sendable {
                 continuation.resume(returning: nil)
                 return
             }
-            Task {
-                try? await Task.sleep(nanoseconds: UInt64(max(0.1, min(deadline, 86_400)) * 1e9))
-                let late = self.state.withLock { $0.waiting.removeValue(forKey: id) }
-                late?.resume(returning: ["id": id, "ok": false, "code": "timeout",
-                                         "error": "the session did not answer within \(Int(deadline)) s"])
+            let timer = Task { [weak self] in
+                do { try await Task.sleep(nanoseconds: UInt64(max(0.1, min(deadline, 86_400)) * 1e9)) } catch { return }
+                let late = self?.state.withLock { s in
+                    s.deadlines.removeValue(forKey: id)
+                    return s.waiting.removeValue(forKey: id)
+                }
+                late??.resume(returning: ["id": id, "ok": false, "code": "timeout",
+                                          "error": "the session did not answer within \(Int(deadline)) s"])
             }
+            // The reply may have come already: then the timer is not kept (and is cancelled).
+            let keep = state.withLock { s -> Bool in
+                guard s.waiting[id] != nil else { return false }
+                s.deadlines[id] = timer
+                return true
+            }
+            if !keep { timer.cancel() }
         }
         guard let reply else { throw EngineError(.gone, "the session ended: \(endReason ?? "its jail is gone")") }
         if reply["ok"] as? Bool == true { return reply }
