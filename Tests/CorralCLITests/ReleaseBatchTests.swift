@@ -71,15 +71,16 @@ final class ReleaseServer {
         String(decoding: (try? Data(contentsOf: directory.appendingPathComponent("stderr"))) ?? Data(), as: UTF8.self)
     }
 
-    static func start() async throws -> ReleaseServer {
-        guard let binary else { throw CorralCLI.CLITestError("no up-to-date release build; run scripts/bootstrap") }
+    /// Starts `binary serve` (the release build unless told) with `extra` arguments.
+    static func start(binary chosen: URL? = ReleaseServer.binary, extra: [String] = []) async throws -> ReleaseServer {
+        guard let binary = chosen else { throw CorralCLI.CLITestError("no up-to-date release build; run scripts/bootstrap") }
         let dir = try CorralCLI.temporaryDirectory()
         let log = dir.appendingPathComponent("stderr")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = binary
         process.arguments = ["serve", "--port", "0", "--history", "memory", "--workers", "2", "--queue", "256",
-                             "--data-dir", dir.path]
+                             "--data-dir", dir.path] + extra
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: log)

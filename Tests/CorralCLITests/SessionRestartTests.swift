@@ -1,8 +1,5 @@
 import CorralTestSupport
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
 
 /// A server killed with SIGKILL leaves its sessions' mounts, directories and cgroups behind (its
@@ -13,7 +10,7 @@ struct SessionRestartTests {
     func killedServerLeavesNothing() async throws {
         let host = try CorralCLI.temporaryDirectory()
         try "original\n".write(to: host.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
-        let first = try await ServeProcess.start(extra: ["--allow-host-path", host.path])
+        let first = try await ReleaseServer.start(binary: CorralCLI.binary, extra: ["--warm-pool", "off", "--allow-host-path", host.path])
         let pid = first.process.processIdentifier
         let scratch = try await first.post("/v1/sessions", [:])
         let shadow = try await first.post("/v1/sessions", ["mount": ["host_path": host.path, "mode": "shadow"]])
@@ -30,7 +27,7 @@ struct SessionRestartTests {
         #expect(Self.processes(matching: marker).isEmpty, "the jails died with their server")
         #expect(!Self.mounts(of: pid).isEmpty, "a killed server could not unmount (the test would prove nothing otherwise)")
 
-        let second = try await ServeProcess.start()
+        let second = try await ReleaseServer.start(binary: CorralCLI.binary, extra: ["--warm-pool", "off"])
         defer { second.stop(); try? FileManager.default.removeItem(at: host) }
         #expect(Self.mounts(of: pid).isEmpty, "start-up unmounted what the killed server left: \(Self.mounts(of: pid))")
         #expect(!FileManager.default.fileExists(atPath: "/run/corral/sessions/\(pid)"), "and removed its directories")
@@ -58,55 +55,5 @@ struct SessionRestartTests {
             guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
             return String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains(text)
         }
-    }
-}
-
-/// `corral serve` (the debug build beside the tests) on a free port with an in-memory history.
-final class ServeProcess {
-    let process: Process
-    let port: Int
-    let directory: URL
-
-    private init(process: Process, port: Int, directory: URL) { self.process = process; self.port = port; self.directory = directory }
-
-    static func start(extra: [String] = []) async throws -> ServeProcess {
-        guard let binary = CorralCLI.binary else { throw CorralCLI.CLITestError("no corral binary beside the tests") }
-        let dir = try CorralCLI.temporaryDirectory()
-        let log = dir.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["serve", "--port", "0", "--history", "memory", "--warm-pool", "off", "--data-dir", dir.path] + extra
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: log)
-        try process.run()
-        for _ in 0..<300 {
-            let text = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
-            if let range = text.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
-               let port = Int(text[range].split(separator: ":").last ?? "") {
-                return ServeProcess(process: process, port: port, directory: dir)
-            }
-            if !process.isRunning { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        process.terminate()
-        throw CorralCLI.CLITestError("the server did not start: \(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))")
-    }
-
-    func post(_ path: String, _ json: [String: Any]) async throws -> (Int, [String: Any]) {
-        guard let url = URL(string: "http://127.0.0.1:\(port)\(path)") else { throw CorralCLI.CLITestError("bad path \(path)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(withJSONObject: json)
-        request.timeoutInterval = 60
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
-    }
-
-    func stop() {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
-        try? FileManager.default.removeItem(at: directory)
     }
 }
