@@ -156,11 +156,15 @@ def b64(data):
 
 
 def kill_group(pgid):
-    """SIGKILLs a process group that may already be gone (or, its pid reused, not ours)."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    """SIGKILLs a process group that may already be gone (or, its pid reused, not ours), again
+    until it is gone (for at most ~0.2 s): a child forked while the signal was being delivered
+    can miss it, and a fork bomb forks all the time."""
+    for _ in range(100):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.002)
 
 
 def open_pidfd(pid):
@@ -901,6 +905,9 @@ class Agent:
         if background:
             return {"pid": proc.pid}
         proc.done.wait()
+        # A foreground command ends with everything it left behind in its process group (a fork
+        # bomb's children, a stray `&` job): long-lived work is what `background` is for.
+        kill_group(proc.pid)
         return proc.result()
 
     def op_processes(self, req):
