@@ -72,7 +72,7 @@ public struct Runtime: Sendable {
     }
 
     /// `base` with `overrides` applied in order: a key keeps its first position and takes its last value.
-    static func merge(_ base: [(key: String, value: String)], _ overrides: [(key: String, value: String)]) -> [(key: String, value: String)] {
+    public static func merge(_ base: [(key: String, value: String)], _ overrides: [(key: String, value: String)]) -> [(key: String, value: String)] {
         var env: [(key: String, value: String)] = []
         for (k, v) in base + overrides {
             if let i = env.firstIndex(where: { $0.key == k }) { env[i].value = v } else { env.append((k, v)) }

@@ -32,7 +32,7 @@ extension Engine {
         var environment = session.environment
         for (key, value) in (request.env ?? [:]).sorted(by: { $0.key < $1.key }) {
             try SessionManager.checkEnvironment(key, value)
-            environment = SessionManager.merge(environment, [(key, value)])
+            environment = Runtime.merge(environment, [(key, value)])
         }
         let argv = try command(request, session: session, environment: &environment)
         let cwd = try Self.sessionPath(request.cwd)

@@ -159,7 +159,7 @@ extension SessionManager {
         let languageEnv = (plan.language.env ?? [:]).sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
         let session = Session(id: launched.id, owner: owner, language: plan.language.name, limits: plan.reported, allowNetwork: plan.allowNetwork,
                               mount: plan.mount, metadata: plan.metadata,
-                              environment: Self.merge(JailSpec.baseEnvironment + languageEnv, plan.environment),
+                              environment: Runtime.merge(JailSpec.baseEnvironment + languageEnv, plan.environment),
                               ttl: plan.ttl, jail: launched.jail, agent: launched.agent)
         do throws(EngineError) {
             for (path, contents) in plan.files {
@@ -170,14 +170,6 @@ extension SessionManager {
             throw error
         }
         return session
-    }
-
-    static func merge(_ base: [(key: String, value: String)], _ overrides: [(key: String, value: String)]) -> [(key: String, value: String)] {
-        var env: [(key: String, value: String)] = []
-        for (k, v) in base + overrides {
-            if let i = env.firstIndex(where: { $0.key == k }) { env[i].value = v } else { env.append((k, v)) }
-        }
-        return env
     }
 
     static func engineError(_ failure: WorkspaceFiles.Failure) -> EngineError {

@@ -107,7 +107,7 @@ public final class SessionWorkspace: Sendable {
         guard let dir = opendir(root) else { return }
         var stale: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = Posix.name(of: entry)
             guard let pid = Int32(name) else { continue }
             if Glibc.kill(pid, 0) != 0 && errno == ESRCH { stale.append(root + "/" + name) }
         }
@@ -143,19 +143,13 @@ public final class SessionWorkspace: Sendable {
 
     /// Removes a directory tree without following symlinks (only what unmounting left: empty dirs).
     static func removeTree(_ path: String) {
-        if rmdir(path) == 0 || errno == ENOENT { return }
-        guard let dir = opendir(path) else { unlink(path); return }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(dir)
-        for name in names {
-            let child = path + "/" + name
-            if Posix.isDirectory(child) && !Posix.isSymlink(child) { removeTree(child) } else { unlink(child) }
-        }
-        rmdir(path)
+        let (parent, name) = WorkspaceFiles.split(path)
+        let fd = Glibc.open(parent.isEmpty ? "/" : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        if unlinkat(fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT { return }
+        // Best effort: a directory that cannot go now goes at the next start-up (removeStale).
+        try? WorkspaceFiles.removeTree(fd, Array(name.utf8CString), path: path)
     }
 
     /// Wall-clock seconds since 1970.

@@ -305,7 +305,7 @@ public final class ShadowChanges: Sendable {
         defer { closedir(dir) }
         var names: [String] = []
         while let e = readdir(dir) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = Posix.name(of: e)
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()

@@ -115,7 +115,7 @@ public struct WorkspaceFiles: Sendable {
         defer { closedir(dir) }
         var entries: [Entry] = []
         while let e = readdir(dir) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = Posix.name(of: e)
             if name == "." || name == ".." { continue }
             if entries.count >= limit { throw .tooLarge("'\(relative)' holds more than \(limit) entries; list a subdirectory") }
             if let entry = try? Self.entry(dirfd(dir), name, path: relative.isEmpty ? name : relative + "/" + name) { entries.append(entry) }

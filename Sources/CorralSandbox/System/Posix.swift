@@ -63,6 +63,11 @@ public enum Posix {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The name of a directory entry from `readdir` (lossy for a name that is not UTF-8).
+    static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
     public static func exists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0
