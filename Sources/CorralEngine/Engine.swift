@@ -22,13 +22,15 @@ public final class Engine: Sendable {
     let resolver: RequestResolver
     /// Live sessions (long-lived jails with a workspace; see docs/sessions.md).
     public let sessions: SessionManager
+    /// Tasks: steps run in a session, kept in the store (see docs/tasks.md).
+    public let tasks: TaskManager
 
     /// An engine over `runtime`. Throws, naming the file and the reason, when the limit profiles
     /// or the validator's rules cannot load, or when the runtime's catalog is empty: an engine
     /// never runs with strict mode unable to validate. `validator` replaces the one built from
     /// `configuration.policyResourcesDirectory` (tests, embedders).
     public init(configuration: EngineConfiguration, runtime: Runtime, history: any HistoryStore,
-                cache: any ResultCache = MemoryResultCache(), validator: PolicyValidator? = nil,
+                cache: any ResultCache = MemoryResultCache(), validator: PolicyValidator? = nil, taskStore: (any TaskStore)? = nil,
                 logger: Logger = Logger(label: "corral.engine")) throws(EngineError) {
         guard !runtime.catalog.languages.isEmpty else {
             throw EngineError(.internalError, "cannot start: the runtime's language catalog is empty (did languages.json load?); "
@@ -55,9 +57,12 @@ public final class Engine: Sendable {
         historyWriter = RetryingHistoryWriter(store: history, logger: logger)
         resolver = RequestResolver(configuration: resolved, catalog: runtime.catalog)
         sessions = SessionManager(settings: configuration.sessions, runtime: runtime)
+        // Tasks live beside the history when its store keeps them (SQLite does), else in memory.
+        tasks = TaskManager(settings: configuration.tasks, store: taskStore ?? (history as? any TaskStore) ?? InMemoryTaskStore(), logger: logger)
         if let pools = runtime.warmPools {
             metrics.warmPools.withLock { $0 = { pools.snapshot() } }
         }
+        tasks.setRunner { [weak self] task in await self?.runTask(task) }
     }
 
     /// An engine over `sandbox` with the catalog of `configuration.languageCatalogFile` (or the
@@ -132,6 +137,7 @@ public final class Engine: Sendable {
     /// (call after `runHistoryWriter()` has returned).
     public func shutdown() async {
         admission.close()
+        tasks.shutdown()
         sessions.shutdown()
         runtime.warmPools?.close()
         policy.shutdown()

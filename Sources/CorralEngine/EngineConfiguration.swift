@@ -52,6 +52,8 @@ public struct EngineConfiguration: Sendable {
     public var warmPools = WarmPoolSettings.off
     /// Sessions: how many, their default and maximum TTL, the host roots they may mount.
     public var sessions = SessionSettings()
+    /// Tasks: where their directories live, how many run and wait, retention.
+    public var tasks = TaskSettings()
     /// Warm analyzer workers for the languages analysed on a syntax tree (Python, JavaScript,
     /// TypeScript): long-lived analyzers in their own jails, so `warn` mode does not start an
     /// interpreter per request; nil: a fresh jail per analysis (what a one-run CLI process wants).

@@ -22,6 +22,7 @@ public struct CorralServer: Sendable {
         addExecuteRoutes(to: router)
         addInfoRoutes(to: router)
         addSessionRoutes(to: router)
+        addTaskRoutes(to: router)
         addHistoryRoutes(to: router)
         return router
     }

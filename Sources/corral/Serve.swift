@@ -51,6 +51,13 @@ extension Corral {
         @Option(name: .customLong("allow-host-path"), help: ArgumentHelp(
             "A host directory sessions may mount (shadow or read-only), with what is under it (repeatable; none by default).", valueName: "DIR"))
         var allowHostPaths: [String] = []
+        @Option(name: .customLong("max-running-tasks"), parsing: .unconditional, help: "Tasks running at once, each in its own session (default 4); the rest wait in order.")
+        var maxRunningTasks: Int?
+        @Option(name: .customLong("max-steps"), parsing: .unconditional, help: "Steps of one task (default 100).")
+        var maxSteps: Int?
+        @Option(name: .customLong("task-retention"), help: ArgumentHelp(
+            "How long finished tasks and their directories are kept: 30m, 12h, 7d (default), or 'forever'.", valueName: "AGE"))
+        var taskRetention: String?
         @Option(name: .customLong("policy"), help: ArgumentHelp(
             "Policy mode of requests that name none: off, warn (default) or strict. Strict is a floor: no request or profile lowers it.",
             valueName: "MODE"))
@@ -101,6 +108,8 @@ extension Corral {
             // After the grace period in-flight requests are cancelled: their jails are killed and the results recorded.
             // `settings` validated the grace (0...86400 s), so the conversion cannot trap.
             groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int((settings.graceSeconds * 1000).rounded()))
+            let interrupted = await engine.recoverTasks()
+            if interrupted > 0 { logger.warning("tasks interrupted by a restart were marked failed", metadata: ["tasks": .stringConvertible(interrupted)]) }
             try await ServiceGroup(configuration: groupConfiguration).run()
         }
     }
@@ -123,6 +132,8 @@ struct EngineService: Service {
                     if let removed = try? await engine.history.prune(retention), removed > 0 {
                         logger.info("history pruned", metadata: ["rows": .stringConvertible(removed)])
                     }
+                    let tasks = await engine.pruneTasks()
+                    if tasks > 0 { logger.info("tasks pruned", metadata: ["tasks": .stringConvertible(tasks)]) }
                     try? await Task.sleep(for: .seconds(3600))
                 }
             }

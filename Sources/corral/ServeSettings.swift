@@ -107,11 +107,25 @@ struct ServeSettings {
             s.engine.sessions.allowedHostRoots.append(String(cString: real))
             free(real)
         }
+        if let v = flags.maxRunningTasks { s.engine.tasks.maxRunning = v }
+        if let v = flags.maxSteps { s.engine.tasks.maxSteps = v }
+        if let v = flags.taskRetention { s.engine.tasks.retentionSeconds = try taskRetention(v) }
+        s.engine.tasks.directory = s.dataDirectory + "/tasks"
         // Compiled artifacts live with the rest of the service's data unless CORRAL_COMPILE_CACHE says otherwise.
         s.engine.compileCacheDirectory = s.dataDirectory + "/compile"
         s.engine.applyResourceEnvironment(env)
         try s.validate()
         return s
+    }
+
+    /// `--task-retention`: a number with a unit (s, m, h, d), or `forever`.
+    static func taskRetention(_ text: String) throws -> Double? {
+        if text == "forever" { return nil }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        guard let unit = text.last, let scale = units[unit], let value = Double(text.dropLast()), value.isFinite, value > 0, value <= 36_500 * 86_400 / scale else {
+            throw CLIFailure.usage("--task-retention '\(text)' is not an age: give a number with s, m, h or d (30m, 12h, 7d), or 'forever'")
+        }
+        return value * scale
     }
 
     /// The largest values `corral serve` accepts: beyond them a conversion or product would trap.
@@ -147,6 +161,12 @@ struct ServeSettings {
         }
         guard engine.sessions.maxTTLSeconds.isFinite, (1...Self.maxSessionTimeout).contains(engine.sessions.maxTTLSeconds) else {
             throw CLIFailure.usage("session max timeout = \(engine.sessions.maxTTLSeconds) s is out of range: allowed 1...\(Int(Self.maxSessionTimeout)) (--session-max-timeout)")
+        }
+        guard (1...Self.maxSessions).contains(engine.tasks.maxRunning) else {
+            throw CLIFailure.usage("max running tasks = \(engine.tasks.maxRunning) is out of range: allowed 1...\(Self.maxSessions) (--max-running-tasks)")
+        }
+        guard (1...10_000).contains(engine.tasks.maxSteps) else {
+            throw CLIFailure.usage("max steps = \(engine.tasks.maxSteps) is out of range: allowed 1...10000 (--max-steps)")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw CLIFailure.usage("log level '\(logLevel)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (--log-level, CORRAL_LOG_LEVEL, \"log_level\")")

@@ -23,8 +23,10 @@ struct TestService {
         configuration.workers = workers
         configuration.queueCapacity = queue
         configuration.maxCodeBytes = maxCodeBytes
+        let dataDirectory = NSTemporaryDirectory() + "corral-http-\(UUID().uuidString)"
+        configuration.tasks.directory = dataDirectory + "/tasks"
         configure(&configuration)
-        dataDirectory = NSTemporaryDirectory() + "corral-http-\(UUID().uuidString)"
+        self.dataDirectory = dataDirectory
         let store = try SQLiteHistoryStore(path: dataDirectory + "/history.sqlite")
         engine = try Engine(configuration: configuration, runtime: runtime, history: store,
                         logger: Logger(label: "test"))

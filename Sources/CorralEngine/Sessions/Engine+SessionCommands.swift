@@ -16,7 +16,9 @@ extension Engine {
     /// Longest a `GET .../processes/{pid}?wait=` holds its request (a long poll: ask again to wait longer).
     public static let maxProcessWaitSeconds: Double = 10
 
-    public func exec(_ id: String, _ request: SessionExecRequest, context: ExecutionContext) async throws(EngineError) -> SessionExecOutcome {
+    /// `onOutput` receives a foreground command's output as it comes (a streamed exec); the result still holds all of it.
+    public func exec(_ id: String, _ request: SessionExecRequest, context: ExecutionContext,
+                     onOutput: (@Sendable (OutputChunk) -> Void)? = nil) async throws(EngineError) -> SessionExecOutcome {
         let session = try sessions.session(id, owner: Self.owner(context))
         let background = request.background ?? false
         var timeout = request.timeoutSeconds ?? (background ? 0 : Self.defaultCommandSeconds)
@@ -49,7 +51,16 @@ extension Engine {
             message["pty"] = ["cols": cols, "rows": rows]
         }
         let oomBefore = session.jail.oomKills
-        let reply = try await session.agent.call(message, deadline: background ? 30 : timeout + 30)
+        var decoder: OutputDecoder?
+        var listener: SessionAgent.OutputListener?
+        if let onOutput, !background {
+            message["stream"] = true
+            let made = OutputDecoder(onOutput)
+            decoder = made
+            listener = { stream, bytes in made.take(stream, bytes) }
+        }
+        let reply = try await session.agent.call(message, deadline: background ? 30 : timeout + 30, onOutput: listener)
+        decoder?.finish()
         session.touch()
         // A command that could not start (127 not found, 126 not executable) has no process: its result says so.
         let pid = reply.int("pid")
@@ -69,24 +80,14 @@ extension Engine {
             guard let language = runtime.catalog.language(named: name) else {
                 throw EngineError(.unknownLanguage, "unknown language '\(name)'; GET /v1/languages lists them", field: "language")
             }
-            guard !language.isCompiled else {
-                // Named in the request: a 400 (the schema lists interpreted languages); the session's own: its state.
-                throw EngineError(request.language == nil ? .conflict : .invalidRequest, "\(language.name) is compiled: in a session, run its compiler as a command "
-                    + "(write the file, then e.g. {\"command\": \"gcc main.c -o main && ./main\"})", field: "language")
-            }
             guard !code.utf8.contains(0) else { throw EngineError(.invalidRequest, "code contains a NUL byte", field: "code") }
             // It travels in one environment variable (the kernel takes 128 KiB at most).
             guard code.unicodeScalars.count <= 30_000 else {
                 throw EngineError(.invalidRequest, "code in a session exec is at most 30,000 characters; write a larger program as a file and run it", field: "code")
             }
-            // The code travels in the environment and is written to a fresh directory of /tmp by the wrapper.
-            let dir = "/tmp/.corral-code/\(UUID().uuidString.prefix(8))"
-            let source = dir + "/" + language.sourceFile
-            let run = language.run.map { $0.replacingOccurrences(of: "{source}", with: source).replacingOccurrences(of: "{workspace}", with: JailSpec.workspacePath) }
             for (k, v) in (language.env ?? [:]) where !environment.contains(where: { $0.key == k }) { environment.append((k, v)) }
             environment.append(("CORRAL_CODE", code))
-            return ["/bin/bash", "-c", "mkdir -p \"$1\" && printf '%s' \"$CORRAL_CODE\" > \"$1/$2\" && unset CORRAL_CODE && shift 2 && exec \"$@\"",
-                    "corral-code", dir, language.sourceFile] + run
+            return SessionProgram(language: language, code: code).argv
         default:
             throw EngineError(.invalidRequest, "give exactly one of 'command' (run by /bin/bash -c) or 'code' (with 'language')", field: "command")
         }

@@ -14,7 +14,11 @@ final class SessionAgent: Sendable {
         var deadlines: [Int: Task<Void, Never>] = [:]
         var ended: String?
         var jail: SessionJail?
+        /// Calls that take output events (`"event": "output"` frames before their reply).
+        var listeners: [Int: OutputListener] = [:]
     }
+    /// Receives a streamed command's output as it comes: the stream's name and its bytes.
+    typealias OutputListener = @Sendable (String, [UInt8]) -> Void
     private let state = Mutex(State())
 
     func attach(_ jail: SessionJail) { state.withLock { $0.jail = jail } }
@@ -25,7 +29,17 @@ final class SessionAgent: Sendable {
     func received(_ frame: [UInt8]) {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(frame))) as? [String: Any],
               let id = (object["id"] as? NSNumber)?.intValue else { return }
-        let (waiter, deadline) = state.withLock { ($0.waiting.removeValue(forKey: id), $0.deadlines.removeValue(forKey: id)) }
+        if object["event"] != nil {
+            guard object["event"] as? String == "output", let stream = object["stream"] as? String, stream == "stdout" || stream == "stderr",
+                  let text = object["data"] as? String, let data = Data(base64Encoded: text) else { return }
+            let listener = state.withLock { $0.listeners[id] }
+            listener?(stream, Array(data))
+            return
+        }
+        let (waiter, deadline) = state.withLock { s in
+            s.listeners[id] = nil
+            return (s.waiting.removeValue(forKey: id), s.deadlines.removeValue(forKey: id))
+        }
         deadline?.cancel()
         waiter?.resume(returning: object)
     }
@@ -35,7 +49,7 @@ final class SessionAgent: Sendable {
         let (waiters, deadlines) = state.withLock { s -> ([CheckedContinuation<[String: Any]?, Never>], [Task<Void, Never>]) in
             s.ended = s.ended ?? reason
             s.jail = nil
-            defer { s.waiting = [:]; s.deadlines = [:] }
+            defer { s.waiting = [:]; s.deadlines = [:]; s.listeners = [:] }
             return (Array(s.waiting.values), Array(s.deadlines.values))
         }
         for d in deadlines { d.cancel() }
@@ -45,7 +59,9 @@ final class SessionAgent: Sendable {
     /// Sends `request` (an `op` and its fields) and waits for its reply, at most `deadline` seconds.
     /// `refused`: the code of what the agent refuses (by default the session's state is at odds with
     /// the request; an upload's archive is the request's own fault).
-    func call(_ request: [String: Any], deadline: Double, refused: EngineError.Code = .conflict) async throws(EngineError) -> [String: Any] {
+    /// `onOutput` takes the output events of a streamed `exec` (sent with `"stream": true`).
+    func call(_ request: [String: Any], deadline: Double, refused: EngineError.Code = .conflict,
+              onOutput: OutputListener? = nil) async throws(EngineError) -> [String: Any] {
         var message = request
         let (id, jail) = state.withLock { s -> (Int, SessionJail?) in
             defer { s.nextID += 1 }
@@ -60,10 +76,11 @@ final class SessionAgent: Sendable {
             let sent = state.withLock { s -> Bool in
                 guard s.ended == nil else { return false }
                 s.waiting[id] = continuation
+                s.listeners[id] = onOutput
                 return true
             }
             guard sent, jail.send(Array(data)) else {
-                if sent { state.withLock { $0.waiting.removeValue(forKey: id) } }
+                if sent { state.withLock { s in s.waiting.removeValue(forKey: id); s.listeners[id] = nil } }
                 continuation.resume(returning: nil)
                 return
             }
@@ -71,6 +88,7 @@ final class SessionAgent: Sendable {
                 do { try await Task.sleep(nanoseconds: UInt64(max(0.1, min(deadline, 86_400)) * 1e9)) } catch { return }
                 let late = self?.state.withLock { s in
                     s.deadlines.removeValue(forKey: id)
+                    s.listeners[id] = nil
                     return s.waiting.removeValue(forKey: id)
                 }
                 late??.resume(returning: ["id": id, "ok": false, "code": "timeout",

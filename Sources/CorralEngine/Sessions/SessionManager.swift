@@ -94,11 +94,21 @@ public final class SessionManager: Sendable {
         session.destroy()
     }
 
-    /// Reserves a place for a new session, or refuses beyond `maxSessions`.
-    func reserve() throws(EngineError) {
+    /// Ends `session` now, whoever owns it (a task's session when the task ends).
+    func end(_ session: Session, reason: String) {
+        state.withLock { s in
+            if s.sessions[session.id] === session { s.sessions[session.id] = nil }
+            s.gone[session.id] = (session.owner, SessionWorkspace.now(), reason)
+        }
+        session.destroy()
+    }
+
+    /// Reserves a place for a new session, or refuses beyond `maxSessions`. A task's session
+    /// (`forTask`) is bounded by the task workers instead, so callers' sessions and tasks never starve each other.
+    func reserve(forTask: Bool = false) throws(EngineError) {
         try state.withLock { (s: inout State) throws(EngineError) in
             guard !s.closed else { throw EngineError(.shuttingDown, "the server is shutting down; no new sessions") }
-            guard s.sessions.count + s.creating < settings.maxSessions else {
+            guard forTask || s.sessions.count(where: { $0.value.owner != TaskManager.sessionOwner }) + s.creating < settings.maxSessions else {
                 throw EngineError(.limitReached, "the server holds its maximum of \(settings.maxSessions) sessions (--max-sessions); "
                     + "delete one you no longer need or retry later", retryAfterSeconds: 5)
             }

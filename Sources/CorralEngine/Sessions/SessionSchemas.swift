@@ -55,7 +55,7 @@ extension SessionExecRequest: SchemaDescribed {
             switch key {
             case .command: JSONSchema.string(pattern: SessionPatterns.noNUL).described("Run by /bin/bash -c. Give this or code.")
             case .code: JSONSchema.string(pattern: SessionPatterns.noNUL).with("maxLength", 30_000).described("Source run with the language's interpreter. Give this or command.")
-            case .language: JSONSchema.enumeration(context.interpretedLanguageNames).described("Language of code (default: the session's); compiled languages run as commands.")
+            case .language: JSONSchema.enumeration(context.languageNames).described("Language of code (default: the session's); a compiled one is compiled in /tmp and run.")
             case .cwd: JSONSchema.string(pattern: SessionPatterns.noNUL).with("maxLength", 4000).described("Working directory: absolute, or relative to /workspace (the default).")
             case .env: SessionPatterns.environment.described("Added to the session's environment for this command.")
             case .stdin: JSONSchema.string().described("Bytes fed to standard input (UTF-8).")

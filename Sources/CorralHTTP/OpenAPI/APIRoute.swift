@@ -21,6 +21,16 @@ public struct APIRoute: Sendable {
     public var requestMedia: String? = nil
     /// Media types of a success that is not (only) JSON, with their schema (`application/zip`, a file's bytes).
     public var responseMedia: [String: JSONSchema] = [:]
+    /// The status of a success (202 for work accepted to run later).
+    public var successStatus = 200
+    /// The last `{name}` of `path` takes the rest of the path, slashes included (a file's path).
+    public var catchAll = false
+
+    /// The path as the router takes it (a catch-all's last segment is `**`).
+    var routerPath: String {
+        guard catchAll, let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[..<slash]) + "/**"
+    }
 
     /// Errors of every route that takes a JSON body.
     static let bodyErrors: [APIErrorCode] = [.invalidRequest, .payloadTooLarge, .unsupportedMediaType]
@@ -63,16 +73,19 @@ public struct APIRoute: Sendable {
         summary: "This document.", responseSchema: "OpenAPI", errors: [.invalidRequest])
 
     public static let all: [APIRoute] = [execute, executeBatch, validate, languages, limits, executions, execution,
-                                         stats, status, health, ready, metrics, openAPI] + sessionRoutes
+                                         stats, status, health, ready, metrics, openAPI] + sessionRoutes + taskRoutes + seedTaskRoutes
 
     /// Whether `path` (as sent, without the query) is this route's: equal segments, a `{name}`
     /// segment standing for any non-empty one.
     public func matches(_ path: Substring) -> Bool {
         Self.matches(template: self.path.split(separator: "/", omittingEmptySubsequences: false),
-                     path.split(separator: "/", omittingEmptySubsequences: false))
+                     path.split(separator: "/", omittingEmptySubsequences: false), catchAll: catchAll)
     }
 
-    static func matches(template: [Substring], _ given: [Substring]) -> Bool {
+    static func matches(template: [Substring], _ given: [Substring], catchAll: Bool = false) -> Bool {
+        if catchAll, given.count > template.count, !given[template.count...].contains(where: \.isEmpty) {
+            return matches(template: template, Array(given[..<template.count]))
+        }
         guard template.count == given.count else { return false }
         return zip(template, given).allSatisfy { pattern, segment in
             pattern.hasPrefix("{") ? !segment.isEmpty : pattern == segment
@@ -86,7 +99,7 @@ public struct APIRoute: Sendable {
     /// The routes at `path`, whatever their method.
     public static func routes(at path: Substring) -> [APIRoute] {
         let given = path.split(separator: "/", omittingEmptySubsequences: false)
-        return segmented.filter { matches(template: $0.segments, given) }.map(\.route)
+        return segmented.filter { matches(template: $0.segments, given, catchAll: $0.route.catchAll) }.map(\.route)
     }
 }
 

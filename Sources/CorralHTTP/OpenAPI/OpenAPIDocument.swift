@@ -81,12 +81,12 @@ public struct OpenAPIDocument: Sendable {
         if let schema = route.responseSchema {
             var content: [String: Any] = [JSONBody.mediaType: ["schema": JSONSchema.ref(schema).foundation]]
             for (media, schema) in route.responseMedia { content[media] = ["schema": schema.foundation] }
-            responses["200"] = ["description": "OK", "headers": requestID, "content": content]
+            responses[String(route.successStatus)] = ["description": route.successStatus == 202 ? "Accepted" : "OK", "headers": requestID, "content": content]
         } else if !route.responseMedia.isEmpty {
-            responses["200"] = ["description": "OK", "headers": requestID,
+            responses[String(route.successStatus)] = ["description": route.successStatus == 202 ? "Accepted" : "OK", "headers": requestID,
                                 "content": route.responseMedia.mapValues { ["schema": $0.foundation] }]
         } else {
-            responses["200"] = ["description": "OK", "headers": requestID, "content": ["text/plain": ["schema": ["type": "string"]]]]
+            responses[String(route.successStatus)] = ["description": route.successStatus == 202 ? "Accepted" : "OK", "headers": requestID, "content": ["text/plain": ["schema": ["type": "string"]]]]
         }
         var codes = route.errors
         if secured, !APIKeyMiddleware.open.contains(route.path) { codes.append(.unauthorized) }

@@ -23,11 +23,32 @@ public struct WorkspaceArchive: Sendable {
         defer { close(fd) }
         var writer = ZipWriter()
         var skipped: [String] = []
-        try add(fd, prefix: "", writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries)
+        try add(fd, prefix: "", writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries, sink: nil)
         return WorkspaceArchive(bytes: writer.finish(), skipped: skipped)
     }
 
-    private static func add(_ dirFD: Int32, prefix: String, writer: inout ZipWriter, skipped: inout [String], maxBytes: Int, maxEntries: Int) throws(Failure) {
+    /// Writes the zip of `files`'s whole tree to `output` as it goes (only the central directory is
+    /// held in memory); returns what was left out. `extra` entries (name, bytes) come first.
+    public static func write(_ files: WorkspaceFiles, to output: Int32, extra: [(String, [UInt8])] = [], maxBytes: Int,
+                             maxEntries: Int = WorkspaceArchive.maxEntries) throws(Failure) -> [String] {
+        let fd: Int32
+        do throws(WorkspaceFiles.Failure) { fd = try files.open("", O_RDONLY | Int32(O_DIRECTORY)) } catch { throw .files(error) }
+        defer { close(fd) }
+        var writer = ZipWriter()
+        var skipped: [String] = []
+        for (name, data) in extra { writer.add(name, data: data, mode: 0o100644) }
+        try add(fd, prefix: "", writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries, sink: output)
+        let tail = writer.finish()
+        guard Posix.writeAll(output, tail) else { throw .files(.system("cannot write the archive: \(String(cString: strerror(errno)))")) }
+        return skipped
+    }
+
+    private static func add(_ dirFD: Int32, prefix: String, writer: inout ZipWriter, skipped: inout [String], maxBytes: Int, maxEntries: Int,
+                            sink: Int32?) throws(Failure) {
+        if let sink {
+            // What is written so far goes out before the next directory's entries are read.
+            guard Posix.writeAll(sink, writer.drain()) else { throw .files(.system("cannot write the archive: \(String(cString: strerror(errno)))")) }
+        }
         for name in ShadowChanges.names(dirFD) {
             let path = prefix.isEmpty ? name : prefix + "/" + name
             guard writer.entries < maxEntries else { throw .tooLarge("the directory holds more than \(maxEntries) entries; archive a subdirectory") }
@@ -39,13 +60,16 @@ public struct WorkspaceArchive: Sendable {
                 guard child >= 0 else { skipped.append(path); continue }
                 defer { close(child) }
                 writer.add(path + "/", data: [], mode: UInt32(st.st_mode & 0o7777) | 0o40000)
-                try add(child, prefix: path, writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries)
+                try add(child, prefix: path, writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries, sink: sink)
             case S_IFREG:
                 guard writer.dataBytes + Int(st.st_size) <= maxBytes else {
                     throw .tooLarge("the archive would hold more than \(maxBytes) bytes; archive a subdirectory or read files one by one")
                 }
                 guard let data = ShadowChanges.readBeneath(dirFD, name, limit: maxBytes) else { skipped.append(path); continue }
                 writer.add(path, data: data, mode: UInt32(st.st_mode & 0o7777) | 0o100000)
+                if let sink, !Posix.writeAll(sink, writer.drain()) {
+                    throw .files(.system("cannot write the archive: \(String(cString: strerror(errno)))"))
+                }
             default:
                 skipped.append(path)
             }
@@ -59,11 +83,19 @@ struct ZipWriter {
     private var central: [UInt8] = []
     private(set) var entries = 0
     private(set) var dataBytes = 0
+    /// Bytes already taken by `drain` (offsets count them).
+    private var drained = 0
+
+    /// The bytes written so far that were not taken yet (a streamed zip writes them out).
+    mutating func drain() -> [UInt8] {
+        defer { drained += out.count; out = [] }
+        return out
+    }
 
     mutating func add(_ name: String, data: [UInt8], mode: UInt32) {
         let nameBytes = Array(name.utf8)
         let crc = Self.crc32(data)
-        let offset = out.count
+        let offset = drained + out.count
         out += le32(0x0403_4b50) + le16(20) + le16(0x0800) + le16(0) + le16(0) + le16(0x21)
         out += le32(crc) + le32(UInt32(clamping: data.count)) + le32(UInt32(clamping: data.count)) + le16(UInt16(clamping: nameBytes.count)) + le16(0)
         out += nameBytes + data
@@ -75,7 +107,7 @@ struct ZipWriter {
     }
 
     mutating func finish() -> [UInt8] {
-        let start = out.count
+        let start = drained + out.count
         out += central
         out += le32(0x0605_4b50) + le16(0) + le16(0) + le16(UInt16(clamping: entries)) + le16(UInt16(clamping: entries))
         out += le32(UInt32(clamping: central.count)) + le32(UInt32(clamping: start)) + le16(0)

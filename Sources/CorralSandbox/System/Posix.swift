@@ -24,7 +24,7 @@ public enum Posix {
     }
 
     /// Writes all of `bytes` to a blocking descriptor (retrying short writes and EINTR); false on failure, errno set.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }

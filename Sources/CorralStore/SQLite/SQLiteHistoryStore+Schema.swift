@@ -35,6 +35,21 @@ extension SQLiteHistoryStore {
                 CREATE INDEX executions_by_status ON executions(status, created_at);
                 """)
         }
+        migrator.registerMigration("v2: tasks") { db in
+            // A task's fields live in `document` (JSON); the columns are what tasks are found by.
+            try db.execute(sql: """
+                CREATE TABLE tasks (
+                    seq INTEGER PRIMARY KEY,
+                    task_id TEXT NOT NULL UNIQUE,
+                    owner TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    document BLOB NOT NULL
+                );
+                CREATE INDEX tasks_by_owner ON tasks(owner, created_at);
+                CREATE INDEX tasks_by_status ON tasks(status, created_at);
+                """)
+        }
         return migrator
     }()
 }

@@ -26,6 +26,8 @@ public struct SchemaContext: Sendable {
     public var maximumCodeBytes = 1 << 20
     /// The session settings the session bodies are bounded by.
     public var sessions = SessionSettings()
+    /// The task settings the task bodies are bounded by.
+    public var tasks = TaskSettings()
 
     public init(defaultLimits: ResourceLimits = ResourceLimits(), maximumLimits: ResourceLimits = .maximum,
                 languages: [String] = [], languageNames: [String] = [], profiles: [String] = [], maxBatchSize: Int = 64) {
@@ -47,6 +49,7 @@ extension Engine {
                                     profiles: configuration.profiles.keys.sorted(), maxBatchSize: maxBatchSize)
         context.interpretedLanguageNames = catalog.languages.filter { !$0.isCompiled }.flatMap { [$0.name] + $0.aliases }
         context.sessions = configuration.sessions
+        context.tasks = configuration.tasks
         context.maximumCodeBytes = configuration.maxCodeBytes
         return context
     }

@@ -324,6 +324,7 @@ class Process:
         self.exit_code = self.signal = self.ended_at = None
         self.timed_out = self.truncated = False
         self._usage = (0.0, 0.0, 0)           # wall_ms, cpu_ms, max_rss_kb
+        self.on_output = None                 # on_output(stream, data) as output comes (a streamed exec)
 
     def start(self, out_fds, stdin_data, timeout, on_exit):
         """Starts feeding stdin and collecting output; on_exit(self) runs when all is in."""
@@ -437,6 +438,8 @@ class Process:
             self._kept += len(data)
             first_overflow = over and not self.truncated
             self.truncated = self.truncated or over
+        if data and self.on_output is not None:
+            self.on_output(stream, data)
         if first_overflow and not self.background:
             kill_group(self.pid)  # a foreground child over its output limit is stopped
 
@@ -886,6 +889,7 @@ class Agent:
         stdin = base64_field(req, "stdin")
         timeout = seconds_field(req, "timeout", 0.0)
         background = bool_field(req, "background", False)
+        stream = bool_field(req, "stream", False)
         max_output = int_field(req, "max_output", DEFAULT_MAX_OUTPUT)
         pty = _field(req, "pty", lambda v: isinstance(v, dict), "null or an object {cols, rows}", None)
         pty_size = None if pty is None else (int_field(pty, "cols", 80, 1, 65535), int_field(pty, "rows", 24, 1, 65535))
@@ -901,6 +905,11 @@ class Agent:
             return shell_failure(126, f"{argv[0]}: {exc.strerror or exc}")
         proc = Process(popen, argv, cwd, background, pty_size is not None, max_output, stdin_fd)
         self.processes.add(proc)
+        if stream and not background:
+            # Output events go out as it comes, each before the reply (the reply waits for the reader).
+            rid = req.get("id")
+            proc.on_output = lambda name, data: self._write(encode_frame(
+                {"id": rid, "event": "output", "stream": name, "data": b64(data)}))
         proc.start(out_fds, stdin, timeout, self.processes.retire)
         if background:
             return {"pid": proc.pid}

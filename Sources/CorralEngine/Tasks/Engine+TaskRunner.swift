@@ -1,0 +1,165 @@
+import CorralSandbox
+import Foundation
+
+/// Running one task: its session, its steps in order, its directory and archive at the end.
+extension Engine {
+    private static var now: String { Session.iso(Date().timeIntervalSince1970) }
+
+    func runTask(_ task: LiveTask) async {
+        guard !task.isCancelled else { return }  // cancelled while queued: cancelTask ended it
+        task.update { $0.status = .running; $0.startedAt = Self.now }
+        task.directory.log("started")
+        task.events.append("task_started", task.info)
+        await tasks.save(task)
+
+        var failure: String?
+        var session: Session?
+        do throws(EngineError) {
+            let plan = try sessions.plan(Self.sessionRequest(task.request), maximum: configuration.maximumLimits)
+            try sessions.reserve(forTask: true)
+            do throws(EngineError) {
+                let started = try await sessions.start(plan, owner: TaskManager.sessionOwner)
+                sessions.register(started)
+                session = started
+            } catch {
+                sessions.register(nil)
+                throw error
+            }
+        } catch {
+            failure = "the task's session could not start: \(error.message)"
+        }
+        if let session {
+            session.setTTL(configuration.sessions.maxTTLSeconds)
+            if !task.attach(session) { sessions.end(session, reason: "its task was cancelled") }
+        }
+
+        let steps = task.info.steps
+        let defaultTimeout = task.request.timeoutSeconds ?? configuration.tasks.defaultStepSeconds
+        for step in steps {
+            if task.isCancelled {
+                task.update { $0.steps[step.index].status = .cancelled }
+                continue
+            }
+            guard failure == nil, let session else {
+                task.update { $0.steps[step.index].status = .skipped }
+                continue
+            }
+            task.update { $0.steps[step.index].status = .running; $0.steps[step.index].startedAt = Self.now }
+            task.directory.log("step \(step.index + 1)/\(steps.count) started: \(Self.summary(step.input))")
+            task.events.append("step_started", StepEvent(step: step.index, tool: step.tool, name: step.name))
+            await tasks.save(task)
+
+            let result = await runStep(step, in: session, task: task, timeout: step.input.timeoutSeconds ?? defaultTimeout)
+            let cancelled = task.isCancelled
+            let status: TaskStepStatus = cancelled ? .cancelled : result.result.status == .success ? .completed : .failed
+            let finished = task.update { info -> TaskStepInfo in
+                info.steps[step.index].status = status
+                info.steps[step.index].finishedAt = Self.now
+                info.steps[step.index].result = result
+                return info.steps[step.index]
+            }
+            task.directory.remember(finished)
+            task.directory.log("step \(step.index + 1)/\(steps.count) \(status.rawValue): \(result.result.status.rawValue)"
+                + (result.result.exitCode.map { ", exit code \($0)" } ?? "") + (result.result.errorMessage.map { ", \($0)" } ?? ""))
+            task.events.append("step_finished", StepEvent(step: step.index, tool: step.tool, name: step.name, status: status, result: result))
+            await tasks.save(task)
+            if status == .failed, !task.info.continueOnError {
+                failure = "step \(step.index + 1) (\(step.tool)) failed: \(result.result.errorMessage ?? result.result.status.rawValue)"
+            }
+        }
+
+        let finalStatus: TaskStatus = task.isCancelled ? .cancelled : failure == nil ? .completed : .failed
+        let error = finalStatus == .cancelled ? "cancelled" : failure
+        await finishTask(task, status: finalStatus, error: error, workspace: session)
+    }
+
+    /// Ends a task: its files are collected, its session ends, its archive is written, its state saved.
+    func finishTask(_ task: LiveTask, status: TaskStatus, error: String?, workspace session: Session?) async {
+        task.directory.log(status.rawValue + (error.map { ": \($0)" } ?? ""))
+        let note = task.directory.collect(from: session.flatMap { $0.endReason == nil ? $0.files : nil })
+        if let session { sessions.end(session, reason: "its task ended") }
+        _ = task.attach(nil)
+        let info = task.update { info -> TaskInfo in
+            info.status = status
+            info.error = error
+            if let note { info.error = (error.map { $0 + "; " } ?? "") + note }
+            info.finishedAt = Self.now
+            info.outputURL = "/v1/tasks/\(task.id)/output.zip"
+            return info
+        }
+        await tasks.save(task)
+        task.events.append("task_finished", info)
+        task.events.finish()
+    }
+
+    /// One line of `agent.log` for a step's input.
+    static func summary(_ step: TaskStepRequest) -> String {
+        let text: String
+        switch step.tool {
+        case "shell": text = step.command ?? ""
+        case "write_file": text = "\(step.path ?? "") (\((step.content ?? "").utf8.count) bytes)"
+        case "read_file": text = step.path ?? ""
+        default: text = "\(step.codeLanguage ?? "") code (\((step.code ?? "").utf8.count) bytes)"
+        }
+        let clipped = text.count > 200 ? String(text.prefix(200)) + "…" : text
+        return "\(step.tool) \(clipped)"
+    }
+
+    /// Runs a step; whatever goes wrong is its result (a step never throws).
+    private func runStep(_ step: TaskStepInfo, in session: Session, task: LiveTask, timeout: Double) async -> StepResult {
+        let context = ExecutionContext(caller: TaskManager.sessionOwner)
+        let id = "\(task.id)-\(step.index)"
+        let started = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6 }
+        let input = step.input
+        do throws(EngineError) {
+            switch input.tool {
+            case "write_file":
+                let path = try Self.taskPath(input.path)
+                do throws(WorkspaceFiles.Failure) { try session.files.write(path, Array((input.content ?? "").utf8)) } catch {
+                    return StepResult(executionID: id, result: RunResult(status: .error, executionTimeMs: elapsed(),
+                                                                         errorMessage: "cannot write \(path): \(Self.describe(error))"))
+                }
+                return StepResult(executionID: id, result: RunResult(status: .success, exitCode: 0, executionTimeMs: elapsed()))
+            case "read_file":
+                let path = try Self.taskPath(input.path)
+                let limit = configuration.defaultLimits.outputBytes
+                do throws(WorkspaceFiles.Failure) {
+                    let bytes = try session.files.read(path, limit: limit)
+                    return StepResult(executionID: id, result: RunResult(status: .success, stdout: String(decoding: bytes, as: UTF8.self), exitCode: 0,
+                                                                         executionTimeMs: elapsed()))
+                } catch {
+                    return StepResult(executionID: id, result: RunResult(status: .error, executionTimeMs: elapsed(),
+                                                                         errorMessage: "cannot read \(path): \(Self.describe(error))"))
+                }
+            default:
+                var request = SessionExecRequest(command: input.command ?? "")
+                if input.tool != "shell" {
+                    request.command = nil
+                    request.code = input.code
+                    request.language = input.codeLanguage
+                }
+                request.timeoutSeconds = timeout
+                let events = task.events, index = step.index
+                let outcome = try await exec(session.id, request, context: context) { chunk in
+                    events.append("output", OutputEvent(step: index, stream: chunk.stream, text: chunk.text))
+                }
+                guard case .finished(let response) = outcome else {
+                    return StepResult(executionID: id, result: .internalError("the step started in the background"))
+                }
+                return StepResult(executionID: id, result: response.result)
+            }
+        } catch {
+            if task.isCancelled {
+                return StepResult(executionID: id, result: RunResult(status: .killed, executionTimeMs: elapsed(), errorMessage: "the task was cancelled"))
+            }
+            return StepResult(executionID: id, result: RunResult(status: .internalError, executionTimeMs: elapsed(), errorMessage: error.message))
+        }
+    }
+
+    static func taskPath(_ path: String?) throws(EngineError) -> String {
+        do throws(WorkspaceFiles.Failure) { return try WorkspaceFiles.normalise(path ?? "") } catch {
+            throw EngineError(.invalidRequest, describe(error))
+        }
+    }
+}

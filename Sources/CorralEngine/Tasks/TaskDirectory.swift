@@ -1,0 +1,154 @@
+import CorralSandbox
+import Foundation
+import Synchronization
+
+/// A task's directory on the host (`DATA_DIR/tasks/ID/`): `agent.log` (one line per action),
+/// `memory.json` (the history of actions and results, pruned to a size), and, once the task has
+/// finished, the files its steps left in the workspace. The output archive sits beside it
+/// (`DATA_DIR/tasks/ID.zip`), written once when the task ends.
+final class TaskDirectory: Sendable {
+    static let logName = "agent.log"
+    static let memoryName = "memory.json"
+    /// Names the server writes: a workspace file of the same name is not copied over them.
+    static let reserved: Set<String> = [logName, memoryName]
+
+    let path: String
+    let archivePath: String
+    let memoryLimit: Int
+    private let memory = Mutex(Memory())
+
+    /// `memory.json`: the actions, oldest first, and how many older ones were dropped.
+    struct Memory: Codable {
+        var taskID = ""
+        var entries: [Entry] = []
+        var dropped = 0
+        var note: String?
+        enum CodingKeys: String, CodingKey { case entries, dropped, note; case taskID = "task_id" }
+    }
+
+    struct Entry: Codable {
+        var time: String
+        var step: Int
+        var tool: String
+        var input: TaskStepRequest
+        var status: TaskStepStatus
+        var exitCode: Int?
+        var stdout: String
+        var stderr: String
+        var error: String?
+        enum CodingKeys: String, CodingKey {
+            case time, step, tool, input, status, stdout, stderr, error
+            case exitCode = "exit_code"
+        }
+    }
+
+    init(root: String, taskID: String, memoryLimit: Int) {
+        path = root + "/" + taskID
+        archivePath = root + "/" + taskID + ".zip"
+        self.memoryLimit = max(1, memoryLimit)
+        memory.withLock { $0.taskID = taskID }
+    }
+
+    var logPath: String { path + "/" + Self.logName }
+    var memoryPath: String { path + "/" + Self.memoryName }
+
+    /// Creates the directory (0700: it holds the task's output) with an empty memory.
+    func create() throws(EngineError) {
+        let root = (path as NSString).deletingLastPathComponent
+        if mkdir(root, 0o700) != 0, errno != EEXIST {
+            throw EngineError(.internalError, "cannot create the tasks directory \(root): \(String(cString: strerror(errno))); choose another --data-dir")
+        }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
+            throw EngineError(.internalError, "cannot create the task directory \(path): \(String(cString: strerror(errno)))")
+        }
+        saveMemory()
+    }
+
+    /// Appends one line to `agent.log`: an RFC 3339 time and the action.
+    func log(_ line: String) {
+        let text = Session.iso(Date().timeIntervalSince1970) + " " + line.replacingOccurrences(of: "\n", with: "\\n") + "\n"
+        let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return }
+        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    /// Records a finished step in `memory.json`, dropping the oldest entries past the limit.
+    func remember(_ step: TaskStepInfo) {
+        let entry = Entry(time: step.finishedAt ?? Session.iso(Date().timeIntervalSince1970), step: step.index, tool: step.tool, input: step.input,
+                          status: step.status, exitCode: step.result?.result.exitCode,
+                          stdout: Self.clip(step.result?.result.stdout ?? ""), stderr: Self.clip(step.result?.result.stderr ?? ""),
+                          error: step.result?.result.errorMessage)
+        memory.withLock { m in
+            m.entries.append(entry)
+            if m.entries.count > memoryLimit {
+                let over = m.entries.count - memoryLimit
+                m.entries.removeFirst(over)
+                m.dropped += over
+                m.note = "the \(m.dropped) oldest entries were dropped to keep the last \(memoryLimit)"
+            }
+        }
+        saveMemory()
+    }
+
+    /// Output kept in memory per action (the step result holds all of it).
+    static func clip(_ text: String) -> String {
+        text.utf8.count <= 16_384 ? text : String(decoding: Array(text.utf8.prefix(16_384)), as: UTF8.self) + "…[clipped]"
+    }
+
+    private func saveMemory() {
+        let data = memory.withLock { m -> Data? in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            return try? encoder.encode(m)
+        }
+        guard let data else { return }
+        // Atomically: a reader never sees half a file.
+        let temporary = path + "/.memory.json.tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return }
+        let ok = Posix.writeAll(fd, [UInt8](data))
+        close(fd)
+        if ok { rename(temporary, memoryPath) } else { unlink(temporary) }
+    }
+
+    /// Copies the workspace's files in (not over the server's own files), then writes the archive
+    /// of the whole directory. Returns what was left out, in words, or nil.
+    func collect(from workspace: WorkspaceFiles?) -> String? {
+        var notes: [String] = []
+        if let workspace {
+            let report = WorkspaceCopy.copy(workspace, to: path, reserved: Self.reserved)
+            if !report.skipped.isEmpty {
+                notes.append("left out of the task directory: " + report.skipped.prefix(20).joined(separator: ", ")
+                             + (report.skipped.count > 20 ? " and \(report.skipped.count - 20) more" : ""))
+            }
+        }
+        if let failure = writeArchive() { notes.append(failure) }
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
+    }
+
+    /// Writes `ID.zip` from the directory (streamed to a temporary file, then renamed).
+    func writeArchive() -> String? {
+        let temporary = archivePath + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return "cannot write the output archive: \(String(cString: strerror(errno)))" }
+        do throws(WorkspaceArchive.Failure) {
+            _ = try WorkspaceArchive.write(WorkspaceFiles(root: path, owner: 0), to: fd, maxBytes: Int.max / 2)
+            fsync(fd)
+            close(fd)
+            rename(temporary, archivePath)
+            return nil
+        } catch {
+            close(fd)
+            unlink(temporary)
+            return "cannot write the output archive: \(error)"
+        }
+    }
+
+    /// Removes the directory and its archive (retention).
+    static func remove(root: String, taskID: String) {
+        guard !taskID.isEmpty, !taskID.contains("/"), !taskID.hasPrefix(".") else { return }
+        try? FileManager.default.removeItem(atPath: root + "/" + taskID)
+        unlink(root + "/" + taskID + ".zip")
+    }
+}

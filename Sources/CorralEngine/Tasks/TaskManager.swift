@@ -1,0 +1,153 @@
+import CorralStore
+import Foundation
+import Logging
+import Synchronization
+
+/// A task in this process: its state (saved to the store at every change), its events, and
+/// what cancelling it must stop.
+final class LiveTask: Sendable {
+    let id: String
+    let owner: String
+    let request: TaskRequest
+    let directory: TaskDirectory
+    let events = TaskEventLog()
+    let createdAtMs: Int64
+    private let state: Mutex<TaskInfo>
+    private let control = Mutex<(cancelled: Bool, session: Session?)>((false, nil))
+
+    init(id: String, owner: String, request: TaskRequest, directory: TaskDirectory, info: TaskInfo, createdAtMs: Int64) {
+        self.id = id; self.owner = owner; self.request = request; self.directory = directory
+        self.createdAtMs = createdAtMs
+        state = Mutex(info)
+    }
+
+    var info: TaskInfo { state.withLock { $0 } }
+    func update<T>(_ change: (inout TaskInfo) -> T) -> T { state.withLock { change(&$0) } }
+
+    var isCancelled: Bool { control.withLock { $0.cancelled } }
+    var session: Session? { control.withLock { $0.session } }
+    /// Marks the task cancelled and ends its session (a running step's processes die with it).
+    func cancel() {
+        let session = control.withLock { c -> Session? in c.cancelled = true; return c.session }
+        session?.destroy()
+    }
+    /// The session steps run in; false when the task was cancelled meanwhile (the caller ends it).
+    func attach(_ session: Session?) -> Bool {
+        control.withLock { c in
+            c.session = session
+            return !c.cancelled
+        }
+    }
+
+    var row: TaskRow {
+        let info = self.info
+        let document = (try? TaskManager.encoder.encode(info)) ?? Data("{}".utf8)
+        return TaskRow(taskID: id, owner: owner, status: info.status.rawValue, createdAtMs: createdAtMs, document: document)
+    }
+}
+
+/// Tasks: the queue (first in, first out), the live ones, the workers that run them
+/// (`TaskSettings.maxRunning` at once), and the store that keeps them across restarts.
+public final class TaskManager: Sendable {
+    public let settings: TaskSettings
+    let store: any TaskStore
+    let logger: Logger
+    /// The owner of task sessions in the session manager: no caller can name it.
+    static let sessionOwner = "\u{0}task"
+
+    struct State {
+        var queue: [LiveTask] = []
+        var live: [String: LiveTask] = [:]
+        var running = 0
+        var closed = false
+        /// Finished tasks whose events are kept for a late subscriber, oldest first.
+        var recent: [String] = []
+        var runner: (@Sendable (LiveTask) async -> Void)?
+    }
+    let state = Mutex(State())
+    static let keptFinished = 256
+
+    init(settings: TaskSettings, store: any TaskStore, logger: Logger) {
+        self.settings = settings
+        self.store = store
+        self.logger = logger
+    }
+
+    func setRunner(_ runner: @escaping @Sendable (LiveTask) async -> Void) { state.withLock { $0.runner = runner } }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    /// Queues a task (it starts when a worker is free).
+    func enqueue(_ task: LiveTask) throws(EngineError) {
+        try state.withLock { (s: inout State) throws(EngineError) in
+            guard !s.closed else { throw EngineError(.shuttingDown, "the server is shutting down; no new tasks") }
+            guard s.queue.count < settings.maxQueued else {
+                throw EngineError(.limitReached, "\(settings.maxQueued) tasks are already waiting; retry later", retryAfterSeconds: 5)
+            }
+            s.queue.append(task)
+            s.live[task.id] = task
+        }
+        pump()
+    }
+
+    /// Starts queued tasks while workers are free.
+    func pump() {
+        while true {
+            let next = state.withLock { s -> (LiveTask, @Sendable (LiveTask) async -> Void)? in
+                guard !s.closed, s.running < settings.maxRunning, !s.queue.isEmpty, let runner = s.runner else { return nil }
+                s.running += 1
+                return (s.queue.removeFirst(), runner)
+            }
+            guard let (task, runner) = next else { return }
+            Task {
+                await runner(task)
+                self.finished(task)
+                self.pump()
+            }
+        }
+    }
+
+    private func finished(_ task: LiveTask) {
+        state.withLock { s in
+            s.running -= 1
+            s.recent.append(task.id)
+            while s.recent.count > Self.keptFinished {
+                let old = s.recent.removeFirst()
+                s.live[old] = nil
+            }
+        }
+    }
+
+    /// Removes a scheduled task from the queue; false when it already started.
+    func unqueue(_ id: String) -> Bool {
+        state.withLock { s in
+            guard let index = s.queue.firstIndex(where: { $0.id == id }) else { return false }
+            let task = s.queue.remove(at: index)
+            s.recent.append(task.id)
+            return true
+        }
+    }
+
+    func live(_ id: String) -> LiveTask? { state.withLock { $0.live[id] } }
+
+    /// How many tasks wait ahead of `id`, nil when it is not waiting.
+    func queuePosition(_ id: String) -> Int? { state.withLock { $0.queue.firstIndex { $0.id == id } } }
+
+    /// Saves `task`'s state; a failed write is logged and retried at the next change (the state
+    /// in memory stays authoritative while the process lives).
+    func save(_ task: LiveTask) async {
+        do { try await store.saveTask(task.row) } catch {
+            logger.error("a task could not be saved", metadata: ["task_id": .string(task.id), "error": .string("\(error)")])
+        }
+    }
+
+    /// Stops starting tasks (server shutdown).
+    func shutdown() {
+        // Running tasks end with their sessions; a restart marks them failed (`recoverTasks`).
+        state.withLock { $0.closed = true }
+    }
+}

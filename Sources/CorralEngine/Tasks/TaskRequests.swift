@@ -1,0 +1,109 @@
+/// `POST /v1/tasks` (and `POST /schedule`): steps run in order in one session, or (seed 002) a
+/// task in words for the code agent.
+public struct TaskRequest: Sendable, Codable, KnownFields {
+    public var steps: [TaskStepRequest]?
+    /// Seed 002: a task in natural language (needs a model: the code agent).
+    public var task: String?
+    /// Initial files: workspace path → UTF-8 text.
+    public var files: [String: String]?
+    public var language: String?
+    public var maxMemoryMb: Int?
+    public var processes: Int?
+    public var cpuPercent: Int?
+    public var diskMb: Int?
+    public var allowNetwork: Bool?
+    public var environmentVars: [String: String]?
+    /// Default timeout of each step, seconds.
+    public var timeoutSeconds: Double?
+    /// Go on after a failed step (the task then completes); default false (true on `/schedule`).
+    public var continueOnError: Bool?
+    public var metadata: [String: String]?
+    public var callbackURL: String?
+
+    public init(steps: [TaskStepRequest]) { self.steps = steps }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case steps, task, files, language, processes, metadata
+        case maxMemoryMb = "max_memory_mb"
+        case cpuPercent = "cpu_percent"
+        case diskMb = "disk_mb"
+        case allowNetwork = "allow_network"
+        case environmentVars = "environment_vars"
+        case timeoutSeconds = "timeout_seconds"
+        case continueOnError = "continue_on_error"
+        case callbackURL = "callback_url"
+    }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+    public static var wholeNumberFields: Set<String> { ["max_memory_mb", "processes", "cpu_percent", "disk_mb"] }
+    public static var elementTypes: [String: any KnownFields.Type] { ["steps": TaskStepRequest.self] }
+
+    public func checkShape() throws(EngineError) {
+        switch (steps, task) {
+        case (nil, nil): throw EngineError(.invalidRequest, "give 'steps' (a list of tools to run) or 'task' (a task in words for the code agent)", field: "steps")
+        case (.some, .some): throw EngineError(.invalidRequest, "give 'steps' or 'task', not both", field: "task")
+        case (let steps?, nil):
+            guard !steps.isEmpty else { throw EngineError(.invalidRequest, "steps is empty: give at least one step", field: "steps") }
+            for (index, step) in steps.enumerated() { try step.check(index) }
+        case (nil, .some): break
+        }
+    }
+}
+
+/// One step: a tool and its fields.
+public struct TaskStepRequest: Sendable, Codable, KnownFields, Equatable {
+    public var tool: String
+    public var command: String?
+    public var code: String?
+    public var language: String?
+    public var path: String?
+    public var content: String?
+    public var timeoutSeconds: Double?
+    public var name: String?
+
+    public init(tool: String, command: String? = nil, code: String? = nil, language: String? = nil, path: String? = nil, content: String? = nil) {
+        self.tool = tool; self.command = command; self.code = code; self.language = language; self.path = path; self.content = content
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case tool, command, code, language, path, content, name
+        case timeoutSeconds = "timeout_seconds"
+    }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+
+    /// The tools and the fields each takes (besides `tool`, `name` and `timeout_seconds`).
+    public static let tools: [(name: String, required: [String], optional: [String])] = [
+        ("shell", ["command"], []), ("code", ["language", "code"], []), ("python", ["code"], []), ("typescript", ["code"], []),
+        ("write_file", ["path", "content"], []), ("read_file", ["path"], []),
+    ]
+    public static var toolNames: [String] { tools.map(\.name) }
+
+    func check(_ index: Int) throws(EngineError) {
+        let field = "steps[\(index)]"
+        guard let spec = Self.tools.first(where: { $0.name == tool }) else {
+            throw EngineError(.invalidRequest, "\(field): unknown tool '\(tool)'; the tools are \(Self.toolNames.joined(separator: ", "))", field: "\(field).tool")
+        }
+        let given: [String: String?] = ["command": command, "code": code, "language": language, "path": path, "content": content]
+        for key in spec.required where given[key] ?? nil == nil {
+            throw EngineError(.invalidRequest, "\(field): the \(tool) tool needs '\(key)'", field: "\(field).\(key)")
+        }
+        for (key, value) in given.sorted(by: { $0.key < $1.key }) where value != nil && !spec.required.contains(key) && !spec.optional.contains(key) {
+            throw EngineError(.invalidRequest, "\(field): the \(tool) tool takes no '\(key)' (it takes \(spec.required.joined(separator: ", ")))", field: "\(field).\(key)")
+        }
+        for (key, value) in given where (value ?? "").utf8.contains(0) {
+            throw EngineError(.invalidRequest, "\(field).\(key) contains a NUL byte", field: "\(field).\(key)")
+        }
+        if let timeoutSeconds, !(timeoutSeconds.isFinite && timeoutSeconds > 0 && timeoutSeconds <= 3600) {
+            throw EngineError(.invalidLimit, "\(field).timeout_seconds must be more than 0 and at most 3600, got \(timeoutSeconds)", field: "\(field).timeout_seconds")
+        }
+    }
+
+    /// The language a code step runs.
+    var codeLanguage: String? {
+        switch tool {
+        case "python": "python"
+        case "typescript": "typescript"
+        case "code": language
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,92 @@
+/// The JSON Schemas of the task API (see `SchemaDescribed`).
+extension TaskRequest {
+    /// `withTask`: the schema of `POST /schedule`, which also takes seed 002's `{"task": "..."}`.
+    public static func schema(in context: SchemaContext, withTask: Bool) -> JSONSchema {
+        let max = context.maximumLimits
+        let steps = JSONSchema.array(.ref("TaskStep"), minItems: 1, maxItems: context.tasks.maxSteps)
+        var properties: [(String, JSONSchema)] = CodingKeys.allCases.compactMap { key in
+            let schema: JSONSchema
+            switch key {
+            case .steps: schema = steps.described("The steps, run in order in one session.")
+            case .task, .callbackURL: return nil
+            case .files: schema = JSONSchema.map(.string(), keys: SessionPatterns.namedPathSchema).described("Initial files: workspace path → UTF-8 text.")
+            case .language: schema = JSONSchema.enumeration(context.languageNames).described("The session's language (default python).")
+            case .maxMemoryMb: schema = JSONSchema.integer(minimum: SessionSettings.minimumMemoryMB, maximum: max.memoryMB)
+            case .processes: schema = JSONSchema.integer(minimum: SessionSettings.minimumProcesses, maximum: max.processes)
+            case .cpuPercent: schema = JSONSchema.integer(minimum: SessionSettings.minimumCPUPercent, maximum: max.effectiveCPUPercent)
+            case .diskMb: schema = JSONSchema.integer(minimum: 1, maximum: max.workspaceMB)
+            case .allowNetwork: schema = JSONSchema.boolean
+            case .environmentVars: schema = SessionPatterns.environment
+            case .timeoutSeconds: schema = JSONSchema.number(minimum: 0.001, maximum: context.tasks.maxStepSeconds).described("Default timeout of each step, seconds.")
+            case .continueOnError: schema = JSONSchema.boolean.described("Run the next steps after a failed one (the task then completes); default false, true on /schedule.")
+            case .metadata: schema = JSONSchema.map(.string())
+            }
+            return (key.stringValue, key == .steps ? schema : schema.orNull)
+        }
+        guard withTask else { return .object(properties, required: ["steps"]) }
+        properties.append(("task", JSONSchema.string().described("Seed 002: a task in words for the code agent (refused with 400 until a model is configured).")))
+        return JSONSchema.exactlyOne([
+            .object(properties.filter { $0.0 != "task" }, required: ["steps"]),
+            .object([("task", JSONSchema.string(minLength: 1))], required: ["task"]),
+        ]).described("Seed 001's {steps} or seed 002's {task}.")
+    }
+}
+
+extension TaskStepRequest {
+    /// One variant per tool, each with exactly the fields the tool takes.
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        let noNUL = JSONSchema.string(pattern: SessionPatterns.noNUL)
+        let fields: [String: JSONSchema] = [
+            "command": noNUL.described("Run by /bin/bash -c in the workspace."),
+            "code": JSONSchema.string(pattern: SessionPatterns.noNUL).with("maxLength", 30_000),
+            "language": JSONSchema.enumeration(context.languageNames),
+            "path": SessionPatterns.namedPathSchema.described("A path in the task's workspace."),
+            "content": noNUL.described("UTF-8 text to write."),
+        ]
+        return JSONSchema.exactlyOne(tools.map { tool in
+            var properties: [(String, JSONSchema)] = [("tool", JSONSchema.constant(.string(tool.name))),
+                ("name", JSONSchema.string().orNull), ("timeout_seconds", JSONSchema.number(minimum: 0.001, maximum: context.tasks.maxStepSeconds).orNull)]
+            for name in tool.required { properties.append((name, fields[name] ?? .string())) }
+            return .object(properties, required: ["tool"] + tool.required)
+        }).described("A step: shell {command}, code {language, code}, python {code}, typescript {code}, write_file {path, content}, read_file {path}.")
+    }
+}
+
+extension TaskInfo {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self) { key in
+            switch key {
+            case .taskID: JSONSchema.string(minLength: 1)
+            case .status: JSONSchema.enumeration(TaskStatus.allCases.map(\.rawValue))
+            case .createdAt: JSONSchema.string().described("RFC 3339 time.")
+            case .startedAt, .finishedAt: JSONSchema.string().orNull
+            case .error: JSONSchema.string().orNull.described("Why the task failed or was cancelled.")
+            case .queuePosition: JSONSchema.integer(minimum: 0).orNull.described("While scheduled: tasks ahead of it.")
+            case .continueOnError: JSONSchema.boolean
+            case .metadata: JSONSchema.map(.string())
+            case .steps: JSONSchema.array(.ref("TaskStepState"))
+            case .directory, .logPath, .memoryPath: JSONSchema.string().described("A path on the server's host.")
+            case .statusURL, .eventsURL: JSONSchema.string()
+            case .outputURL: JSONSchema.string().orNull.described("The output archive, once the task has finished.")
+            }
+        }
+    }
+}
+
+extension TaskStepInfo {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self) { key in
+            switch key {
+            case .index: JSONSchema.integer(minimum: 0)
+            case .tool: JSONSchema.enumeration(TaskStepRequest.toolNames)
+            case .name: JSONSchema.string().orNull
+            case .status: JSONSchema.enumeration(TaskStepStatus.allCases.map(\.rawValue))
+            case .startedAt, .finishedAt: JSONSchema.string().orNull
+            case .input: JSONSchema.object(TaskStepRequest.CodingKeys.self, required: [.tool]) { k in
+                    k == .timeoutSeconds ? JSONSchema.number(minimum: 0) : JSONSchema.string()
+                }
+            case .result: JSONSchema.ref("ExecutionResult").orNull.described("The step's result object, once it has run.")
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/// How many tasks run and wait, how large they may be, and how long they are kept.
+public struct TaskSettings: Sendable, Equatable {
+    /// Where task directories and output archives live (`DATA_DIR/tasks`); nil: tasks are refused.
+    public var directory: String?
+    /// Tasks running at once (each in its own session); the rest wait in order.
+    public var maxRunning = 4
+    /// Tasks waiting before new ones are refused with 429.
+    public var maxQueued = 10_000
+    /// Steps of one task (`--max-steps`).
+    public var maxSteps = 100
+    /// Entries `memory.json` keeps; older ones are dropped (and counted) past it.
+    public var memoryEntries = 100
+    /// Finished tasks older than this are deleted with their directory (`--task-retention`); nil: kept.
+    public var retentionSeconds: Double? = 7 * 86_400
+    /// At most this many finished tasks are kept (the oldest go first); nil: no count limit.
+    public var maxKept: Int? = 10_000
+    /// Default timeout of one step, seconds.
+    public var defaultStepSeconds: Double = 300
+    /// Longest timeout a step may ask for, seconds.
+    public var maxStepSeconds: Double = 3600
+
+    public init() {}
+}
