@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+
+/// Calls of the task API for tests.
+extension TestClientProtocol {
+    /// Submits a task to `path` and returns its id (throws when refused).
+    func submitTask(_ body: [String: Any], path: String = "/v1/tasks") async throws -> String {
+        let (status, _, reply) = try await post(path, json: body)
+        guard status == .accepted || status == .ok, let id = reply["task_id"] as? String else {
+            throw TaskTestError("POST \(path) answered \(status): \(reply)")
+        }
+        return id
+    }
+
+    /// Polls `GET /v1/tasks/{id}` until the task has finished (at most `seconds`).
+    func waitForTask(_ id: String, seconds: Double = 60) async throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let (status, _, task, _) = try await get("/v1/tasks/\(id)")
+            guard status == .ok else { throw TaskTestError("GET /v1/tasks/\(id) answered \(status): \(task)") }
+            if let s = task["status"] as? String, ["completed", "failed", "cancelled"].contains(s) { return task }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        throw TaskTestError("task \(id) did not finish within \(seconds) s")
+    }
+}
+
+struct TaskTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The entries of a zip Corral wrote (stored, not compressed): name → bytes.
+enum StoredZip {
+    static func entries(_ bytes: [UInt8]) -> [String: [UInt8]] {
+        func le16(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 }
+        func le32(_ i: Int) -> Int { le16(i) | le16(i + 2) << 16 }
+        var out: [String: [UInt8]] = [:]
+        var i = 0
+        while i + 30 <= bytes.count, le32(i) == 0x0403_4b50 {
+            let size = le32(i + 18), nameLength = le16(i + 26), extra = le16(i + 28)
+            let start = i + 30 + nameLength + extra
+            guard start + size <= bytes.count else { break }
+            out[String(decoding: bytes[(i + 30)..<(i + 30 + nameLength)], as: UTF8.self)] = Array(bytes[start..<(start + size)])
+            i = start + size
+        }
+        return out
+    }
+}
+
+/// A Server-Sent Events client on a plain socket, so a test sees when each event arrives (a
+/// client that collects the whole body cannot tell).
+enum SSEClient {
+    struct Event: Sendable {
+        var id: Int?
+        var name: String
+        var data: String
+        /// Seconds since the request was sent.
+        var at: Double
+    }
+
+    /// GETs `path` and reads events until the server ends the stream (at most `seconds`).
+    static func read(port: Int, path: String, headers: [String: String] = [:], seconds: Double = 60) async throws -> [Event] {
+        try await HTTPPost.onDedicatedThread {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TaskTestError("socket: \(errno)") }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw TaskTestError("connect: \(errno)") }
+            var timeout = timeval(tv_sec: Int(seconds), tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nConnection: close\r\n"
+            for (k, v) in headers { request += "\(k): \(v)\r\n" }
+            request += "\r\n"
+            let start = Date()
+            _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            var text = ""
+            var events: [Event] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                let at = Date().timeIntervalSince(start)
+                // Without CR (Swift reads CR LF as one character, which would hide the LF): JSON data holds none.
+                text += String(decoding: buffer[0..<n].filter { $0 != 13 }, as: UTF8.self)
+                // Frames end with a blank line; chunk-size lines of the transfer encoding sit between them.
+                while let end = text.range(of: "\n\n") {
+                    let frame = text[..<end.lowerBound]
+                    text = String(text[end.upperBound...])
+                    var event = Event(id: nil, name: "", data: "", at: at)
+                    for line in frame.split(separator: "\n") {
+                        if line.hasPrefix("id: ") { event.id = Int(line.dropFirst(4)) }
+                        else if line.hasPrefix("event: ") { event.name = String(line.dropFirst(7)) }
+                        else if line.hasPrefix("data: ") { event.data += line.dropFirst(6) }
+                    }
+                    if !event.name.isEmpty { events.append(event) }
+                }
+            }
+            return events
+        }
+    }
+}
