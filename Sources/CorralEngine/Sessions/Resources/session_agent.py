@@ -899,11 +899,13 @@ class Agent:
             if "/" in argv[0]:
                 return shell_failure(127, f"{argv[0]}: No such file or directory")
             return shell_failure(127, f"{argv[0]}: command not found")
+        spawned_at = time.monotonic()  # wall time counts from before the fork, as the CPU time does
         try:
             popen, stdin_fd, out_fds = spawn(argv, path, env, cwd, pty_size)
         except OSError as exc:
             return shell_failure(126, f"{argv[0]}: {exc.strerror or exc}")
         proc = Process(popen, argv, cwd, background, pty_size is not None, max_output, stdin_fd)
+        proc._t0 = spawned_at
         self.processes.add(proc)
         if stream and not background:
             # Output events go out as it comes, each before the reply (the reply waits for the reader).
