@@ -87,7 +87,9 @@ public final class Engine: Sendable {
     /// `options` carries what a local front end adds to the wire request (files, limits, bytes).
     public func execute(_ request: ExecuteRequest, options: ExecuteOptions = ExecuteOptions(),
                         context: ExecutionContext = ExecutionContext()) async throws(EngineError) -> ExecutionResponse {
-        let prepared = try resolver.prepare(request, options: options)
+        var prepared = try resolver.prepare(request, options: options)
+        let decoder = options.onOutput.map(OutputDecoder.init)
+        if let decoder { prepared.run.onOutput = { stream, bytes in decoder.take(stream, bytes) } }
         let started = Date()
         let executionID = UUID().uuidString.lowercased()
         var logger = self.logger
@@ -107,6 +109,14 @@ public final class Engine: Sendable {
             }
         }
         let outcome = try await runOrReplay(request, prepared)
+        if let decoder {
+            // A replayed result's output comes at once; a run's came as it ran.
+            if outcome.result.cached == true {
+                decoder.take("stdout", Array(outcome.result.stdout.utf8))
+                decoder.take("stderr", Array(outcome.result.stderr.utf8))
+            }
+            decoder.finish()
+        }
         if prepared.policyMode == .warn { decision = await concurrentDecision }
         await finish(executionID: executionID, started: started, prepared: prepared, result: outcome.result, runMs: outcome.runMs,
                      context: context, logger: logger)

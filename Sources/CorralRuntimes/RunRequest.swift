@@ -8,6 +8,8 @@ public struct RunRequest: Sendable {
     public var extraFiles: [JailFile]
     public var arguments: [String]
     public var stdin: [UInt8]
+    /// The program's output as it comes (not the compiler's); the result holds all of it anyway.
+    public var onOutput: OutputSink?
     public var environment: [(key: String, value: String)]
     public var limits: ResourceLimits
     public var network: Bool

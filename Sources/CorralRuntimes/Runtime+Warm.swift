@@ -24,8 +24,9 @@ extension Runtime {
               let jail = await pools.take(language.name) else { return nil }
         var limits = request.limits
         if let minimum = language.minimumLimits { limits = minimum.raise(limits) }
-        let run = WarmRun(files: files, writableWorkspace: request.writableWorkspace, limits: limits,
+        var run = WarmRun(files: files, writableWorkspace: request.writableWorkspace, limits: limits,
                           request: WarmRequestFrame.encode(arguments: arguments, environment: environment), stdin: request.stdin)
+        run.onOutput = request.onOutput
         switch await sandbox.run(run, in: jail, started: started) {
         case .ran(let result):
             return result

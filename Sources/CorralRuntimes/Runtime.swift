@@ -52,6 +52,7 @@ public struct Runtime: Sendable {
         var spec = JailSpec(arguments: argv, environment: environment(language, request), files: files,
                             readOnlyPaths: language.paths ?? [], stdin: request.stdin, limits: limits, network: request.network)
         spec.writableWorkspace = request.writableWorkspace
+        spec.onOutput = request.onOutput
         if let artifacts {
             spec.outputDirectory = artifacts
             spec.outputReadOnly = true

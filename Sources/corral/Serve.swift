@@ -56,7 +56,7 @@ extension Corral {
         @Option(name: .customLong("max-steps"), parsing: .unconditional, help: "Steps of one task (default 100).")
         var maxSteps: Int?
         @Option(name: .customLong("task-retention"), help: ArgumentHelp(
-            "How long finished tasks and their directories are kept: 30m, 12h, 7d (default), or 'forever'.", valueName: "AGE"))
+            "How long tasks are kept after they were created (finished ones only are deleted, with their directories): 30m, 12h, 7d (default), or 'forever'.", valueName: "AGE"))
         var taskRetention: String?
         @Option(name: .customLong("policy"), help: ArgumentHelp(
             "Policy mode of requests that name none: off, warn (default) or strict. Strict is a floor: no request or profile lowers it.",

@@ -14,6 +14,9 @@ public struct ExecuteOptions: Sendable {
     /// Limits on top of the request's own.
     public var limits = LimitOverrides()
 
+    /// The program's output as it comes (a streamed execute; a cache hit delivers it at once).
+    public var onOutput: (@Sendable (OutputChunk) -> Void)?
+
     public init() {}
 }
 

@@ -6,7 +6,11 @@ extension Engine {
     private static var now: String { Session.iso(Date().timeIntervalSince1970) }
 
     func runTask(_ task: LiveTask) async {
-        guard !task.isCancelled else { return }  // cancelled while queued: cancelTask ended it
+        // Cancelled between leaving the queue and starting: it ends here, having run nothing.
+        guard !task.isCancelled else {
+            await finishTask(task, status: .cancelled, error: "cancelled before it started", workspace: nil)
+            return
+        }
         task.update { $0.status = .running; $0.startedAt = Self.now }
         task.directory.log("started")
         task.events.append("task_started", task.info)
@@ -29,7 +33,8 @@ extension Engine {
             failure = "the task's session could not start: \(error.message)"
         }
         if let session {
-            session.setTTL(configuration.sessions.maxTTLSeconds)
+            // Never idle-reaped: its steps' timeouts bound it, and it ends with the task.
+            session.setTTL(Self.taskSessionTTL)
             if !task.attach(session) { sessions.end(session, reason: "its task was cancelled") }
         }
 
@@ -75,22 +80,30 @@ extension Engine {
 
     /// Ends a task: its files are collected, its session ends, its archive is written, its state saved.
     func finishTask(_ task: LiveTask, status: TaskStatus, error: String?, workspace session: Session?) async {
-        task.directory.log(status.rawValue + (error.map { ": \($0)" } ?? ""))
-        let note = task.directory.collect(from: session.flatMap { $0.endReason == nil ? $0.files : nil })
+        let copied = task.directory.copy(from: session.flatMap { $0.endReason == nil ? $0.files : nil })
+        if let copied { task.directory.log(copied) }
         if let session { sessions.end(session, reason: "its task ended") }
         _ = task.attach(nil)
+        task.directory.log(status.rawValue + (error.map { ": \($0)" } ?? ""))
+        let archived = task.directory.writeArchive()
         let info = task.update { info -> TaskInfo in
             info.status = status
             info.error = error
-            if let note { info.error = (error.map { $0 + "; " } ?? "") + note }
+            // What could not be archived is an error of the task; what was left out is in its log.
+            if let archived { info.error = (error.map { $0 + "; " } ?? "") + archived }
+            for i in info.steps.indices where info.steps[i].status == .scheduled { info.steps[i].status = status == .cancelled ? .cancelled : .skipped }
             info.finishedAt = Self.now
-            info.outputURL = "/v1/tasks/\(task.id)/output.zip"
+            info.queuePosition = nil
+            info.outputURL = archived == nil ? "/v1/tasks/\(task.id)/output.zip" : nil
             return info
         }
         await tasks.save(task)
         task.events.append("task_finished", info)
         task.events.finish()
     }
+
+    /// A task session's idle timeout: it is never reaped while its task runs (ten years).
+    static let taskSessionTTL: Double = 10 * 365 * 86_400
 
     /// One line of `agent.log` for a step's input.
     static func summary(_ step: TaskStepRequest) -> String {

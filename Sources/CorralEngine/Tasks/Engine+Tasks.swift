@@ -26,7 +26,7 @@ extension Engine {
         for (index, step) in steps.enumerated() {
             if let path = step.path {
                 do throws(WorkspaceFiles.Failure) { _ = try WorkspaceFiles.normalise(path) } catch {
-                    throw EngineError(.invalidRequest, "steps[\(index)].path: \(Self.describe(error)); paths are relative to the task directory",
+                    throw EngineError(.invalidRequest, "steps[\(index)].path: \(Self.describe(error)); paths are relative to the task's workspace (/workspace)",
                                       field: "steps[\(index)].path")
                 }
                 if (try? WorkspaceFiles.normalise(path))?.isEmpty == true {
@@ -150,13 +150,15 @@ extension Engine {
     public func taskEvents(_ id: String, after lastEventID: Int, context: ExecutionContext) async throws(EngineError) -> AsyncStream<TaskEvent> {
         let info = try await task(id, context: context)
         if let live = tasks.live(id) { return live.events.subscribe(after: lastEventID) }
-        // A task of an earlier run of the server: its events are rebuilt from its record.
+        // A task of an earlier run of the server (or long finished): its events are rebuilt from its
+        // record, without its output chunks. Their ids are not the original ones: a client resuming
+        // past them still gets `task_finished`, so no stream ends without it.
         let log = TaskEventLog()
-        for step in info.steps where step.status != .scheduled {
+        for step in info.steps where step.startedAt != nil {
             log.append("step_started", StepEvent(step: step.index, tool: step.tool, name: step.name))
             log.append("step_finished", StepEvent(step: step.index, tool: step.tool, name: step.name, status: step.status, result: step.result))
         }
-        if info.status.isFinished { log.append("task_finished", info) }
+        if info.status.isFinished { log.append("task_finished", info, id: max(log.count + 1, lastEventID + 1)) }
         log.finish()
         return log.subscribe(after: lastEventID)
     }
@@ -180,7 +182,7 @@ extension Engine {
         do throws(WorkspaceFiles.Failure) { relative = try WorkspaceFiles.normalise(path) } catch {
             throw EngineError(.invalidRequest, Self.describe(error), field: "path")
         }
-        let limit = configuration.maximumLimits.outputBytes * 16
+        let limit = sessions.settings.maxFileBytes
         var files = WorkspaceFiles(root: info.directory, owner: 0)
         if !info.status.isFinished, !TaskDirectory.reserved.contains(relative), let session = tasks.live(id)?.session {
             files = session.files
@@ -218,8 +220,7 @@ extension Engine {
             let directory = TaskDirectory(root: root, taskID: row.taskID, memoryLimit: configuration.tasks.memoryEntries)
             if access(directory.path, F_OK) == 0 {
                 directory.log("failed: interrupted by a server restart")
-                _ = directory.writeArchive()
-                info.outputURL = "/v1/tasks/\(row.taskID)/output.zip"
+                info.outputURL = directory.writeArchive() == nil ? "/v1/tasks/\(row.taskID)/output.zip" : nil
             }
             var updated = row
             updated.status = info.status.rawValue

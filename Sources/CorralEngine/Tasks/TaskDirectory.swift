@@ -112,20 +112,18 @@ final class TaskDirectory: Sendable {
         if ok { rename(temporary, memoryPath) } else { unlink(temporary) }
     }
 
-    /// Copies the workspace's files in (not over the server's own files), then writes the archive
-    /// of the whole directory. Returns what was left out, in words, or nil.
-    func collect(from workspace: WorkspaceFiles?) -> String? {
-        var notes: [String] = []
-        if let workspace {
-            let report = WorkspaceCopy.copy(workspace, to: path, reserved: Self.reserved)
-            if !report.skipped.isEmpty {
-                notes.append("left out of the task directory: " + report.skipped.prefix(20).joined(separator: ", ")
-                             + (report.skipped.count > 20 ? " and \(report.skipped.count - 20) more" : ""))
-            }
-        }
-        if let failure = writeArchive() { notes.append(failure) }
-        return notes.isEmpty ? nil : notes.joined(separator: "; ")
+    /// Copies the workspace's files in (not over the server's own files). Returns what was left
+    /// out (symlinks, special files, the reserved names), in words, or nil.
+    func copy(from workspace: WorkspaceFiles?) -> String? {
+        guard let workspace else { return nil }
+        let report = WorkspaceCopy.copy(workspace, to: path, reserved: Self.reserved)
+        guard !report.skipped.isEmpty else { return nil }
+        return "left out of the task directory (symlinks, special files, the server's own names): "
+            + report.skipped.prefix(20).joined(separator: ", ") + (report.skipped.count > 20 ? " and \(report.skipped.count - 20) more" : "")
     }
+
+    /// The most file data an archive holds: a zip without its 64-bit extension counts in 32 bits.
+    static let maxArchiveBytes = Int(UInt32.max) - (64 << 20)
 
     /// Writes `ID.zip` from the directory (streamed to a temporary file, then renamed).
     func writeArchive() -> String? {
@@ -133,7 +131,7 @@ final class TaskDirectory: Sendable {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { return "cannot write the output archive: \(String(cString: strerror(errno)))" }
         do throws(WorkspaceArchive.Failure) {
-            _ = try WorkspaceArchive.write(WorkspaceFiles(root: path, owner: 0), to: fd, maxBytes: Int.max / 2)
+            _ = try WorkspaceArchive.write(WorkspaceFiles(root: path, owner: 0), to: fd, maxBytes: Self.maxArchiveBytes)
             fsync(fd)
             close(fd)
             rename(temporary, archivePath)

@@ -25,10 +25,14 @@ public final class TaskEventLog: Sendable {
 
     init(maxBytes: Int = 8 << 20) { self.maxBytes = maxBytes }
 
-    func append(_ name: String, _ data: some Encodable) {
+    var count: Int { state.withLock { $0.nextID - 1 } }
+
+    /// Appends an event (numbered next, or `id` when it is larger: a rebuilt log's last event).
+    func append(_ name: String, _ data: some Encodable, id: Int? = nil) {
         let json = (try? TaskEventLog.encoder.encode(data)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         let subscribers = state.withLock { s -> [AsyncStream<TaskEvent>.Continuation] in
             guard !s.finished else { return [] }
+            if let id, id > s.nextID { s.nextID = id }
             let event = TaskEvent(id: s.nextID, name: name, data: json)
             s.nextID += 1
             if name != "output" || s.bytes + json.utf8.count <= maxBytes {

@@ -22,7 +22,7 @@ extension APIRoute {
     public static let sessionExec = APIRoute(method: .post, path: "/v1/sessions/{id}/exec", operationID: "execInSession",
         summary: "Run a command (or code) in the session: the result object, or {process_id} in the background.",
         requestSchema: "SessionExecRequest", responseSchema: "SessionExecResult",
-        errors: sessionBodyErrors + [.unknownLanguage, .invalidLimit])
+        errors: sessionBodyErrors + [.unknownLanguage, .invalidLimit], responseMedia: streamedMedia)
     public static let sessionProcesses = APIRoute(method: .get, path: "/v1/sessions/{id}/processes", operationID: "listSessionProcesses",
         summary: "Processes the session's commands started (running, and the last exited).", responseSchema: "ProcessList", errors: sessionErrors)
     public static let sessionProcess = APIRoute(method: .get, path: "/v1/sessions/{id}/processes/{pid}", operationID: "getSessionProcess",

@@ -34,7 +34,7 @@ extension APIRoute {
 
     // Seeds 001 and 002, verbatim.
     public static let schedule = APIRoute(method: .post, path: "/schedule", operationID: "schedule",
-        summary: "Seed 001/002: {steps: [...]} → {task_id}; {task: \"...\"} → {job_id} (needs a model: refused with 400 until one is configured).",
+        summary: "Seed 001: {steps: [...]} → {task_id}. Seed 002's {task: \"...\"} needs the code agent and a model: refused with 400 until one is configured.",
         requestSchema: "ScheduleRequest", responseSchema: "ScheduleResponse",
         errors: bodyErrors + [.unknownLanguage, .invalidLimit, .limitReached, .shuttingDown, .internalError])
     public static let seedStatus = APIRoute(method: .get, path: "/status", operationID: "seedStatus",

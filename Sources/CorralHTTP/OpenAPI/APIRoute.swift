@@ -38,7 +38,10 @@ public struct APIRoute: Sendable {
     public static let execute = APIRoute(method: .post, path: "/v1/execute", operationID: "executeCode",
         summary: "Run code in a fresh jail and return the result object (seed 000 execute_code).",
         requestSchema: "ExecuteRequest", responseSchema: "ExecutionResult",
-        errors: bodyErrors + [.unknownLanguage, .invalidLimit, .queueFull, .shuttingDown, .internalError])
+        errors: bodyErrors + [.unknownLanguage, .invalidLimit, .queueFull, .shuttingDown, .internalError], responseMedia: streamedMedia)
+    /// With `Accept: text/event-stream`: `output` events as the program writes, then one `result` event.
+    static let streamedMedia: [String: JSONSchema] = ["text/event-stream": JSONSchema(["type": "string"])
+        .described("Server-Sent Events: output {stream, text} as it comes, then result (the JSON answer).")]
     public static let executeBatch = APIRoute(method: .post, path: "/v1/execute/batch", operationID: "executeBatch",
         summary: "Run many programs at once; results in request order, a refused item's error in its place.",
         requestSchema: "BatchRequest", responseSchema: "BatchResponse", errors: bodyErrors)

@@ -8,6 +8,14 @@ extension CorralServer {
         let engine = self.engine, http = self.http
         router.on(RouterPath(APIRoute.execute.path), method: APIRoute.execute.method) { request, context in
             let body = try await JSONBody.decode(ExecuteRequest.self, from: request, limit: http.maxBodyBytes)
+            let ctx = ExecutionContext(caller: context.caller, requestID: context.requestID)
+            if StreamedCall.wants(request) {
+                return try await StreamedCall.respond { sink throws(EngineError) in
+                    var options = ExecuteOptions()
+                    options.onOutput = sink
+                    return try await engine.execute(body, options: options, context: ctx)
+                }
+            }
             let response: ExecutionResponse
             do throws(EngineError) {
                 response = try await engine.execute(body, context: ExecutionContext(caller: context.caller, requestID: context.requestID))

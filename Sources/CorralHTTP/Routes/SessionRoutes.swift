@@ -69,6 +69,20 @@ extension CorralServer {
         on(.sessionExec) { request, context, ctx in
             let id = try session(context, ctx)
             let body = try await JSONBody.decode(SessionExecRequest.self, from: request, limit: http.maxBodyBytes)
+            if StreamedCall.wants(request), body.background != true {
+                return try await StreamedCall.respond { sink throws(EngineError) in
+                    do throws(EngineError) {
+                        guard case .finished(let response) = try await engine.exec(id, body, context: ctx, onOutput: sink) else {
+                            throw EngineError(.internalError, "a foreground command answered as a background one")
+                        }
+                        return response
+                    } catch {
+                        var e = error
+                        if e.code == .notFound { e.code = .conflict }
+                        throw e
+                    }
+                }
+            }
             let outcome: SessionExecOutcome
             do throws(EngineError) { outcome = try await engine.exec(id, body, context: ctx) } catch {
                 var e = error

@@ -160,7 +160,7 @@ struct SeedJobStatus: Encodable {
         case .completed: status = "complete"
         case .failed, .cancelled: status = "failed"
         }
-        result = info.status.isFinished ? "/jobs/\(info.taskID)/output.zip" : nil
+        result = info.outputURL == nil ? nil : "/jobs/\(info.taskID)/output.zip"
         error = info.error
     }
     enum CodingKeys: String, CodingKey { case status, result, error }

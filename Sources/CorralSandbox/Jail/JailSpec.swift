@@ -1,7 +1,13 @@
 /// Everything one run of the sandbox needs: what to execute, the files to
 /// place in its workspace, what of the host it may see, and its limits.
 /// The sandbox knows nothing of languages: runtimes build a `JailSpec`.
+/// Receives a run's output as the jail writes it: `stdout` or `stderr`, and the bytes (those kept
+/// under the output cap). Called on the run's supervising thread: it must not block.
+public typealias OutputSink = @Sendable (_ stream: String, _ bytes: [UInt8]) -> Void
+
 public struct JailSpec: Sendable {
+    /// Where output goes as it comes (a streamed run); the result holds all of it anyway.
+    public var onOutput: OutputSink?
     /// argv; `argv[0]` is searched in the jail's `PATH` unless it contains a `/`.
     public var arguments: [String]
     /// The program's whole environment (the host's is never inherited).

@@ -14,6 +14,8 @@ struct RunSupervisor {
     var warm = false
     /// The limits the jail's cgroup holds already (a warm jail's template): only changes are written.
     var appliedLimits: ResourceLimits?
+    /// Output as it comes (a streamed run).
+    var onOutput: OutputSink?
 
     init(stub: JailStub, spec: SpecEncoder, limits: ResourceLimits, stdin: [UInt8], warm: Bool = false,
          appliedLimits: ResourceLimits? = nil) {
@@ -175,6 +177,7 @@ struct RunSupervisor {
             if n < 0 { return errno == EAGAIN || errno == EINTR }
             let room = max(0, limits.outputBytes - o.stdout.count - o.stderr.count)
             if isStdout { o.stdout += chunk[0..<min(n, room)] } else { o.stderr += chunk[0..<min(n, room)] }
+            if let onOutput, min(n, room) > 0 { onOutput(isStdout ? "stdout" : "stderr", Array(chunk[0..<min(n, room)])) }
             if n > room {
                 o.truncated = true
                 return true

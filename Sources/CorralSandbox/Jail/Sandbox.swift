@@ -102,8 +102,9 @@ public final class Sandbox: Sendable {
         }
         defer { network?.stop() }
         startedCount.withLock { $0 += 1 }
-        var (result, _) = await supervise(RunSupervisor(stub: stub, spec: encoded, limits: spec.limits, stdin: spec.stdin),
-                                          threadName: "corral-run-\(stub.pid)")
+        var supervisor = RunSupervisor(stub: stub, spec: encoded, limits: spec.limits, stdin: spec.stdin)
+        supervisor.onOutput = spec.onOutput
+        var (result, _) = await supervise(supervisor, threadName: "corral-run-\(stub.pid)")
         let degraded = degradations
         if !degraded.isEmpty { result.degraded = degraded }
         return result

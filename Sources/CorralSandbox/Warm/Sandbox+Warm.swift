@@ -71,8 +71,9 @@ extension Sandbox {
         let stub = jail.stub
         started?(JailHandle(stub, warm: true))
         startedCount.withLock { $0 += 1 }
-        let supervisor = RunSupervisor(stub: stub, spec: handoff, limits: run.limits, stdin: run.request + run.stdin, warm: true,
+        var supervisor = RunSupervisor(stub: stub, spec: handoff, limits: run.limits, stdin: run.request + run.stdin, warm: true,
                                        appliedLimits: jail.templateLimits)
+        supervisor.onOutput = run.onOutput
         let (result, handedOff) = await supervise(supervisor, threadName: "corral-warm-\(stub.pid)")
         guard handedOff else {
             return .fellBack(reason: result.errorMessage ?? "the hand-off failed (\(result.status.rawValue))")

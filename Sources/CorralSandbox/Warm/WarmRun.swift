@@ -10,6 +10,8 @@ public struct WarmRun: Sendable {
     public var request: [UInt8]
     /// Bytes fed to the program's standard input after `request`.
     public var stdin: [UInt8]
+    /// Where output goes as it comes (see `JailSpec.onOutput`).
+    public var onOutput: OutputSink?
 
     public init(files: [JailFile], writableWorkspace: Bool, limits: ResourceLimits, request: [UInt8], stdin: [UInt8]) {
         self.files = files

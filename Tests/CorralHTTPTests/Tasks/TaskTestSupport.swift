@@ -61,8 +61,9 @@ enum SSEClient {
         var at: Double
     }
 
-    /// GETs `path` and reads events until the server ends the stream (at most `seconds`).
-    static func read(port: Int, path: String, headers: [String: String] = [:], seconds: Double = 60) async throws -> [Event] {
+    /// GETs `path` (or POSTs `json`) and reads events until the server ends the stream (at most
+    /// `seconds`); `status` receives the response's status line.
+    static func read(port: Int, path: String, json: String? = nil, headers: [String: String] = [:], seconds: Double = 60) async throws -> [Event] {
         try await HTTPPost.onDedicatedThread {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw TaskTestError("socket: \(errno)") }
@@ -77,9 +78,9 @@ enum SSEClient {
             guard connected == 0 else { throw TaskTestError("connect: \(errno)") }
             var timeout = timeval(tv_sec: Int(seconds), tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nConnection: close\r\n"
+            var request = "\(json == nil ? "GET" : "POST") \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nConnection: close\r\n"
             for (k, v) in headers { request += "\(k): \(v)\r\n" }
-            request += "\r\n"
+            if let json { request += "Content-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n" + json } else { request += "\r\n" }
             let start = Date()
             _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
             var text = ""
