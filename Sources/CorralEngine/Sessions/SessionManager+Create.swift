@@ -63,7 +63,11 @@ extension SessionManager {
         }
         var files: [(String, [UInt8])] = []
         for (path, text) in (request.files ?? [:]).sorted(by: { $0.key < $1.key }) {
-            do throws(WorkspaceFiles.Failure) { _ = try WorkspaceFiles.normalise(path) } catch { throw Self.engineError(error) }
+            let relative: String
+            do throws(WorkspaceFiles.Failure) { relative = try WorkspaceFiles.normalise(path) } catch { throw Self.engineError(error) }
+            guard !relative.isEmpty else {
+                throw EngineError(.invalidRequest, "files: '\(path)' names the workspace itself; name a file in it", field: "files")
+            }
             files.append((path, Array(text.utf8)))
         }
         var workspace = SessionWorkspace.Kind.scratch

@@ -4,7 +4,7 @@ extension TaskRequest {
     public static func schema(in context: SchemaContext, withTask: Bool) -> JSONSchema {
         let max = context.maximumLimits
         let steps = JSONSchema.array(.ref("TaskStep"), minItems: 1, maxItems: context.tasks.maxSteps)
-        var properties: [(String, JSONSchema)] = CodingKeys.allCases.compactMap { key in
+        let properties: [(String, JSONSchema)] = CodingKeys.allCases.compactMap { key in
             let schema: JSONSchema
             switch key {
             case .steps: schema = steps.described("The steps, run in order in one session.")
@@ -23,12 +23,10 @@ extension TaskRequest {
             }
             return (key.stringValue, key == .steps ? schema : schema.orNull)
         }
-        guard withTask else { return .object(properties, required: ["steps"]) }
-        properties.append(("task", JSONSchema.string().described("Seed 002: a task in words for the code agent (refused with 400 until a model is configured).")))
-        return JSONSchema.exactlyOne([
-            .object(properties.filter { $0.0 != "task" }, required: ["steps"]),
-            .object([("task", JSONSchema.string(minLength: 1))], required: ["task"]),
-        ]).described("Seed 001's {steps} or seed 002's {task}.")
+        // Seed 002's {"task": "..."} is taken by the route and refused with a 400 until the code agent
+        // has a model: the document states what is accepted today.
+        let schema = JSONSchema.object(properties, required: ["steps"])
+        return withTask ? schema.described("Seed 001's {steps}. Seed 002's {task} is refused with 400 until a model is configured.") : schema
     }
 }
 

@@ -21,7 +21,7 @@ extension APIRoute {
     public static let taskEvents = APIRoute(method: .get, path: "/v1/tasks/{id}/events", operationID: "taskEvents",
         summary: "The task's events as Server-Sent Events (resume with Last-Event-ID or last_event_id).", responseSchema: nil,
         query: [.lastEventID], errors: taskErrors,
-        responseMedia: ["text/event-stream": JSONSchema(["type": "string"])])
+        responseMedia: ["text/event-stream": eventSchema(["task_started", "step_started", "output", "step_finished", "task_finished"])])
     public static let taskOutput = APIRoute(method: .get, path: "/v1/tasks/{id}/output.zip", operationID: "taskOutput",
         summary: "The zip of the task's directory (agent.log, memory.json, its files), once it has finished.", responseSchema: nil,
         errors: taskErrors + [.conflict], responseMedia: zipMedia)

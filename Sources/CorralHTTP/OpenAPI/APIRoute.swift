@@ -40,8 +40,17 @@ public struct APIRoute: Sendable {
         requestSchema: "ExecuteRequest", responseSchema: "ExecutionResult",
         errors: bodyErrors + [.unknownLanguage, .invalidLimit, .queueFull, .shuttingDown, .internalError], responseMedia: streamedMedia)
     /// With `Accept: text/event-stream`: `output` events as the program writes, then one `result` event.
-    static let streamedMedia: [String: JSONSchema] = ["text/event-stream": JSONSchema(["type": "string"])
+    static let streamedMedia: [String: JSONSchema] = ["text/event-stream": eventSchema(["output", "result", "error"])
         .described("Server-Sent Events: output {stream, text} as it comes, then result (the JSON answer).")]
+
+    /// One Server-Sent Event: its id, its name (one of `names`) and its JSON data.
+    static func eventSchema(_ names: [String]) -> JSONSchema {
+        let properties: [String: JSONValue] = [
+            "id": .object(JSONSchema.string(pattern: "^[0-9]+$").keywords), "event": .object(JSONSchema.enumeration(names).keywords),
+            "data": .object(JSONSchema.string().keywords),
+        ]
+        return JSONSchema(["type": "object", "required": .array([.string("event"), .string("data")]), "properties": .object(properties)])
+    }
     public static let executeBatch = APIRoute(method: .post, path: "/v1/execute/batch", operationID: "executeBatch",
         summary: "Run many programs at once; results in request order, a refused item's error in its place.",
         requestSchema: "BatchRequest", responseSchema: "BatchResponse", errors: bodyErrors)
