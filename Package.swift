@@ -62,6 +62,8 @@ let package = Package(
             dependencies: ["CorralSandbox", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // A blocking HTTP/1.1 client: the CLI's to a running server, the benchmarks', task callbacks'.
+        .target(name: "CorralClient", swiftSettings: swiftSettings),
         .target(
             name: "CorralEngine",
             dependencies: [
@@ -83,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "corral",
             dependencies: [
-                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralHTTP",
+                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralHTTP", "CorralClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,7 +102,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "corral-bench",
-            dependencies: ["CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine"],
+            dependencies: ["CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralClient"],
             path: "Sources/corral-bench",
             swiftSettings: swiftSettings
         ),

@@ -152,6 +152,7 @@ enum BenchSections {
         CLIBench.section,
         HTTPLatencyBench.section,
         SessionsBench.section,
+        TasksBench.section,
         HTTPThroughputBench.section,
     ]
 }

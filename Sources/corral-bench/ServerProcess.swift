@@ -1,3 +1,4 @@
+import CorralClient
 import Foundation
 import Glibc
 

@@ -94,13 +94,16 @@ public final class SessionManager: Sendable {
         session.destroy()
     }
 
-    /// Ends `session` now, whoever owns it (a task's session when the task ends).
+    /// Ends `session` now, whoever owns it (a task's session when the task ends). Its processes are
+    /// killed at once; the teardown (unmount, cgroup removal: tens of ms on cgroup v1) continues on a
+    /// thread of its own, so the caller (a task's last step) does not wait for it.
     func end(_ session: Session, reason: String) {
         state.withLock { s in
             if s.sessions[session.id] === session { s.sessions[session.id] = nil }
             s.gone[session.id] = (session.owner, SessionWorkspace.now(), reason)
         }
-        session.destroy()
+        session.agent.ended(reason)
+        Thread { session.destroy() }.start()
     }
 
     /// Reserves a place for a new session, or refuses beyond `maxSessions`. A task's session

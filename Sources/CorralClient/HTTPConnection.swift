@@ -1,21 +1,23 @@
 import Foundation
 import Glibc
 
-/// A blocking HTTP/1.1 client on one keep-alive TCP connection to a loopback server:
-/// what the load generator runs on its own threads (never on the Swift concurrency pool).
-final class HTTPConnection {
-    struct Response {
-        var status: Int
-        var headers: [(name: String, value: String)]
-        var body: [UInt8]
+/// A blocking HTTP/1.1 client on one keep-alive TCP connection: what the CLI talks to `corral
+/// serve` with, what the benchmarks' load generators run on their own threads, and what delivers
+/// a task's callback. Blocking: never call it on the Swift concurrency pool's threads.
+/// One thread at a time: it may move between threads (the CLI hands it to a call's thread), never be shared.
+public final class HTTPConnection: @unchecked Sendable {
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [(name: String, value: String)]
+        public var body: [UInt8]
 
-        func header(_ name: String) -> String? {
+        public func header(_ name: String) -> String? {
             headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
         }
-        var text: String { String(decoding: body, as: UTF8.self) }
+        public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    enum Failure: Error, CustomStringConvertible {
+    public enum Failure: Error, CustomStringConvertible, Sendable {
         case connect(Int32)
         case send(Int32)
         case receive(Int32)
@@ -23,8 +25,10 @@ final class HTTPConnection {
         case closed(partial: Bool)
         case timeout
         case malformed(String)
+        /// The host name does not resolve.
+        case resolve(String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .connect(let e): "connect: \(String(cString: strerror(e)))"
             case .send(let e): "send: \(String(cString: strerror(e)))"
@@ -32,11 +36,12 @@ final class HTTPConnection {
             case .closed(let partial): partial ? "connection closed mid-response" : "connection closed"
             case .timeout: "timed out"
             case .malformed(let what): "malformed response: \(what)"
+            case .resolve(let host): "cannot resolve the host '\(host)'"
             }
         }
 
         /// A short label to count failures by.
-        var kind: String {
+        public var kind: String {
             switch self {
             case .connect(let e): "connect \(String(cString: strerror(e)))"
             case .send(let e): "send \(String(cString: strerror(e)))"
@@ -44,27 +49,33 @@ final class HTTPConnection {
             case .closed(let partial): partial ? "closed mid-response" : "closed"
             case .timeout: "timeout"
             case .malformed: "malformed"
+            case .resolve: "resolve"
             }
         }
     }
 
-    let port: UInt16
+    public let host: String
+    public let port: UInt16
     /// Seconds any one request may take, sending and receiving.
-    let timeout: Double
+    public let timeout: Double
+    /// Headers sent with every request (an API key).
+    public var headers: [(String, String)] = []
     private var fd: Int32 = -1
     private var pending: [UInt8] = []
     /// Requests sent on the current connection (0: it is new).
     private var requestsOnConnection = 0
-    private(set) var connects = 0
+    public private(set) var connects = 0
 
-    init(port: Int, timeout: Double) {
-        self.port = UInt16(port)
+    /// A connection to `host` (a name or an IPv4/IPv6 address; loopback by default) on `port`.
+    public init(host: String = "127.0.0.1", port: Int, timeout: Double) {
+        self.host = host
+        self.port = UInt16(clamping: port)
         self.timeout = timeout
     }
 
     deinit { close() }
 
-    func close() {
+    public func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
         pending.removeAll()
@@ -73,46 +84,60 @@ final class HTTPConnection {
 
     private func connect() throws(Failure) {
         close()
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw .connect(errno) }
-        var one: Int32 = 1
-        setsockopt(s, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        // Each blocking send/recv gives up after a second so the request's own deadline is checked.
-        var tv = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else {
-            let e = errno
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        guard getaddrinfo(name, String(port), &hints, &found) == 0, let first = found else { throw .resolve(host) }
+        defer { freeaddrinfo(found) }
+        var lastError: Int32 = ECONNREFUSED
+        var candidate: UnsafeMutablePointer<addrinfo>? = first
+        while let info = candidate {
+            candidate = info.pointee.ai_next
+            let s = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard s >= 0 else { lastError = errno; continue }
+            var one: Int32 = 1
+            setsockopt(s, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            // Each blocking send/recv gives up after a second so the request's own deadline is checked.
+            var tv = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            if Glibc.connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
+                fd = s
+                connects += 1
+                return
+            }
+            lastError = errno
             Glibc.close(s)
-            throw .connect(e)
         }
-        fd = s
-        connects += 1
+        throw .connect(lastError)
+    }
+
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     /// Sends one request and reads its response. A request that finds a reused keep-alive
     /// connection already closed by the server (nothing of a response received) is retried
     /// once on a new connection.
-    func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json") throws(Failure) -> Response {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: keep-alive\r\nAccept: application/json\r\n"
+    /// `onBody` receives the body as it arrives (a stream of events) instead of the response holding it.
+    public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
+                        accept: String = "application/json", onBody: (([UInt8]) -> Void)? = nil) throws(Failure) -> Response {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: keep-alive\r\nAccept: \(accept)\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if let body { head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
         let bytes = Array(head.utf8) + (body ?? [])
-        let deadline = SpawnTimer.monotonicNanoseconds() + UInt64(timeout * 1e9)
+        let deadline = Self.now() + UInt64(timeout * 1e9)
         for attempt in 0..<2 {
             if fd < 0 { try connect() }
             let reused = requestsOnConnection > 0
             requestsOnConnection += 1
             do throws(Failure) {
                 try send(bytes, deadline: deadline)
-                let response = try readResponse(deadline: deadline, headOnly: method == "HEAD")
+                let response = try readResponse(deadline: deadline, headOnly: method == "HEAD", onBody: onBody)
                 if response.header("Connection")?.lowercased() == "close" { close() }
                 return response
             } catch {
@@ -135,7 +160,7 @@ final class HTTPConnection {
             if n > 0 { offset += n; continue }
             let e = errno
             if n < 0 && (e == EINTR || e == EAGAIN || e == EWOULDBLOCK) {
-                if SpawnTimer.monotonicNanoseconds() > deadline { throw .timeout }
+                if Self.now() > deadline { throw .timeout }
                 continue
             }
             throw .send(e)
@@ -151,7 +176,7 @@ final class HTTPConnection {
             if n == 0 { throw .closed(partial: !pending.isEmpty) }
             let e = errno
             if e == EINTR || e == EAGAIN || e == EWOULDBLOCK {
-                if SpawnTimer.monotonicNanoseconds() > deadline { throw .timeout }
+                if Self.now() > deadline { throw .timeout }
                 continue
             }
             throw .receive(e)
@@ -171,7 +196,7 @@ final class HTTPConnection {
         return nil
     }
 
-    private func readResponse(deadline: UInt64, headOnly: Bool) throws(Failure) -> Response {
+    private func readResponse(deadline: UInt64, headOnly: Bool, onBody: (([UInt8]) -> Void)?) throws(Failure) -> Response {
         var headEnd = index(of: Self.crlfcrlf)
         while headEnd == nil {
             if pending.count > 64 << 10 { throw .malformed("header over 64 KiB") }
@@ -216,7 +241,7 @@ final class HTTPConnection {
                     return response
                 }
                 while pending.count < size + 2 { try fill(deadline: deadline) }
-                response.body += pending[0..<size]
+                if let onBody { onBody(Array(pending[0..<size])) } else { response.body += pending[0..<size] }
                 pending.removeFirst(size + 2)
             }
         }
