@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "CorralEngine",
             dependencies: [
-                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore",
+                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Sessions/Resources")],

@@ -58,6 +58,9 @@ extension Corral {
         @Option(name: .customLong("task-retention"), help: ArgumentHelp(
             "How long tasks are kept after they were created (finished ones only are deleted, with their directories): 30m, 12h, 7d (default), or 'forever'.", valueName: "AGE"))
         var taskRetention: String?
+        @Option(name: .customLong("allow-callback-host"), help: ArgumentHelp(
+            "A host a task's callback_url may name, as HOST or HOST:PORT (repeatable; none by default: callbacks are refused).", valueName: "HOST"))
+        var allowCallbackHosts: [String] = []
         @Option(name: .customLong("policy"), help: ArgumentHelp(
             "Policy mode of requests that name none: off, warn (default) or strict. Strict is a floor: no request or profile lowers it.",
             valueName: "MODE"))

@@ -110,6 +110,12 @@ struct ServeSettings {
         if let v = flags.maxRunningTasks { s.engine.tasks.maxRunning = v }
         if let v = flags.maxSteps { s.engine.tasks.maxSteps = v }
         if let v = flags.taskRetention { s.engine.tasks.retentionSeconds = try taskRetention(v) }
+        for host in flags.allowCallbackHosts {
+            guard !host.isEmpty, !host.contains("/"), !host.contains("@"), host.split(separator: ":").count <= 2 else {
+                throw CLIFailure.usage("--allow-callback-host '\(host)' is not a host: give HOST or HOST:PORT (no scheme, no path)")
+            }
+            s.engine.tasks.allowedCallbackHosts.append(host)
+        }
         s.engine.tasks.directory = s.dataDirectory + "/tasks"
         // Compiled artifacts live with the rest of the service's data unless CORRAL_COMPILE_CACHE says otherwise.
         s.engine.compileCacheDirectory = s.dataDirectory + "/compile"

@@ -100,6 +100,24 @@ extension Engine {
         await tasks.save(task)
         task.events.append("task_finished", info)
         task.events.finish()
+        if let url = task.request.callbackURL { await callBack(task, url: url, info: info) }
+    }
+
+    /// Delivers the final task object to its callback (blocking tries on a thread of their own),
+    /// then records how it went.
+    private func callBack(_ task: LiveTask, url: String, info: TaskInfo) async {
+        let settings = configuration.tasks
+        guard let target = try? TaskCallback.target(url, allowed: settings.allowedCallbackHosts),
+              let body = try? TaskManager.encoder.encode(info) else { return }
+        let record: TaskCallback = await withCheckedContinuation { continuation in
+            Thread {
+                continuation.resume(returning: TaskCallback.deliver(body, to: target, url: url, attempts: settings.callbackAttempts,
+                                                                   backoff: settings.callbackBackoffSeconds))
+            }.start()
+        }
+        task.directory.log("callback to \(url): \(record.status) after \(record.attempts) attempt(s)" + (record.lastError.map { " (\($0))" } ?? ""))
+        task.update { $0.callback = record }
+        await tasks.save(task)
     }
 
     /// A task session's idle timeout: it is never reaped while its task runs (ten years).

@@ -20,9 +20,7 @@ extension Engine {
         guard steps.count <= configuration.tasks.maxSteps else {
             throw EngineError(.invalidRequest, "a task holds at most \(configuration.tasks.maxSteps) steps (--max-steps), got \(steps.count)", field: "steps")
         }
-        if request.callbackURL != nil {
-            throw EngineError(.invalidRequest, "callback_url is not supported by this server: poll status_url or follow events_url", field: "callback_url")
-        }
+        if let url = request.callbackURL { _ = try TaskCallback.target(url, allowed: configuration.tasks.allowedCallbackHosts) }
         for (index, step) in steps.enumerated() {
             if let path = step.path {
                 do throws(WorkspaceFiles.Failure) { _ = try WorkspaceFiles.normalise(path) } catch {
@@ -62,7 +60,8 @@ extension Engine {
             metadata: request.metadata ?? [:],
             steps: steps.enumerated().map { TaskStepInfo(index: $0.offset, tool: $0.element.tool, name: $0.element.name, status: .scheduled, input: $0.element) },
             directory: directory.path, logPath: directory.logPath, memoryPath: directory.memoryPath,
-            statusURL: "/v1/tasks/\(id)", eventsURL: "/v1/tasks/\(id)/events")
+            statusURL: "/v1/tasks/\(id)", eventsURL: "/v1/tasks/\(id)/events",
+            callback: request.callbackURL.map { TaskCallback(url: $0, status: "pending", attempts: 0) })
         let task = LiveTask(id: id, owner: Self.owner(context), request: request, directory: directory, info: info,
                             createdAtMs: Int64((now.timeIntervalSince1970 * 1000).rounded()))
         directory.log("scheduled: \(steps.count) step(s)")

@@ -28,9 +28,11 @@ public struct TaskInfo: Sendable, Codable {
     public var eventsURL: String
     /// The zip of the task directory, once the task has finished.
     public var outputURL: String?
+    /// The callback's delivery, when the task named a `callback_url`.
+    public var callback: TaskCallback?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case status, error, metadata, steps, directory
+        case status, error, metadata, steps, directory, callback
         case taskID = "task_id"
         case createdAt = "created_at"
         case startedAt = "started_at"
@@ -62,6 +64,7 @@ public struct TaskInfo: Sendable, Codable {
         try c.encode(statusURL, forKey: .statusURL)
         try c.encode(eventsURL, forKey: .eventsURL)
         try c.encode(outputURL, forKey: .outputURL)
+        try c.encode(callback, forKey: .callback)
     }
 }
 

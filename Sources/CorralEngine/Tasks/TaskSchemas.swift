@@ -8,7 +8,12 @@ extension TaskRequest {
             let schema: JSONSchema
             switch key {
             case .steps: schema = steps.described("The steps, run in order in one session.")
-            case .task, .callbackURL: return nil
+            case .task: return nil
+            case .callbackURL:
+                // Only a server that allows callback hosts takes one, and only to those hosts.
+                guard !context.tasks.allowedCallbackHosts.isEmpty else { return nil }
+                schema = JSONSchema.string(pattern: TaskCallback.pattern(context.tasks.allowedCallbackHosts))
+                    .described("POSTed the final task object when it finishes (retried until a 2xx); hosts: \(context.tasks.allowedCallbackHosts.joined(separator: ", ")).")
             case .files: schema = JSONSchema.map(.string(), keys: SessionPatterns.namedPathSchema).described("Initial files: workspace path → UTF-8 text.")
             case .language: schema = JSONSchema.enumeration(context.languageNames).described("The session's language (default python).")
             case .maxMemoryMb: schema = JSONSchema.integer(minimum: SessionSettings.minimumMemoryMB, maximum: max.memoryMB)
@@ -66,6 +71,13 @@ extension TaskInfo {
             case .directory, .logPath, .memoryPath: JSONSchema.string().described("A path on the server's host.")
             case .statusURL, .eventsURL: JSONSchema.string()
             case .outputURL: JSONSchema.string().orNull.described("The output archive, once the task has finished.")
+            case .callback: JSONSchema.object(TaskCallback.CodingKeys.self) { k in
+                    switch k {
+                    case .url, .lastError: JSONSchema.string().orNull
+                    case .status: JSONSchema.enumeration(["pending", "delivered", "failed"])
+                    case .attempts: JSONSchema.integer(minimum: 0)
+                    }
+                }.orNull.described("The callback's delivery, when the task named a callback_url.")
             }
         }
     }

@@ -16,6 +16,11 @@ public struct TaskSettings: Sendable, Equatable {
     public var maxKept: Int? = 10_000
     /// Default timeout of one step, seconds.
     public var defaultStepSeconds: Double = 300
+    /// Hosts a task's `callback_url` may name (`host` or `host:port`, `--allow-callback-host`); none by default.
+    public var allowedCallbackHosts: [String] = []
+    /// Tries of a callback, and the wait before the second (doubling after each).
+    public var callbackAttempts = 5
+    public var callbackBackoffSeconds: Double = 1
     /// Longest timeout a step may ask for, seconds.
     public var maxStepSeconds: Double = 3600
 

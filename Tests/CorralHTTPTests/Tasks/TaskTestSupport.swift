@@ -109,3 +109,64 @@ enum SSEClient {
         }
     }
 }
+
+/// A one-thread HTTP server on a free loopback port that answers each request with the next of
+/// `statuses` (the last one repeats) and keeps the bodies it received.
+final class CallbackReceiver: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+    private let lock = NSLock()
+    private var received: [Data] = []
+    private let statuses: [Int]
+
+    init(statuses: [Int]) throws {
+        self.statuses = statuses
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound, listen(fd, 16) == 0 else { throw TaskTestError("cannot listen: \(errno)") }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread { [self] in serve() }.start()
+    }
+
+    var bodies: [Data] { lock.lock(); defer { lock.unlock() }; return received }
+
+    func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+
+    private func serve() {
+        while true {
+            let client = accept(fd, nil, nil)
+            if client < 0 { return }
+            var data = Data()
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = recv(client, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                data.append(contentsOf: buffer[0..<n])
+                let text = String(decoding: data, as: UTF8.self)
+                guard let end = text.range(of: "\r\n\r\n") else { continue }
+                let head = text[..<end.lowerBound].lowercased()
+                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                let headBytes = text[..<end.upperBound].utf8.count
+                if data.count >= headBytes + length {
+                    lock.lock()
+                    received.append(data.subdata(in: headBytes..<(headBytes + length)))
+                    let status = statuses[min(received.count - 1, statuses.count - 1)]
+                    lock.unlock()
+                    let reply = "HTTP/1.1 \(status) X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    _ = Array(reply.utf8).withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) }
+                    break
+                }
+            }
+            close(client)
+        }
+    }
+}
