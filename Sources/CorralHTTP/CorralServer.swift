@@ -1,5 +1,6 @@
 import CorralEngine
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import Synchronization
 
@@ -33,11 +34,15 @@ public struct CorralServer: Sendable {
     }
 
     /// The Hummingbird application (a `Service`: run it in a `ServiceGroup`).
+    /// HTTP/1.1 with WebSocket upgrades of a session process's connect path (`ProcessSocket`).
     public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(),
-                    configuration: .init(address: .hostname(http.host, port: http.port), serverName: "corral"),
-                    onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-                    logger: logger)
+        let engine = self.engine
+        let keys = http.apiKeys.isEmpty ? nil : APIKeyMiddleware(keys: http.apiKeys)
+        return Application(router: router(),
+                           server: .http1WebSocketUpgrade { head, _, _ in await ProcessSocket.shouldUpgrade(head, engine: engine, keys: keys) },
+                           configuration: .init(address: .hostname(http.host, port: http.port), serverName: "corral"),
+                           onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+                           logger: logger)
     }
 }
 

@@ -160,6 +160,20 @@ extension Engine {
             outputTruncated: withOutput ? (p.bool("truncated") ?? false) : nil, timedOut: withOutput ? (p.bool("timed_out") ?? false) : nil)
     }
 
+    /// Streams a process's output (what it wrote so far, then as it comes) until it exits; returns
+    /// it as it ended. What a WebSocket connected to the process shows.
+    public func attachSessionProcess(_ id: String, pid: Int, context: ExecutionContext,
+                                     onOutput: @escaping @Sendable (OutputChunk) -> Void) async throws(EngineError) -> SessionProcess {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        let decoder = OutputDecoder(onOutput)
+        let reply = try await session.agent.call(["op": "attach", "pid": pid], deadline: 86_400,
+                                                 onOutput: { stream, bytes in decoder.take(stream, bytes) })
+        decoder.finish()
+        session.touch()
+        guard let process = Self.process(reply, withOutput: false) else { throw EngineError(.internalError, "the session agent's reply was not a process") }
+        return process
+    }
+
     public func sessionProcessStdin(_ id: String, pid: Int, _ request: ProcessStdinRequest, context: ExecutionContext) async throws(EngineError) {
         let session = try sessions.session(id, owner: Self.owner(context))
         _ = try await session.agent.call(["op": "stdin", "pid": pid, "data": Data(request.data.utf8).base64EncodedString(),

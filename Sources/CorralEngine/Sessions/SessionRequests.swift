@@ -104,6 +104,7 @@ public struct SessionTimeoutRequest: Sendable, Codable, KnownFields {
 public struct ProcessStdinRequest: Sendable, Codable, KnownFields {
     public var data: String
     public var eof: Bool?
+    public init(data: String, eof: Bool? = nil) { self.data = data; self.eof = eof }
     enum CodingKeys: String, CodingKey, CaseIterable { case data, eof }
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
 }
@@ -114,6 +115,8 @@ public struct ProcessSignalRequest: Sendable, Codable, KnownFields {
     public var name: String?
     enum CodingKeys: String, CodingKey, CaseIterable { case signal }
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+
+    public init(number: Int?, name: String?) { self.number = number; self.name = name }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -143,6 +146,7 @@ public struct ProcessSignalRequest: Sendable, Codable, KnownFields {
 public struct ProcessResizeRequest: Sendable, Codable, KnownFields {
     public var cols: Int
     public var rows: Int
+    public init(cols: Int, rows: Int) { self.cols = cols; self.rows = rows }
     enum CodingKeys: String, CodingKey, CaseIterable { case cols, rows }
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
     public static var wholeNumberFields: Set<String> { ["cols", "rows"] }

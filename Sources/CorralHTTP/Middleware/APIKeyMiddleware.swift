@@ -16,10 +16,17 @@ struct APIKeyMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if Self.open.contains(request.uri.path) { return try await next(request, context) }
+        var context = context
+        context.caller = try caller(request.headers)
+        return try await next(request, context)
+    }
+
+    /// The name of the key `headers` present, or the 401 that refuses them (a WebSocket upgrade asks too).
+    func caller(_ headers: HTTPFields) throws(APIError) -> String {
         var presented: String?
-        if let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
+        if let auth = headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
             presented = String(auth.dropFirst(7))
-        } else if let key = request.headers[Self.header] {
+        } else if let key = headers[Self.header] {
             presented = key
         }
         guard let presented else {
@@ -31,9 +38,7 @@ struct APIKeyMiddleware: RouterMiddleware {
         guard let match else {
             throw APIError(.unauthorized, "the API key is not valid")
         }
-        var context = context
-        context.caller = match
-        return try await next(request, context)
+        return match
     }
 
     /// Compares without an early exit, so timing tells nothing about how much matched.

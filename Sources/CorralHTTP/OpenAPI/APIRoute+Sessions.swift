@@ -34,6 +34,10 @@ extension APIRoute {
         summary: "Send a signal to a process's group.", requestSchema: "ProcessSignalRequest", responseSchema: "Done", errors: sessionBodyErrors)
     public static let sessionProcessResize = APIRoute(method: .post, path: "/v1/sessions/{id}/processes/{pid}/resize", operationID: "resizeSessionProcess",
         summary: "Resize a process's pseudo-terminal.", requestSchema: "ProcessResizeRequest", responseSchema: "Done", errors: sessionBodyErrors)
+    public static let sessionProcessConnect = APIRoute(method: .get, path: "/v1/sessions/{id}/processes/{pid}/connect", operationID: "connectSessionProcess",
+        summary: "A WebSocket (send Upgrade: websocket) to a process: its output, then its exit; send stdin, eof, resize, signal (docs/sessions.md). Without the upgrade: 400.",
+        responseSchema: nil, errors: sessionErrors,
+        responseMedia: ["text/plain": JSONSchema(["type": "string"]).described("Never sent: a connection that is upgraded speaks WebSocket.")])
     public static let createContext = APIRoute(method: .post, path: "/v1/sessions/{id}/contexts", operationID: "createCodeContext",
         summary: "Start a stateful code context (python or javascript).", requestSchema: "CreateContextRequest", responseSchema: "CodeContext",
         errors: sessionBodyErrors)
@@ -72,7 +76,7 @@ extension APIRoute {
 
     static let sessionRoutes: [APIRoute] = [
         createSession, listSessions, getSession, deleteSession, sessionTimeout, sessionExec, sessionProcesses, sessionProcess,
-        sessionProcessStdin, sessionProcessSignal, sessionProcessResize, createContext, listContexts, runCode,
+        sessionProcessStdin, sessionProcessSignal, sessionProcessResize, sessionProcessConnect, createContext, listContexts, runCode,
         readFile, writeFile, deleteFile, moveFile, archive, uploadArchive, changes, diff, apply,
     ]
 }

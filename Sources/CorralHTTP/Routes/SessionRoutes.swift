@@ -124,6 +124,12 @@ extension CorralServer {
             let body = try await JSONBody.decode(ProcessResizeRequest.self, from: request, limit: http.maxBodyBytes)
             return try await Self.answer { () throws(EngineError) in try await engine.sessionProcessResize(id, pid: pid, body, context: ctx); return Done() }
         }
+        on(.sessionProcessConnect) { _, context, ctx in
+            let id = try session(context, ctx), pid = try pid(context)
+            _ = try await Self.answer { () throws(EngineError) in try await engine.sessionProcess(id, pid: pid, context: ctx) }
+            throw APIError(.invalidRequest, "this path is a WebSocket: connect with 'Connection: Upgrade' and 'Upgrade: websocket' "
+                + "(ws://HOST/v1/sessions/\(id)/processes/\(pid)/connect)")
+        }
         on(.createContext) { request, context, ctx in
             let id = try session(context, ctx)
             let body = try await JSONBody.decode(CreateContextRequest.self, from: request, limit: http.maxBodyBytes)

@@ -67,6 +67,12 @@ struct SchemathesisTests {
                 include-name = "POST /v1/sessions/{id}/archive"
                 [operations.checks.positive_data_acceptance]
                 expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "410", "413", "429", "5xx"]
+
+                # A WebSocket path: asked without the upgrade (all an HTTP tool can do), it answers 400 saying so.
+                [[operations]]
+                include-name = "GET /v1/sessions/{id}/processes/{pid}/connect"
+                [operations.checks.positive_data_acceptance]
+                expected-statuses = ["2xx", "400", "401", "404", "410"]
                 """.write(to: config, atomically: true, encoding: .utf8)
             let (status, output) = try await Self.runSchemathesis([
                 "--config-file", config.path, "run", schema.path, "--url", "http://127.0.0.1:\(port)",

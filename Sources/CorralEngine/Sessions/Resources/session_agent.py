@@ -438,8 +438,10 @@ class Process:
             self._kept += len(data)
             first_overflow = over and not self.truncated
             self.truncated = self.truncated or over
-        if data and self.on_output is not None:
-            self.on_output(stream, data)
+            # Read under the lock: an attach either saw these bytes in its snapshot or gets them here.
+            on_output = self.on_output
+        if data and on_output is not None:
+            on_output(stream, data)
         if first_overflow and not self.background:
             kill_group(self.pid)  # a foreground child over its output limit is stopped
 
@@ -802,7 +804,7 @@ class Agent:
         self._ops = {
             "hello": self.op_hello, "ping": self.op_ping, "exec": self.op_exec,
             "processes": self.op_processes, "process": self.op_process, "wait": self.op_wait,
-            "stdin": self.op_stdin, "signal": self.op_signal, "resize": self.op_resize,
+            "stdin": self.op_stdin, "attach": self.op_attach, "signal": self.op_signal, "resize": self.op_resize,
             "context_create": self.op_context_create, "run_code": self.op_run_code,
             "context_delete": self.op_context_delete, "contexts": self.op_contexts,
             "shutdown": self.op_shutdown, "unpack": self.op_unpack,
@@ -931,6 +933,27 @@ class Agent:
         proc = self.processes.get(int_field(req, "pid", low=1))
         proc.done.wait(seconds_field(req, "timeout", None))
         return proc.details()
+
+    def op_attach(self, req):
+        """Streams a process's output as events (what it wrote so far first) until it exits;
+        the reply is its summary. A later attach takes the stream over."""
+        proc = self.processes.get(int_field(req, "pid", low=1))
+        rid = req.get("id")
+
+        def send(name, data):
+            self._write(encode_frame({"id": rid, "event": "output", "stream": name, "data": b64(data)}))
+
+        with proc._lock:
+            before = {name: bytes(buf) for name, buf in proc._output.items()}
+            proc.on_output = send
+        for name in ("stdout", "stderr"):
+            if before[name]:
+                send(name, before[name])
+        proc.done.wait()
+        with proc._lock:
+            if proc.on_output is send:
+                proc.on_output = None
+        return proc.summary()
 
     def op_stdin(self, req):
         proc = self.processes.get(int_field(req, "pid", low=1))

@@ -1,0 +1,112 @@
+import Foundation
+
+/// The smallest WebSocket client a test needs (RFC 6455 over a plain socket): the handshake, masked
+/// text frames out, text/close frames in. Blocking: use it on a dedicated thread.
+final class WebSocketClient: @unchecked Sendable {
+    let fd: Int32
+    private var pending: [UInt8] = []
+    /// The handshake's status line (`HTTP/1.1 101 …` when upgraded).
+    private(set) var statusLine = ""
+
+    init(port: Int, path: String) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw WebSocketError("connect: \(errno)") }
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        try sendAll(Array(request.utf8))
+        while true {
+            if let end = find([13, 10, 13, 10]) {
+                statusLine = String(decoding: pending[0..<end], as: UTF8.self).components(separatedBy: "\r\n").first ?? ""
+                pending.removeFirst(end + 4)
+                return
+            }
+            try fill()
+        }
+    }
+
+    deinit { close(fd) }
+
+    var upgraded: Bool { statusLine.contains(" 101 ") }
+
+    func sendText(_ text: String) throws {
+        let payload = Array(text.utf8)
+        var frame: [UInt8] = [0x81]
+        if payload.count < 126 { frame.append(0x80 | UInt8(payload.count)) } else {
+            frame.append(0x80 | 126)
+            frame += [UInt8(payload.count >> 8), UInt8(payload.count & 0xff)]
+        }
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try sendAll(frame)
+    }
+
+    /// The next text message, or nil once the server closed.
+    func receive() throws -> String? {
+        while true {
+            if pending.count >= 2 {
+                let opcode = pending[0] & 0x0f
+                var length = Int(pending[1] & 0x7f)
+                var offset = 2
+                if length == 126, pending.count >= 4 { length = Int(pending[2]) << 8 | Int(pending[3]); offset = 4 }
+                else if length == 127, pending.count >= 10 { length = pending[2..<10].reduce(0) { $0 << 8 | Int($1) }; offset = 10 }
+                if (length < 126 || offset > 2), pending.count >= offset + length {
+                    let payload = Array(pending[offset..<(offset + length)])
+                    pending.removeFirst(offset + length)
+                    switch opcode {
+                    case 0x1: return String(decoding: payload, as: UTF8.self)
+                    case 0x8: return nil
+                    default: continue
+                    }
+                }
+            }
+            try fill()
+        }
+    }
+
+    /// Messages until one satisfies `done` (or the socket closes); all of them.
+    func receive(until done: (String) -> Bool) throws -> [String] {
+        var messages: [String] = []
+        while let message = try receive() {
+            messages.append(message)
+            if done(message) { break }
+        }
+        return messages
+    }
+
+    private func fill() throws {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 0 else { throw WebSocketError("the connection ended (\(n), errno \(errno))") }
+        pending += buffer[0..<n]
+    }
+
+    private func find(_ needle: [UInt8]) -> Int? {
+        guard pending.count >= needle.count else { return nil }
+        for i in 0...(pending.count - needle.count) where Array(pending[i..<(i + needle.count)]) == needle { return i }
+        return nil
+    }
+
+    private func sendAll(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw WebSocketError("send: \(errno)") }
+            offset += n
+        }
+    }
+}
+
+struct WebSocketError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
