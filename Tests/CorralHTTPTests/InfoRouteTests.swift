@@ -54,6 +54,7 @@ struct InfoRouteTests {
             // Every documented route is answered (not 404) by the live server.
             for route in APIRoute.all {
                 let path = route.path.replacingOccurrences(of: "{id}", with: "no-such-id").replacingOccurrences(of: "{pid}", with: "1")
+                    .replacingOccurrences(of: "{path}", with: "dir/a.txt")
                 let code: HTTPResponse.Status = try await client.execute(uri: path, method: route.method,
                     headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}")) { $0.status }
                 if route.path.contains("{id}") {

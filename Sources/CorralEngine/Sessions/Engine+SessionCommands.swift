@@ -175,9 +175,13 @@ extension Engine {
     }
 
     public func sessionProcessStdin(_ id: String, pid: Int, _ request: ProcessStdinRequest, context: ExecutionContext) async throws(EngineError) {
+        try await sessionProcessStdin(id, pid: pid, bytes: Array(request.data.utf8), eof: request.eof ?? false, context: context)
+    }
+
+    /// Bytes to a process's stdin as they are (a WebSocket's binary message).
+    public func sessionProcessStdin(_ id: String, pid: Int, bytes: [UInt8], eof: Bool, context: ExecutionContext) async throws(EngineError) {
         let session = try sessions.session(id, owner: Self.owner(context))
-        _ = try await session.agent.call(["op": "stdin", "pid": pid, "data": Data(request.data.utf8).base64EncodedString(),
-                                          "eof": request.eof ?? false], deadline: 10)
+        _ = try await session.agent.call(["op": "stdin", "pid": pid, "data": Data(bytes).base64EncodedString(), "eof": eof], deadline: 10)
     }
 
     public func sessionProcessSignal(_ id: String, pid: Int, _ request: ProcessSignalRequest, context: ExecutionContext) async throws(EngineError) {

@@ -94,9 +94,9 @@ public final class SessionManager: Sendable {
         session.destroy()
     }
 
-    /// Ends `session` now, whoever owns it (a task's session when the task ends). Its processes are
-    /// killed at once; the teardown (unmount, cgroup removal: tens of ms on cgroup v1) continues on a
-    /// thread of its own, so the caller (a task's last step) does not wait for it.
+    /// Ends `session` now, whoever owns it (a task's session when the task ends): it takes no more
+    /// calls at once; the teardown (its processes killed, unmount, cgroup removal: tens of ms on
+    /// cgroup v1) runs on a thread of its own, so the caller (a task's end) does not wait for it.
     func end(_ session: Session, reason: String) {
         state.withLock { s in
             if s.sessions[session.id] === session { s.sessions[session.id] = nil }

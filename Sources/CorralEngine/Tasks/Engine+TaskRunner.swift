@@ -100,7 +100,8 @@ extension Engine {
         await tasks.save(task)
         task.events.append("task_finished", info)
         task.events.finish()
-        if let url = task.request.callbackURL { await callBack(task, url: url, info: info) }
+        // Delivered on its own: retries must hold neither a task worker nor a cancel request.
+        if let url = task.request.callbackURL { Task.detached { await self.callBack(task, url: url, info: info) } }
     }
 
     /// Delivers the final task object to its callback (blocking tries on a thread of their own),

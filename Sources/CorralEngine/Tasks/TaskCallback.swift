@@ -73,6 +73,7 @@ public struct TaskCallback: Sendable, Codable, Equatable {
             do throws(HTTPConnection.Failure) {
                 let response = try connection.request("POST", target.path, body: Array(body))
                 if (200..<300).contains(response.status) {
+                    connection.close()
                     record.status = "delivered"
                     record.lastError = nil
                     return record

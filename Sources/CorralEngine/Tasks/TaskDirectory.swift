@@ -116,7 +116,9 @@ final class TaskDirectory: Sendable {
     /// out (symlinks, special files, the reserved names), in words, or nil.
     func copy(from workspace: WorkspaceFiles?) -> String? {
         guard let workspace else { return nil }
-        let report = WorkspaceCopy.copy(workspace, to: path, reserved: Self.reserved)
+        // No more than the archive can hold (a zip without its 64-bit extension).
+        let report = WorkspaceCopy.copy(workspace, to: path, reserved: Self.reserved, maxEntries: WorkspaceArchive.maxEntries - 16,
+                                        maxBytes: Self.maxArchiveBytes)
         guard !report.skipped.isEmpty else { return nil }
         return "left out of the task directory (symlinks, special files, the server's own names): "
             + report.skipped.prefix(20).joined(separator: ", ") + (report.skipped.count > 20 ? " and \(report.skipped.count - 20) more" : "")
@@ -139,7 +141,10 @@ final class TaskDirectory: Sendable {
         } catch {
             close(fd)
             unlink(temporary)
-            return "cannot write the output archive: \(error)"
+            switch error {
+            case .tooLarge(let why): return "no output archive: \(why)"
+            case .files(let failure): return "cannot write the output archive: \(Engine.describe(failure))"
+            }
         }
     }
 

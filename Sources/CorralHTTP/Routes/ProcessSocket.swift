@@ -83,7 +83,7 @@ enum ProcessSocket {
             switch message {
             case .binary(let buffer):
                 let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
-                try await engine.sessionProcessStdin(id, pid: pid, ProcessStdinRequest(data: String(decoding: bytes, as: UTF8.self), eof: false), context: context)
+                try await engine.sessionProcessStdin(id, pid: pid, bytes: bytes, eof: false, context: context)
             case .text(let text):
                 guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any], let type = object["type"] as? String else {
                     return json(["type": "error", "message": "send JSON messages {\"type\": \"stdin\"|\"eof\"|\"resize\"|\"signal\", …}, or stdin bytes as a binary message"])

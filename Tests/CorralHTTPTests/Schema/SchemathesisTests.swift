@@ -48,7 +48,7 @@ struct SchemathesisTests {
             let document = try await client.execute(uri: "/openapi.json", method: .get) { Data(buffer: $0.body) }
             try document.write(to: schema)
             // 410 Gone answers any request on a session the run created and that expired (its idle TTL).
-            // Session routes start jails and interpreters: fewer random examples keep the run short
+            // Session and task routes start jails and interpreters: fewer random examples keep the run short
             // (the coverage phase still sends every boundary case the document defines).
             let config = directory.appendingPathComponent("schemathesis.toml")
             try """
@@ -59,7 +59,7 @@ struct SchemathesisTests {
                 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "410", "415", "422", "428", "429", "5xx"]
 
                 [[operations]]
-                include-path-regex = "^/v1/sessions"
+                include-path-regex = "^/(v1/sessions|v1/tasks|schedule|status|jobs)"
                 generation = { max-examples = \(Self.examplesPerSessionOperation) }
 
                 # An upload is any bytes to the document (a zip has no schema); bytes that are not a zip are a 400.

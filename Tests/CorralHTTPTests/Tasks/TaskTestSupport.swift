@@ -17,13 +17,15 @@ extension TestClientProtocol {
     /// Polls `GET /v1/tasks/{id}` until the task has finished (at most `seconds`).
     func waitForTask(_ id: String, seconds: Double = 60) async throws -> [String: Any] {
         let deadline = Date().addingTimeInterval(seconds)
+        var last = ""
         while Date() < deadline {
-            let (status, _, task, _) = try await get("/v1/tasks/\(id)")
+            let (status, _, task, text) = try await get("/v1/tasks/\(id)")
             guard status == .ok else { throw TaskTestError("GET /v1/tasks/\(id) answered \(status): \(task)") }
             if let s = task["status"] as? String, ["completed", "failed", "cancelled"].contains(s) { return task }
+            last = text
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        throw TaskTestError("task \(id) did not finish within \(seconds) s")
+        throw TaskTestError("task \(id) did not finish within \(seconds) s; it is: \(last)")
     }
 }
 
