@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -52,6 +53,26 @@ enum StoredZip {
     }
 }
 
+/// A TCP connection to a loopback port, for clients that must see bytes as they come.
+enum LoopbackSocket {
+    /// A connected socket whose reads give up after `timeoutSeconds`.
+    static func connect(port: Int, timeoutSeconds: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TaskTestError("socket: \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { close(fd); throw TaskTestError("connect: \(errno)") }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+}
+
 /// A Server-Sent Events client on a plain socket, so a test sees when each event arrives (a
 /// client that collects the whole body cannot tell).
 enum SSEClient {
@@ -67,19 +88,8 @@ enum SSEClient {
     /// `seconds`); `status` receives the response's status line.
     static func read(port: Int, path: String, json: String? = nil, headers: [String: String] = [:], seconds: Double = 60) async throws -> [Event] {
         try await HTTPPost.onDedicatedThread {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw TaskTestError("socket: \(errno)") }
+            let fd = try LoopbackSocket.connect(port: port, timeoutSeconds: Int(seconds))
             defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw TaskTestError("connect: \(errno)") }
-            var timeout = timeval(tv_sec: Int(seconds), tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             var request = "\(json == nil ? "GET" : "POST") \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nConnection: close\r\n"
             for (k, v) in headers { request += "\(k): \(v)\r\n" }
             if let json { request += "Content-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n" + json } else { request += "\r\n" }
