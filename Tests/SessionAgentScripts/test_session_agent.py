@@ -63,6 +63,7 @@ class Agent:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._next_id = 0
         self._replies = {}
+        self.frames = []  # every frame read, in order, as (time.monotonic() on arrival, frame)
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
         self.eof = False
@@ -84,7 +85,9 @@ class Agent:
                     self._cond.notify_all()
                     return
                 reply = json.loads(body)
-                self._replies[reply["id"]] = reply
+                self.frames.append((time.monotonic(), reply))
+                if "event" not in reply:  # an event frame (a streamed exec, attach) precedes its reply
+                    self._replies[reply["id"]] = reply
                 self._cond.notify_all()
 
     def send_raw(self, data):
@@ -113,6 +116,30 @@ class Agent:
     def call(self, op, wait=30, **fields):
         """Sends a request and returns its reply, waiting at most `wait` seconds."""
         return self.reply(self.send(op, **fields), wait)
+
+    def events(self, rid):
+        """The event frames of request rid read so far, in order, as (arrival time, frame)."""
+        with self._cond:
+            return [(t, f) for t, f in self.frames if "event" in f and f.get("id") == rid]
+
+    def wait_for_events(self, rid, predicate, timeout=10):
+        """Waits until predicate(events(rid)) holds; returns those events."""
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.events(rid)
+            if predicate(events):
+                return events
+            if time.monotonic() > deadline:
+                raise AssertionError(f"request {rid} never got the expected events: {events}")
+            time.sleep(0.02)
+
+    def reply_arrival(self, rid):
+        """(arrival time, index among all frames read) of the reply to rid."""
+        with self._cond:
+            for index, (t, f) in enumerate(self.frames):
+                if "event" not in f and f.get("id") == rid:
+                    return t, index
+        raise AssertionError(f"no reply to request {rid} was read")
 
     def hello(self):
         reply = self.call("hello", python_context_source=source("context_python.py"),
@@ -247,6 +274,18 @@ class ExecTest(AgentTestCase):
         self.assertGreater(reply["max_rss_kb"], 0)
         self.assertGreaterEqual(reply["cpu_ms"], 0)
         self.assertGreater(reply["wall_ms"], 0)
+
+    def test_wall_time_covers_cpu_time(self):
+        # Wall time counts from before the fork, so the child's CPU time (which includes the time
+        # between fork and exec) fits in it. A large argv makes that part long enough to show:
+        # execve copies the arguments before the agent learns the exec succeeded.
+        size = 100000
+        count = max(0, min(15, int(os.sysconf("SC_ARG_MAX") * 0.75) // (size + 1)))
+        for argv in [["true"]] * 10 + [["true"] + ["x" * size] * count] * 20:
+            reply = self.ok(self.exec(argv))
+            self.assertEqual(reply["exit_code"], 0, reply)
+            self.assertLessEqual(reply["cpu_ms"], reply["wall_ms"] + 1,
+                                 f"cpu_ms {reply['cpu_ms']} > wall_ms {reply['wall_ms']} for {len(argv)} args")
 
     def test_env_cwd_and_exit_code(self):
         sub = os.path.join(self.dir, "sub")
@@ -437,6 +476,179 @@ class BackgroundTest(AgentTestCase):
     def test_signal_after_exit(self):
         pid = self.ok(self.exec(["true"]))["pid"]
         self.error(self.agent.call("signal", pid=pid, signal=15), "failed")
+
+
+def event_data(events, stream=None):
+    """The decoded data of output events (of one stream, or all), concatenated."""
+    return b"".join(unb64(f["data"]) for _, f in events if stream is None or f["stream"] == stream)
+
+
+def event_runs(events):
+    """Output events as [(stream, data)], consecutive events of the same stream joined."""
+    runs = []
+    for _, f in events:
+        if runs and runs[-1][0] == f["stream"]:
+            runs[-1] = (f["stream"], runs[-1][1] + unb64(f["data"]))
+        else:
+            runs.append((f["stream"], unb64(f["data"])))
+    return runs
+
+
+class StreamingTestCase(AgentTestCase):
+    def check_events(self, rid):
+        """Checks that rid's events are well-formed output events, all read before its reply."""
+        events = self.agent.events(rid)
+        _, reply_index = self.agent.reply_arrival(rid)
+        for _, f in events:
+            self.assertEqual(set(f), {"id", "event", "stream", "data"}, f)
+            self.assertEqual((f["id"], f["event"]), (rid, "output"), f)
+            self.assertIn(f["stream"], ("stdout", "stderr"), f)
+            self.assertTrue(unb64(f["data"]), f"an output event without data: {f}")
+        indexes = [i for i, (_, f) in enumerate(self.agent.frames) if "event" in f and f["id"] == rid]
+        self.assertTrue(all(i < reply_index for i in indexes), "an output event came after the reply")
+        return events
+
+
+class StreamExecTest(StreamingTestCase):
+    def stream_exec(self, argv, **fields):
+        """A streamed foreground exec: (reply, its events)."""
+        fields.setdefault("env", self.env)
+        fields.setdefault("cwd", self.dir)
+        rid = self.agent.send("exec", argv=argv, stream=True, **fields)
+        reply = self.ok(self.agent.reply(rid))
+        return rid, reply, self.check_events(rid)
+
+    def test_output_comes_as_it_is_written(self):
+        rid, reply, events = self.stream_exec(["sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.2; done"])
+        self.assertEqual(reply["exit_code"], 0)
+        self.assertGreaterEqual(len(events), 3, events)
+        self.assertEqual(event_data(events), unb64(reply["stdout"]))
+        self.assertEqual(unb64(reply["stdout"]), b"1\n2\n3\n")
+        self.assertTrue(all(f["stream"] == "stdout" for _, f in events))
+        replied_at, _ = self.agent.reply_arrival(rid)
+        self.assertGreaterEqual(replied_at - events[0][0], 0.3, "the first output event came with the reply")
+
+    def test_stderr_events_are_labelled_stderr(self):
+        rid, reply, events = self.stream_exec(
+            ["sh", "-c", "echo out; sleep 0.1; echo err >&2; sleep 0.1; echo out2; echo err2 >&2; exit 4"])
+        self.assertEqual(reply["exit_code"], 4)
+        self.assertEqual(event_data(events, "stdout"), unb64(reply["stdout"]))
+        self.assertEqual(event_data(events, "stderr"), unb64(reply["stderr"]))
+        self.assertEqual((unb64(reply["stdout"]), unb64(reply["stderr"])), (b"out\nout2\n", b"err\nerr2\n"))
+        self.assertEqual(event_runs(events)[:2], [("stdout", b"out\n"), ("stderr", b"err\n")])
+
+    def test_only_kept_output_is_streamed(self):
+        rid, reply, events = self.stream_exec(["head", "-c", "100000", "/dev/zero"], max_output=1000, timeout=20)
+        self.assertTrue(reply["output_limit"])
+        self.assertEqual(len(unb64(reply["stdout"])), 1000)
+        self.assertEqual(event_data(events), unb64(reply["stdout"]))
+
+    def test_no_events_without_stream(self):
+        quiet = [self.agent.send("exec", argv=["sh", "-c", "echo a; echo b >&2"], env=self.env, cwd=self.dir,
+                                 **fields) for fields in ({}, {"stream": False})]
+        for rid in quiet:
+            reply = self.ok(self.agent.reply(rid))
+            self.assertEqual((unb64(reply["stdout"]), unb64(reply["stderr"])), (b"a\n", b"b\n"))
+        # A background exec ignores stream: its output is there for process, wait and attach.
+        background = self.agent.send("exec", argv=["sh", "-c", "echo a; echo b >&2"], env=self.env,
+                                     cwd=self.dir, background=True, stream=True)
+        pid = self.ok(self.agent.reply(background))["pid"]
+        self.assertEqual(unb64(self.ok(self.agent.call("wait", pid=pid, timeout=10))["stdout"]), b"a\n")
+        self.ok(self.agent.call("ping"))  # anything the agent had written by now has been read
+        self.assertEqual([f for _, f in self.agent.frames if "event" in f], [])
+
+    def test_bad_stream_field(self):
+        self.assertIn("'stream'", self.error(self.exec(["true"], stream="yes"), "invalid_request"))
+
+
+class AttachTest(StreamingTestCase):
+    def start(self, script):
+        return self.ok(self.exec(["sh", "-c", script], background=True))["pid"]
+
+    def test_output_so_far_then_later_output_then_the_exit(self):
+        pid = self.start("echo before; echo early >&2; read line; echo after; echo late >&2; exit 5")
+        self.poll_process(pid, lambda r: unb64(r["stdout"]) == b"before\n" and unb64(r["stderr"]) == b"early\n")
+        rid = self.agent.send("attach", pid=pid)
+        # What the process wrote before the attach comes at once, stdout then stderr.
+        events = self.agent.wait_for_events(rid, lambda e: len(event_data(e)) >= len(b"before\nearly\n"))
+        self.assertEqual(event_runs(events), [("stdout", b"before\n"), ("stderr", b"early\n")])
+        time.sleep(0.2)
+        self.assertNotIn(rid, self.agent._replies, "attach replied while the process still runs")
+        self.assertEqual(len(self.agent.events(rid)), len(events), "events without new output")
+        self.ok(self.agent.call("stdin", pid=pid, data=b64(b"go\n")))
+        reply = self.ok(self.agent.reply(rid))
+        events = self.check_events(rid)
+        self.assertEqual(event_runs(events)[:2], [("stdout", b"before\n"), ("stderr", b"early\n")])
+        self.assertEqual(event_data(events, "stdout"), b"before\nafter\n")
+        self.assertEqual(event_data(events, "stderr"), b"early\nlate\n")
+        self.assertEqual((reply["pid"], reply["status"], reply["exit_code"], reply["signal"]),
+                         (pid, "exited", 5, None))
+        self.assertTrue(reply["background"])
+
+    def test_attach_reports_a_signal(self):
+        pid = self.start("echo up; sleep 30")
+        self.poll_process(pid, lambda r: unb64(r["stdout"]) == b"up\n")
+        rid = self.agent.send("attach", pid=pid)
+        self.agent.wait_for_events(rid, lambda e: event_data(e) == b"up\n")
+        self.ok(self.agent.call("signal", pid=pid, signal=15))
+        reply = self.ok(self.agent.reply(rid, 10))
+        self.assertEqual((reply["status"], reply["exit_code"], reply["signal"]), ("exited", None, 15))
+        self.assertEqual(event_data(self.check_events(rid)), b"up\n")
+
+    def test_attach_to_an_exited_process(self):
+        pid = self.start("echo done; echo oops >&2; exit 2")
+        self.ok(self.agent.call("wait", pid=pid, timeout=10))
+        rid = self.agent.send("attach", pid=pid)
+        reply = self.ok(self.agent.reply(rid, 5))
+        self.assertEqual((reply["status"], reply["exit_code"]), ("exited", 2))
+        self.assertEqual(event_runs(self.check_events(rid)), [("stdout", b"done\n"), ("stderr", b"oops\n")])
+
+    def test_unknown_pid(self):
+        self.error(self.agent.call("attach", pid=999999), "not_found")
+        self.error(self.agent.call("attach", pid=self.agent.proc.pid), "not_found")
+        self.assertIn("'pid'", self.error(self.agent.call("attach"), "invalid_request"))
+        self.assertEqual([f for _, f in self.agent.frames if "event" in f], [])
+
+    def test_detach_ends_the_attach_at_once(self):
+        pid = self.start("echo start; read a; echo done")
+        self.poll_process(pid, lambda r: unb64(r["stdout"]) == b"start\n")
+        attach = self.agent.send("attach", pid=pid)
+        self.agent.wait_for_events(attach, lambda e: event_data(e) == b"start\n")
+        self.ok(self.agent.call("detach", pid=pid))
+        reply = self.ok(self.agent.reply(attach, 2))
+        self.assertEqual((reply["status"], reply["detached"]), ("running", True))
+        self.ok(self.agent.call("stdin", pid=pid, data=b64(b"a\n")))
+        self.assertEqual(unb64(self.ok(self.agent.call("wait", pid=pid, timeout=10))["stdout"]), b"start\ndone\n")
+
+    def test_attach_refuses_a_foreground_command(self):
+        rid = self.agent.send("exec", argv=["sh", "-c", "sleep 1"], env={"PATH": "/usr/bin:/bin"}, cwd="/", timeout=10)
+        time.sleep(0.3)
+        pids = [p["pid"] for p in self.ok(self.agent.call("processes"))["processes"] if not p["background"]]
+        self.assertTrue(pids)
+        refused = self.agent.call("attach", pid=pids[0])
+        self.assertEqual((refused["ok"], refused["code"]), (False, "invalid_request"))
+        self.ok(self.agent.reply(rid, 10))
+
+    def test_a_second_attach_takes_over(self):
+        pid = self.start("echo start; read a; echo one; read b; echo two")
+        self.poll_process(pid, lambda r: unb64(r["stdout"]) == b"start\n")
+        first = self.agent.send("attach", pid=pid)
+        self.agent.wait_for_events(first, lambda e: event_data(e) == b"start\n")
+        self.ok(self.agent.call("stdin", pid=pid, data=b64(b"a\n")))
+        self.agent.wait_for_events(first, lambda e: event_data(e) == b"start\none\n")
+        second = self.agent.send("attach", pid=pid)
+        self.agent.wait_for_events(second, lambda e: event_data(e) == b"start\none\n")
+        # The first attach replies at once, detached, with the process still running.
+        taken = self.ok(self.agent.reply(first, 10))
+        self.assertEqual((taken["pid"], taken["status"], taken["detached"]), (pid, "running", True))
+        first_events = self.agent.events(first)
+        self.ok(self.agent.call("stdin", pid=pid, data=b64(b"b\n")))
+        # The second gets its reply at the exit, and the output that came after it.
+        reply = self.ok(self.agent.reply(second, 10))
+        self.assertEqual((reply["pid"], reply["status"], reply["exit_code"], reply["detached"]), (pid, "exited", 0, False))
+        self.assertEqual(self.check_events(first), first_events)
+        self.assertEqual(event_data(first_events), b"start\none\n")
+        self.assertEqual(event_data(self.check_events(second)), b"start\none\ntwo\n")
 
 
 class PtyTest(AgentTestCase):

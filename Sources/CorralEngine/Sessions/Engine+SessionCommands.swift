@@ -160,8 +160,9 @@ extension Engine {
             outputTruncated: withOutput ? (p.bool("truncated") ?? false) : nil, timedOut: withOutput ? (p.bool("timed_out") ?? false) : nil)
     }
 
-    /// Streams a process's output (what it wrote so far, then as it comes) until it exits; returns
-    /// it as it ended. What a WebSocket connected to the process shows.
+    /// Streams a background process's output (what it wrote so far, then as it comes) until it exits
+    /// (or another attach takes it over, or `detachSessionProcess`: its status is then still
+    /// `running`); returns it as it is then. What a WebSocket connected to the process shows.
     public func attachSessionProcess(_ id: String, pid: Int, context: ExecutionContext,
                                      onOutput: @escaping @Sendable (OutputChunk) -> Void) async throws(EngineError) -> SessionProcess {
         let session = try sessions.session(id, owner: Self.owner(context))
@@ -172,6 +173,12 @@ extension Engine {
         session.touch()
         guard let process = Self.process(reply, withOutput: false) else { throw EngineError(.internalError, "the session agent's reply was not a process") }
         return process
+    }
+
+    /// Ends the attach streaming a process's output (its client went away); the process runs on.
+    public func detachSessionProcess(_ id: String, pid: Int, context: ExecutionContext) async throws(EngineError) {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        _ = try await session.agent.call(["op": "detach", "pid": pid], deadline: 10)
     }
 
     public func sessionProcessStdin(_ id: String, pid: Int, _ request: ProcessStdinRequest, context: ExecutionContext) async throws(EngineError) {

@@ -13,7 +13,8 @@ import Synchronization
 ///
 /// Server → client, JSON text messages: `{"type":"output","stream":"stdout"|"stderr","data":TEXT}` (what
 /// the process wrote before the connection first), then `{"type":"exit","exit_code":N|null,"signal":N|null}`
-/// as the last message, or `{"type":"error","message":…}` for a message it could not carry out.
+/// as the last message (or `{"type":"detached",…}` when another connection took the output over), and
+/// `{"type":"error","message":…}` for a message it could not carry out.
 /// Client → server: `{"type":"stdin","data":TEXT}` (a binary message is stdin bytes as they are),
 /// `{"type":"eof"}`, `{"type":"resize","cols":N,"rows":N}`, `{"type":"signal","signal":"SIGINT"|2}`.
 enum ProcessSocket {
@@ -52,7 +53,11 @@ enum ProcessSocket {
                     let ended = try await engine.attachSessionProcess(id, pid: pid, context: context) { chunk in
                         sink.yield(json(["type": "output", "stream": chunk.stream, "data": chunk.text]))
                     }
-                    sink.yield(json(["type": "exit", "exit_code": ended.exitCode as Any? ?? NSNull(), "signal": ended.signal as Any? ?? NSNull()]))
+                    if ended.status == "running" {
+                        sink.yield(json(["type": "detached", "message": "another connection took this process's output over"]))
+                    } else {
+                        sink.yield(json(["type": "exit", "exit_code": ended.exitCode as Any? ?? NSNull(), "signal": ended.signal as Any? ?? NSNull()]))
+                    }
                 } catch {
                     sink.yield(json(["type": "error", "message": error.message]))
                 }
@@ -63,13 +68,15 @@ enum ProcessSocket {
                 for await message in messages { try? await outbound.write(.text(message)) }
                 try? await outbound.close(.normalClosure, reason: "the process ended")
             }
-            // The client's input, until the process ends or the client goes.
+            // The client's input, until the process ends or the client goes; then the attach ends
+            // (an agent thread must not wait on a process for a client that left).
             group.addTask {
                 do {
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         if let reply = await handle(message, engine: engine, session: id, pid: pid, context: context) { sink.yield(reply) }
                     }
                 } catch {}
+                try? await engine.detachSessionProcess(id, pid: pid, context: context)
             }
             await group.next()
             await group.next()

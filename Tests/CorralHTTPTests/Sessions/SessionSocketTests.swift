@@ -75,6 +75,36 @@ struct SessionSocketTests {
         }
     }
 
+    @Test("a second connection takes the output over (the first is told); clients that leave free what they held")
+    func takeOverAndLeave() async throws {
+        try await TestService().live { client in
+            let port = try #require(client.port)
+            let id = try await client.createSession(["processes": 32])
+            let (_, started) = try await client.exec(id, "while sleep 0.05; do echo tick; done", extra: ["background": true])
+            let pid = try #require(started["process_id"] as? Int, "\(started)")
+            let path = "/v1/sessions/\(id)/processes/\(pid)/connect"
+            let told = try await HTTPPost.onDedicatedThread { () throws -> [String] in
+                let first = try WebSocketClient(port: port, path: path)
+                _ = try first.receive()
+                let second = try WebSocketClient(port: port, path: path)
+                _ = try second.receive()
+                var messages: [String] = []
+                while let m = try first.receive() { messages.append(m) }
+                // 40 clients that connect and leave: each attach ends with its client, or the
+                // session's 32 processes (agent threads count) would run out.
+                for _ in 0..<40 {
+                    let brief = try WebSocketClient(port: port, path: path)
+                    _ = try brief.receive()
+                }
+                return messages
+            }
+            #expect(told.last?.contains("detached") == true, "\(told.suffix(2))")
+            try await Task.sleep(nanoseconds: 500_000_000)
+            let (status, result) = try await client.exec(id, "echo still")
+            #expect(status == .ok && result["stdout"] as? String == "still\n", "the session still runs commands: \(result)")
+        }
+    }
+
     @Test("no upgrade: a plain GET is a 400 naming the upgrade; an unknown process or session is never upgraded (the plain GET says why: 404)")
     func notUpgraded() async throws {
         try await TestService().live { client in

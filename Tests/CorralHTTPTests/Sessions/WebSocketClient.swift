@@ -59,7 +59,8 @@ final class WebSocketClient: @unchecked Sendable {
                     }
                 }
             }
-            try fill()
+            // A connection closed without a close frame ends the messages as one with it does.
+            do { try fill() } catch let error as WebSocketError where error.closed { return nil }
         }
     }
 
@@ -76,7 +77,7 @@ final class WebSocketClient: @unchecked Sendable {
     private func fill() throws {
         var buffer = [UInt8](repeating: 0, count: 65536)
         let n = recv(fd, &buffer, buffer.count, 0)
-        guard n > 0 else { throw WebSocketError("the connection ended (\(n), errno \(errno))") }
+        guard n > 0 else { throw WebSocketError("the connection ended (\(n), errno \(errno))", closed: n == 0) }
         pending += buffer[0..<n]
     }
 
@@ -98,5 +99,7 @@ final class WebSocketClient: @unchecked Sendable {
 
 struct WebSocketError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// The server closed the connection.
+    var closed = false
+    init(_ description: String, closed: Bool = false) { self.description = description; self.closed = closed }
 }

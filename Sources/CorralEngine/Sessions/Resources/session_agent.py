@@ -325,6 +325,7 @@ class Process:
         self.timed_out = self.truncated = False
         self._usage = (0.0, 0.0, 0)           # wall_ms, cpu_ms, max_rss_kb
         self.on_output = None                 # on_output(stream, data) as output comes (a streamed exec)
+        self.attach_wake = None               # set to end the attach streaming the output (exit, takeover, detach)
 
     def start(self, out_fds, stdin_data, timeout, on_exit):
         """Starts feeding stdin and collecting output; on_exit(self) runs when all is in."""
@@ -417,6 +418,10 @@ class Process:
                     os.close(self._stdin_fd)
                     self._stdin_fd = None
             self.done.set()
+            with self._lock:
+                wake = self.attach_wake
+            if wake is not None:
+                wake.set()
             on_exit(self)
 
     def _read(self, sel, fd, stream):
@@ -804,7 +809,7 @@ class Agent:
         self._ops = {
             "hello": self.op_hello, "ping": self.op_ping, "exec": self.op_exec,
             "processes": self.op_processes, "process": self.op_process, "wait": self.op_wait,
-            "stdin": self.op_stdin, "attach": self.op_attach, "signal": self.op_signal, "resize": self.op_resize,
+            "stdin": self.op_stdin, "attach": self.op_attach, "detach": self.op_detach, "signal": self.op_signal, "resize": self.op_resize,
             "context_create": self.op_context_create, "run_code": self.op_run_code,
             "context_delete": self.op_context_delete, "contexts": self.op_contexts,
             "shutdown": self.op_shutdown, "unpack": self.op_unpack,
@@ -827,7 +832,16 @@ class Agent:
                                           "error": f"{MAX_IN_FLIGHT} requests are already in progress; "
                                                    "wait for some replies and retry"}))
                 continue
-            threading.Thread(target=self.handle, args=(request,), daemon=True).start()
+            try:
+                threading.Thread(target=self.handle, args=(request,), daemon=True).start()
+            except RuntimeError:
+                # The session's process limit counts threads: at it, this request is refused and
+                # the agent goes on (it must never die of its session's load).
+                self._in_flight.release()
+                rid = request.get("id") if _is_int(request.get("id")) else None
+                self._write(encode_frame({"id": rid, "ok": False, "code": "failed",
+                                          "error": "the session is at its process limit (threads count): "
+                                                   "end some processes and retry"}))
 
     def handle(self, request):
         rid = request.get("id") if _is_int(request.get("id")) else None
@@ -935,25 +949,47 @@ class Agent:
         return proc.details()
 
     def op_attach(self, req):
-        """Streams a process's output as events (what it wrote so far first) until it exits;
-        the reply is its summary. A later attach takes the stream over."""
+        """Streams a background process's output as events (what it wrote so far first) until it
+        exits; the reply is its summary. A later attach takes the stream over, and a detach ends
+        it: the earlier call then replies at once, with "detached": true."""
         proc = self.processes.get(int_field(req, "pid", low=1))
+        if not proc.background:
+            raise invalid(f"process {proc.pid} is a foreground command: its output streams to the exec that started it")
         rid = req.get("id")
 
         def send(name, data):
             self._write(encode_frame({"id": rid, "event": "output", "stream": name, "data": b64(data)}))
 
+        wake = threading.Event()
         with proc._lock:
             before = {name: bytes(buf) for name, buf in proc._output.items()}
             proc.on_output = send
+            taken, proc.attach_wake = proc.attach_wake, wake
+        if taken is not None:
+            taken.set()  # the earlier attach ends now
         for name in ("stdout", "stderr"):
             if before[name]:
                 send(name, before[name])
-        proc.done.wait()
+        # Registered before this check: an exit after it sets `wake` (see _monitor).
+        if not proc.done.is_set():
+            wake.wait()
         with proc._lock:
             if proc.on_output is send:
                 proc.on_output = None
-        return proc.summary()
+            if proc.attach_wake is wake:
+                proc.attach_wake = None
+        return {**proc.summary(), "detached": not proc.done.is_set()}
+
+    def op_detach(self, req):
+        """Ends the attach streaming a process's output (its client went away)."""
+        proc = self.processes.get(int_field(req, "pid", low=1))
+        with proc._lock:
+            wake, proc.attach_wake = proc.attach_wake, None
+            if wake is not None:
+                proc.on_output = None
+        if wake is not None:
+            wake.set()
+        return {}
 
     def op_stdin(self, req):
         proc = self.processes.get(int_field(req, "pid", low=1))
