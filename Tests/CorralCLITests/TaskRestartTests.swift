@@ -38,6 +38,8 @@ struct TaskRestartTests {
             archives[id] = try await Self.get(first.port, "/v1/tasks/\(id)/output.zip")
         }
         for id in running { _ = try await Self.wait(first.port, id) { ($0["steps"] as? [[String: Any]])?.last?["status"] as? String == "running" } }
+        // A step is `running` as its command is being started: wait for the 5 processes themselves.
+        for _ in 0..<100 where Self.processes(matching: marker).count < 5 { try await Task.sleep(nanoseconds: 50_000_000) }
         #expect(Self.processes(matching: marker).count >= 5, "the 5 long steps run")
 
         kill(pid, SIGKILL)

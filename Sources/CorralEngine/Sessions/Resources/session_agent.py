@@ -328,15 +328,40 @@ class Process:
         self.attach_wake = None               # set to end the attach streaming the output (exit, takeover, detach)
 
     def start(self, out_fds, stdin_data, timeout, on_exit):
-        """Starts feeding stdin and collecting output; on_exit(self) runs when all is in."""
-        if stdin_data or not self.background:
+        """Starts feeding stdin and collecting output; on_exit(self) runs when all is in.
+        RuntimeError when a thread cannot start (the session's process limit counts threads):
+        the child is then killed and reaped, never left unwatched."""
+        feeds = bool(stdin_data) or not self.background
+        if feeds:
             # The feeder owns the stdin lock, so stdin ops queue behind the initial bytes.
             # A foreground child's stdin ends after them.
             self._stdin_lock.acquire()
-            threading.Thread(target=self._feed_initial, args=(stdin_data, not self.background),
-                             daemon=True).start()
         deadline = self._t0 + timeout if timeout > 0 else None
-        threading.Thread(target=self._monitor, args=(out_fds, deadline, on_exit), daemon=True).start()
+        try:
+            threading.Thread(target=self._monitor, args=(out_fds, deadline, on_exit), daemon=True).start()
+        except RuntimeError:
+            if feeds:
+                self._stdin_lock.release()
+            kill_group(self.pid)
+            self._reap_blocking()
+            for fd in {fd for fd, _ in out_fds} | ({self._stdin_fd} if self._stdin_fd is not None else set()):
+                os.close(fd)
+            self._stdin_fd = None
+            self.done.set()
+            on_exit(self)
+            raise
+        if feeds:
+            try:
+                threading.Thread(target=self._feed_initial, args=(stdin_data, not self.background),
+                                 daemon=True).start()
+            except RuntimeError:
+                self._stdin_lock.release()
+                kill_group(self.pid)  # the monitor reaps it and closes everything
+                raise
+
+    def _reap_blocking(self):
+        while not self._reap():
+            time.sleep(0.01)
 
     # stdin
 
@@ -928,7 +953,10 @@ class Agent:
             rid = req.get("id")
             proc.on_output = lambda name, data: self._write(encode_frame(
                 {"id": rid, "event": "output", "stream": name, "data": b64(data)}))
-        proc.start(out_fds, stdin, timeout, self.processes.retire)
+        try:
+            proc.start(out_fds, stdin, timeout, self.processes.retire)
+        except RuntimeError:
+            raise failed("the session is at its process limit (threads count): end some processes and retry")
         if background:
             return {"pid": proc.pid}
         proc.done.wait()
@@ -962,14 +990,14 @@ class Agent:
 
         wake = threading.Event()
         with proc._lock:
-            before = {name: bytes(buf) for name, buf in proc._output.items()}
+            # Sent under the lock: output read after this waits for it, so nothing newer goes first.
+            for name in ("stdout", "stderr"):
+                if proc._output[name]:
+                    send(name, bytes(proc._output[name]))
             proc.on_output = send
             taken, proc.attach_wake = proc.attach_wake, wake
         if taken is not None:
             taken.set()  # the earlier attach ends now
-        for name in ("stdout", "stderr"):
-            if before[name]:
-                send(name, before[name])
         # Registered before this check: an exit after it sets `wake` (see _monitor).
         if not proc.done.is_set():
             wake.wait()
