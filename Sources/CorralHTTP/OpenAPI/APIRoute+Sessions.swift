@@ -38,6 +38,10 @@ extension APIRoute {
         summary: "A WebSocket (send Upgrade: websocket) to a process: its output, then its exit; send stdin, eof, resize, signal (docs/sessions.md). Without the upgrade: 400.",
         responseSchema: nil, errors: sessionErrors,
         responseMedia: ["text/plain": JSONSchema(["type": "string"]).described("Never sent: a connection that is upgraded speaks WebSocket.")])
+    public static let forkSession = APIRoute(method: .post, path: "/v1/sessions/{id}/fork", operationID: "forkSession",
+        summary: "A new session like this one whose workspace starts as this one's is now (processes are not copied).",
+        requestSchema: "ForkSessionRequest", responseSchema: "Session",
+        errors: sessionBodyErrors + [.invalidLimit, .limitReached, .shuttingDown])
     public static let createContext = APIRoute(method: .post, path: "/v1/sessions/{id}/contexts", operationID: "createCodeContext",
         summary: "Start a stateful code context (python or javascript).", requestSchema: "CreateContextRequest", responseSchema: "CodeContext",
         errors: sessionBodyErrors)
@@ -75,7 +79,7 @@ extension APIRoute {
         requestSchema: "ApplyRequest", responseSchema: "ChangesReport", errors: sessionBodyErrors + [.conflict])
 
     static let sessionRoutes: [APIRoute] = [
-        createSession, listSessions, getSession, deleteSession, sessionTimeout, sessionExec, sessionProcesses, sessionProcess,
+        createSession, listSessions, getSession, deleteSession, sessionTimeout, forkSession, sessionExec, sessionProcesses, sessionProcess,
         sessionProcessStdin, sessionProcessSignal, sessionProcessResize, sessionProcessConnect, createContext, listContexts, runCode,
         readFile, writeFile, deleteFile, moveFile, archive, uploadArchive, changes, diff, apply,
     ]

@@ -36,6 +36,9 @@ enum OpenAPIComponents {
             "Session": SessionInfo.schema(in: context),
             "SessionList": JSONSchema.object([("sessions", JSONSchema.array(.ref("Session")))], required: ["sessions"]),
             "SessionTimeoutRequest": SessionTimeoutRequest.schema(in: context),
+            "ForkSessionRequest": JSONSchema.object([
+                ("timeout_seconds", JSONSchema.number(minimum: 1, maximum: context.sessions.maxTTLSeconds).orNull.described("The fork's idle timeout (default: the source's).")),
+                ("metadata", JSONSchema.map(.string()).orNull.described("The fork's labels (default: the source's)."))], required: []),
             "SessionExecRequest": SessionExecRequest.schema(in: context),
             "ProcessStarted": JSONSchema.object([("process_id", JSONSchema.integer(minimum: 1))], required: ["process_id"]),
             "SessionExecResult": JSONSchema.exactlyOne([.ref("ExecutionResult"), .ref("ProcessStarted")])

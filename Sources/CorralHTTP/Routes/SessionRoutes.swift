@@ -61,6 +61,11 @@ extension CorralServer {
             let id = try session(context, ctx)
             return try await Self.answer { () throws(EngineError) in try engine.deleteSession(id, context: ctx); return Done() }
         }
+        on(.forkSession) { request, context, ctx in
+            let id = try session(context, ctx)
+            let body = try await JSONBody.decode(ForkSessionRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answerInSession { () throws(EngineError) in try await engine.forkSession(id, body, context: ctx) }
+        }
         on(.sessionTimeout) { request, context, ctx in
             let id = try session(context, ctx)
             let body = try await JSONBody.decode(SessionTimeoutRequest.self, from: request, limit: http.maxBodyBytes)

@@ -173,6 +173,11 @@ public struct WorkspaceFiles: Sendable {
     }
 
     /// Opens (creating as needed) the directory `relative`, one component at a time, never through a symlink.
+    /// Creates a directory and its missing parents.
+    public func makeDirectory(_ path: String) throws(Failure) {
+        close(try makeDirectories(try Self.normalise(path)))
+    }
+
     func makeDirectories(_ relative: String) throws(Failure) -> Int32 {
         var fd = try open("", Self.oPath | O_DIRECTORY)
         var walked = ""
