@@ -8,7 +8,7 @@ import Synchronization
 /// as it comes.
 final class TaskProgress: Sendable {
     private struct State {
-        var pending = ""
+        var parser = EventParser()
         var total = 0
         var step: (index: Int, tool: String, started: Date)?
         var finished = false
@@ -36,20 +36,7 @@ final class TaskProgress: Sendable {
 
     /// Bytes of the event stream (any split): whole events are handled, the rest waits.
     func take(_ bytes: [UInt8]) {
-        let events = state.withLock { s -> [(String, [String: Any])] in
-            s.pending += String(decoding: bytes.filter { $0 != 13 }, as: UTF8.self)
-            var out: [(String, [String: Any])] = []
-            while let end = s.pending.range(of: "\n\n") {
-                let frame = s.pending[..<end.lowerBound]
-                s.pending = String(s.pending[end.upperBound...])
-                var name = "", data = ""
-                for line in frame.split(separator: "\n") {
-                    if line.hasPrefix("event: ") { name = String(line.dropFirst(7)) } else if line.hasPrefix("data: ") { data += line.dropFirst(6) }
-                }
-                if let object = (try? JSONSerialization.jsonObject(with: Data(data.utf8))) as? [String: Any] { out.append((name, object)) }
-            }
-            return out
-        }
+        let events = state.withLock { s -> [(String, [String: Any])] in s.parser.take(bytes) }
         for (name, data) in events { handle(name, data) }
     }
 
