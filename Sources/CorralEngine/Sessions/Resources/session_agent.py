@@ -33,6 +33,7 @@ import traceback
 MAX_REQUEST = 64 << 20          # largest request frame the host may send
 MAX_CONTEXT_FRAME = 256 << 20   # largest reply frame a context server may send
 MAX_IN_FLIGHT = 256             # requests handled at once
+COMMAND_OOM_SCORE_ADJ = 500     # commands go before the agent when the session's memory runs out
 MAX_CONTEXTS = 32
 KEEP_EXITED = 64                # exited processes that `processes` still lists
 DEFAULT_MAX_OUTPUT = 1 << 20
@@ -269,6 +270,16 @@ def shell_failure(exit_code, message):
             "output_limit": False, "wall_ms": 0.0, "cpu_ms": 0.0, "max_rss_kb": 0}
 
 
+def prefer_for_oom(pid):
+    """Makes a command (and what it forks from now on) the session's first choice when the memory
+    limit is hit, before the agent: a memory bomb must end itself, not the session."""
+    try:
+        with open(f"/proc/{pid}/oom_score_adj", "w") as f:
+            f.write(str(COMMAND_OOM_SCORE_ADJ))
+    except OSError:
+        pass  # it exited already; the limit still holds, only the choice of victim is at stake
+
+
 def spawn(argv, path, env, cwd, pty_size):
     """Starts argv in a new session; returns (popen, stdin fd, [(output fd, stream)])."""
     if pty_size is None:
@@ -285,6 +296,7 @@ def spawn(argv, path, env, cwd, pty_size):
         finally:
             for fd in (in_r, out_w, err_w):
                 os.close(fd)
+        prefer_for_oom(popen.pid)
         os.set_blocking(in_w, False)
         return popen, in_w, [(out_r, "stdout"), (err_r, "stderr")]
     cols, rows = pty_size
@@ -300,6 +312,7 @@ def spawn(argv, path, env, cwd, pty_size):
         raise
     finally:
         os.close(slave)
+    prefer_for_oom(popen.pid)
     os.set_blocking(master, False)
     return popen, master, [(master, "stdout")]
 
@@ -329,35 +342,49 @@ class Process:
 
     def start(self, out_fds, stdin_data, timeout, on_exit):
         """Starts feeding stdin and collecting output; on_exit(self) runs when all is in.
-        RuntimeError when a thread cannot start (the session's process limit counts threads):
-        the child is then killed and reaped, never left unwatched."""
-        feeds = bool(stdin_data) or not self.background
-        if feeds:
+        A foreground command is watched on the caller's thread (this returns once it is done),
+        and its stdin, when it has no bytes to feed, ends at once: a command needs no thread of
+        the session's own (a fork bomb's processes and the agent's threads share one limit).
+        RuntimeError when a thread it needs cannot start: the child is then killed and reaped,
+        never left unwatched."""
+        deadline = self._t0 + timeout if timeout > 0 else None
+        if not self.background and not stdin_data:
+            with self._stdin_lock:
+                try:
+                    self._write_stdin_locked(b"", True)
+                except RequestError:
+                    pass  # it exited already
+        elif stdin_data:
             # The feeder owns the stdin lock, so stdin ops queue behind the initial bytes.
             # A foreground child's stdin ends after them.
             self._stdin_lock.acquire()
-        deadline = self._t0 + timeout if timeout > 0 else None
-        try:
-            threading.Thread(target=self._monitor, args=(out_fds, deadline, on_exit), daemon=True).start()
-        except RuntimeError:
-            if feeds:
-                self._stdin_lock.release()
-            kill_group(self.pid)
-            self._reap_blocking()
-            for fd in {fd for fd, _ in out_fds} | ({self._stdin_fd} if self._stdin_fd is not None else set()):
-                os.close(fd)
-            self._stdin_fd = None
-            self.done.set()
-            on_exit(self)
-            raise
-        if feeds:
             try:
                 threading.Thread(target=self._feed_initial, args=(stdin_data, not self.background),
                                  daemon=True).start()
             except RuntimeError:
                 self._stdin_lock.release()
-                kill_group(self.pid)  # the monitor reaps it and closes everything
+                self._abandon(out_fds, on_exit)
                 raise
+        if not self.background:
+            self._monitor(out_fds, deadline, on_exit)
+            return
+        try:
+            threading.Thread(target=self._monitor, args=(out_fds, deadline, on_exit), daemon=True).start()
+        except RuntimeError:
+            self._abandon(out_fds, on_exit)
+            raise
+
+    def _abandon(self, out_fds, on_exit):
+        """Kills and reaps a child that cannot be watched, and closes its descriptors."""
+        kill_group(self.pid)
+        self._reap_blocking()
+        with self._stdin_lock:
+            fds = {fd for fd, _ in out_fds} | ({self._stdin_fd} if self._stdin_fd is not None else set())
+            self._stdin_fd = None
+        for fd in fds:
+            os.close(fd)
+        self.done.set()
+        on_exit(self)
 
     def _reap_blocking(self):
         while not self._reap():
