@@ -33,7 +33,6 @@ import traceback
 MAX_REQUEST = 64 << 20          # largest request frame the host may send
 MAX_CONTEXT_FRAME = 256 << 20   # largest reply frame a context server may send
 MAX_IN_FLIGHT = 256             # requests handled at once
-COMMAND_OOM_SCORE_ADJ = 500     # commands go before the agent when the session's memory runs out
 MAX_CONTEXTS = 32
 KEEP_EXITED = 64                # exited processes that `processes` still lists
 DEFAULT_MAX_OUTPUT = 1 << 20
@@ -270,16 +269,6 @@ def shell_failure(exit_code, message):
             "output_limit": False, "wall_ms": 0.0, "cpu_ms": 0.0, "max_rss_kb": 0}
 
 
-def prefer_for_oom(pid):
-    """Makes a command (and what it forks from now on) the session's first choice when the memory
-    limit is hit, before the agent: a memory bomb must end itself, not the session."""
-    try:
-        with open(f"/proc/{pid}/oom_score_adj", "w") as f:
-            f.write(str(COMMAND_OOM_SCORE_ADJ))
-    except OSError:
-        pass  # it exited already; the limit still holds, only the choice of victim is at stake
-
-
 def spawn(argv, path, env, cwd, pty_size):
     """Starts argv in a new session; returns (popen, stdin fd, [(output fd, stream)])."""
     if pty_size is None:
@@ -296,7 +285,6 @@ def spawn(argv, path, env, cwd, pty_size):
         finally:
             for fd in (in_r, out_w, err_w):
                 os.close(fd)
-        prefer_for_oom(popen.pid)
         os.set_blocking(in_w, False)
         return popen, in_w, [(out_r, "stdout"), (err_r, "stderr")]
     cols, rows = pty_size
@@ -312,7 +300,6 @@ def spawn(argv, path, env, cwd, pty_size):
         raise
     finally:
         os.close(slave)
-    prefer_for_oom(popen.pid)
     os.set_blocking(master, False)
     return popen, master, [(master, "stdout")]
 
