@@ -125,7 +125,9 @@ public final class HTTPConnection: @unchecked Sendable {
     /// `onBody` receives the body as it arrives (a stream of events) instead of the response holding it.
     public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
                         accept: String = "application/json", onBody: (([UInt8]) -> Void)? = nil) throws(Failure) -> Response {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: keep-alive\r\nAccept: \(accept)\r\n"
+        // An IPv6 address goes in brackets in the Host header.
+        let hostHeader = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(hostHeader):\(port)\r\nConnection: keep-alive\r\nAccept: \(accept)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if let body { head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"

@@ -23,11 +23,12 @@ extension Engine {
         if let url = request.callbackURL { _ = try TaskCallback.target(url, allowed: configuration.tasks.allowedCallbackHosts) }
         for (index, step) in steps.enumerated() {
             if let path = step.path {
-                do throws(WorkspaceFiles.Failure) { _ = try WorkspaceFiles.normalise(path) } catch {
+                let relative: String
+                do throws(WorkspaceFiles.Failure) { relative = try WorkspaceFiles.normalise(path) } catch {
                     throw EngineError(.invalidRequest, "steps[\(index)].path: \(Self.describe(error)); paths are relative to the task's workspace (/workspace)",
                                       field: "steps[\(index)].path")
                 }
-                if (try? WorkspaceFiles.normalise(path))?.isEmpty == true {
+                if relative.isEmpty {
                     throw EngineError(.invalidRequest, "steps[\(index)].path names the task directory itself: name a file in it", field: "steps[\(index)].path")
                 }
             }
@@ -223,8 +224,11 @@ extension Engine {
             }
             var updated = row
             updated.status = info.status.rawValue
-            updated.document = (try? TaskManager.encoder.encode(info)) ?? row.document
-            do { try await tasks.store.saveTask(updated); count += 1 } catch {
+            do {
+                updated.document = try TaskManager.encoder.encode(info)
+                try await tasks.store.saveTask(updated)
+                count += 1
+            } catch {
                 logger.error("an interrupted task could not be saved", metadata: ["task_id": .string(row.taskID), "error": .string("\(error)")])
             }
         }

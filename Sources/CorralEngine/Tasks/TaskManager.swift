@@ -39,10 +39,11 @@ final class LiveTask: Sendable {
         }
     }
 
-    var row: TaskRow {
+    /// The task as the store keeps it; throws when it cannot be encoded (never stored as anything else).
+    func row() throws -> TaskRow {
         let info = self.info
-        let document = (try? TaskManager.encoder.encode(info)) ?? Data("{}".utf8)
-        return TaskRow(taskID: id, owner: owner, status: info.status.rawValue, createdAtMs: createdAtMs, document: document)
+        return TaskRow(taskID: id, owner: owner, status: info.status.rawValue, createdAtMs: createdAtMs,
+                       document: try TaskManager.encoder.encode(info))
     }
 }
 
@@ -140,7 +141,7 @@ public final class TaskManager: Sendable {
     /// Saves `task`'s state; a failed write is logged and retried at the next change (the state
     /// in memory stays authoritative while the process lives).
     func save(_ task: LiveTask) async {
-        do { try await store.saveTask(task.row) } catch {
+        do { try await store.saveTask(try task.row()) } catch {
             logger.error("a task could not be saved", metadata: ["task_id": .string(task.id), "error": .string("\(error)")])
         }
     }
