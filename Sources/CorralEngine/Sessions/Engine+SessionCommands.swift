@@ -71,6 +71,10 @@ extension Engine {
 
     /// The argv of a command: `bash -c COMMAND`, or an interpreted language's run command on the code.
     private func command(_ request: SessionExecRequest, session: Session, environment: inout [(key: String, value: String)]) throws(EngineError) -> [String] {
+        // A language the catalog does not know is refused whatever it goes with (a command ignores it).
+        if let name = request.language, runtime.catalog.language(named: name) == nil {
+            throw EngineError(.unknownLanguage, "unknown language '\(name)'; GET /v1/languages lists them", field: "language")
+        }
         switch (request.command, request.code) {
         case (let command?, nil):
             guard !command.utf8.contains(0) else { throw EngineError(.invalidRequest, "command contains a NUL byte", field: "command") }
