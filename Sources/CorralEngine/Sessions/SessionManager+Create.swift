@@ -121,15 +121,20 @@ extension SessionManager {
         var limits: ResourceLimits
     }
 
-    /// Starts a session's jail and greets its agent.
+    /// Starts a session's jail and greets its agent. The agent starts with at least one core's CPU
+    /// share and gets `limits`' own once it has answered: its start-up (~30 ms of CPU) is Corral's
+    /// cost, not the session's, and at a share of a few percent it took seconds (over 15 s on a
+    /// loaded CI host) before any of the caller's code ran.
     func launch(limits: ResourceLimits, workspace: SessionWorkspace.Kind, network: Bool) async throws(EngineError) -> Launched {
         let sources = try SessionAgentSources.bundled.get()
         let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
         let id = "ses-" + String((0..<12).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
         var paths = Set<String>()
         for language in runtime.catalog.languages { paths.formUnion(language.paths ?? []) }
+        var startLimits = limits
+        startLimits.cpuPercent = max(limits.effectiveCPUPercent, min(100, ResourceLimits.maximum.effectiveCPUPercent))
         var spec = JailSpec(arguments: ["/usr/bin/python3", "-I", "-c", sources.agent], environment: JailSpec.baseEnvironment,
-                            readOnlyPaths: paths.sorted(), limits: limits, network: network)
+                            readOnlyPaths: paths.sorted(), limits: startLimits, network: network)
         spec.workingDirectory = JailSpec.workspacePath
         let agent = SessionAgent()
         let jail: SessionJail
@@ -147,6 +152,13 @@ extension SessionManager {
             agent.ended("its agent did not start")
             jail.destroy()
             throw EngineError(.internalError, "the session's agent did not start: \(error.message)")
+        }
+        if startLimits.effectiveCPUPercent != limits.effectiveCPUPercent {
+            do throws(SandboxError) { try jail.retarget(limits, replacing: startLimits) } catch {
+                agent.ended("its limits could not be set")
+                jail.destroy()
+                throw EngineError(.internalError, "the session's CPU share could not be set: \(error)")
+            }
         }
         return Launched(id: id, jail: jail, agent: agent, limits: limits)
     }
