@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Already built for Hummingbird: named here for the NATS and Redis clients' sockets.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // C: only what runs between clone and execve (async-signal-safe).
@@ -73,6 +75,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Sessions/Resources")],
+            swiftSettings: swiftSettings
+        ),
+        // A NATS client of our own (no NATS package builds on Linux here): core protocol on SwiftNIO.
+        .target(
+            name: "CorralNATSClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Seed 000's NATS service (agent.<name>.*) and the NATS service API ($SRV.*) over the engine.
+        .target(
+            name: "CorralNATS",
+            dependencies: ["CorralEngine", "CorralStore", "CorralNATSClient", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -148,6 +166,12 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CorralNATSTests",
+            dependencies: ["CorralNATSClient", "CorralNATS", "CorralEngine", "CorralStore", "CorralSandbox", "CorralTestSupport",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

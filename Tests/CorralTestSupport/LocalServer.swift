@@ -1,0 +1,128 @@
+import Foundation
+import Glibc
+
+/// A real server (Debian's nats-server, redis-server, PostgreSQL) started by a test on a free
+/// loopback port and stopped at its end: the fleet's tests talk to the real thing, never a mock.
+public final class LocalServer: @unchecked Sendable {
+    public let name: String
+    public let port: Int
+    public let arguments: [String]
+    public let directory: String
+    private let lock = NSLock()
+    private var process: Process?
+    private var log: FileHandle?
+
+    /// A port the kernel says is free now (bound to 127.0.0.1:0 and released).
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : 0
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
+    public static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    /// `arguments[0]` is the program; `{port}` and `{dir}` in the arguments are replaced.
+    public init(name: String, port: Int = LocalServer.freePort(), arguments: [String]) {
+        let directory = NSTemporaryDirectory() + "corral-\(name)-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.name = name
+        self.port = port
+        self.directory = directory
+        self.arguments = arguments.map { $0.replacingOccurrences(of: "{port}", with: String(port)).replacingOccurrences(of: "{dir}", with: directory) }
+    }
+
+    /// Starts it and waits (up to `timeout` s) until its port accepts connections.
+    public func start(timeout: Double = 15) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: arguments[0])
+        p.arguments = Array(arguments.dropFirst())
+        FileManager.default.createFile(atPath: directory + "/server.log", contents: nil)
+        let log = FileHandle(forWritingAtPath: directory + "/server.log")
+        p.standardOutput = log
+        p.standardError = log
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        lock.withLock { process = p; self.log = log }
+        let deadline = Date().addingTimeInterval(timeout)
+        while !LocalServer.accepts(port) {
+            guard p.isRunning, Date() < deadline else {
+                stop()
+                throw LocalServerError(message: "\(name) did not start on port \(port): \(logTail)")
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// SIGTERM (SIGKILL with `kill`), then waits for the process to end.
+    public func stop(kill: Bool = false) {
+        let p = lock.withLock { () -> Process? in defer { process = nil }; return process }
+        guard let p else { return }
+        if p.isRunning { Glibc.kill(p.processIdentifier, kill ? SIGKILL : SIGTERM) }
+        let deadline = Date().addingTimeInterval(10)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        lock.withLock { try? log?.close(); log = nil }
+    }
+
+    public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+
+    /// The end of what the server wrote, for failure messages.
+    public var logTail: String {
+        let text = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
+        return String(text.suffix(1500))
+    }
+
+    /// Stops it and removes its directory.
+    public func remove() {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    deinit { stop() }
+}
+
+public struct LocalServerError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+extension LocalServer {
+    /// Debian's nats-server on a free port; `auth` adds `--user/--pass` or `--auth TOKEN`.
+    public static func nats(user: String? = nil, password: String? = nil, token: String? = nil, port: Int = LocalServer.freePort()) -> LocalServer {
+        var arguments = ["/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", "{port}"]
+        if let user, let password { arguments += ["--user", user, "--pass", password] }
+        if let token { arguments += ["--auth", token] }
+        return LocalServer(name: "nats", port: port, arguments: arguments)
+    }
+
+    /// Debian's redis-server on a free port, no persistence.
+    public static func redis(port: Int = LocalServer.freePort()) -> LocalServer {
+        LocalServer(name: "redis", port: port, arguments: [
+            "/usr/bin/redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", "{dir}", "--protected-mode", "yes"])
+    }
+
+    public static var natsServerInstalled: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/nats-server") }
+    public static var redisServerInstalled: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server") }
+}
