@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "corral",
             dependencies: [
-                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralHTTP", "CorralClient",
+                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralHTTP", "CorralClient", "CorralNATS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

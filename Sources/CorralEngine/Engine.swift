@@ -15,6 +15,8 @@ public final class Engine: Sendable {
     public let cache: any ResultCache
     public let admission: AdmissionQueue
     public let metrics = EngineMetrics()
+    /// The fleet's servers (NATS, PostgreSQL, Redis) and how each is doing.
+    public let connections = ConnectionRegistry()
     let logger: Logger
     /// Records every execution; a failed write is counted, kept and retried, never lost or blocking.
     public let historyWriter: RetryingHistoryWriter

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CorralEngine
 import CorralHTTP
+import CorralNATS
 import CorralRuntimes
 import CorralSandbox
 import CorralStore
@@ -66,6 +67,18 @@ extension Corral {
             valueName: "MODE"))
         var policyMode: String?
 
+        @Option(name: .customLong("nats-url"), help: ArgumentHelp(
+            "Join a fleet over NATS: serve seed 000's agent.<name>.task/status/health and $SRV.* (also NATS_URL).", valueName: "nats://HOST:PORT"))
+        var natsURL: String?
+        @Option(name: .customLong("agent-name"), help: "Seed 000's agent name in the NATS subjects and the service name (default coding_agent).")
+        var agentName: String?
+        @Option(name: .customLong("instance-id"), help: "This instance's agent_id in status reports (default corral-HOSTNAME).")
+        var instanceID: String?
+        @Option(name: .customLong("redis-url"), help: ArgumentHelp("Share the result cache through Redis (also REDIS_URL).", valueName: "redis://HOST:PORT"))
+        var redisURL: String?
+        @Option(name: .customLong("postgres-url"), help: ArgumentHelp("History in PostgreSQL (also POSTGRES_URL).", valueName: "postgresql://..."))
+        var postgresURL: String?
+
         func run() async throws {
             let settings = try ServeSettings.resolve(self)
             let level = Logger.Level(rawValue: settings.logLevel) ?? .info
@@ -96,6 +109,15 @@ extension Corral {
                 throw CLIFailure(error)
             }
             let server = CorralServer(engine: engine, http: settings.http)
+            let state = server.state
+            var fleetServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if let nats = try settings.fleet.natsConfiguration(workers: settings.engine.workers) {
+                do {
+                    let front = try NATSFront(engine: engine, configuration: nats, logger: logger,
+                                              serviceState: { state.serviceState })
+                    fleetServices.append(.init(service: front))
+                } catch { throw CLIFailure.usage(error.message) }
+            }
             let host = settings.http.host
             let app = server.application(logger: logger) { port in
                 logger.info("listening", metadata: ["url": .string("http://\(host):\(port)"), "workers": .stringConvertible(settings.engine.workers)])
@@ -104,6 +126,7 @@ extension Corral {
                 services: [
                     .init(service: EngineService(engine: engine, sandbox: sandbox, retention: settings.engine.retention, logger: logger)),
                     .init(service: app),
+                ] + fleetServices + [
                     .init(service: DrainSignal(state: server.state, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

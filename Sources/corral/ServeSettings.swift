@@ -14,6 +14,7 @@ struct ServeSettings {
     var historyBackend = "sqlite"
     var graceSeconds: Double = 30
     var logLevel = "info"
+    var fleet = FleetSettings()
 
     static var defaultDataDirectory: String {
         let env = ProcessInfo.processInfo.environment
@@ -51,13 +52,21 @@ struct ServeSettings {
             do { file = try JSONDecoder().decode(File.self, from: data) } catch {
                 throw CLIFailure.usage("\(path) is not a valid configuration: \(error)")
             }
-            let keys = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]).map { Set($0.keys) } ?? []
-            let unknown = keys.subtracting(File.fieldNames)
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            let allowed = File.fieldNames.union(FleetSettings.fileFieldNames)
+            let unknown = Set(object.keys).subtracting(allowed)
             guard unknown.isEmpty else {
                 throw CLIFailure.usage("\(path): unknown field(s) \(unknown.sorted().joined(separator: ", ")); "
-                    + "allowed: \(File.fieldNames.sorted().joined(separator: ", "))")
+                    + "allowed: \(allowed.sorted().joined(separator: ", "))")
             }
             try s.apply(file)
+            try s.fleet.apply(file: object)
+            // Seed 000's max_concurrent_tasks: the jails that run at once.
+            if let v = object["max_concurrent_tasks"] {
+                guard let number = v as? NSNumber, String(cString: number.objCType) != "c", let n = Int(exactly: number.doubleValue) else { throw CLIFailure.usage("\"max_concurrent_tasks\" must be a whole number") }
+                s.engine.workers = n
+                s.engine.queueCapacity = Self.defaultQueueCapacity(workers: n)
+            }
         }
         func int(_ key: String) throws -> Int? {
             guard let raw = env[key] else { return nil }
@@ -67,7 +76,9 @@ struct ServeSettings {
         if let v = env["CORRAL_HOST"] { s.http.host = v }
         if let v = try int("CORRAL_PORT") { s.http.port = v }
         if let v = env["CORRAL_DATA_DIR"] { s.dataDirectory = v }
-        if let v = try int("CORRAL_WORKERS") { s.engine.workers = v }
+        if let v = try int("CORRAL_MAX_CONCURRENT_TASKS") { s.engine.workers = v; s.engine.queueCapacity = Self.defaultQueueCapacity(workers: max(1, v)) }
+        if let v = try int("CORRAL_WORKERS") { s.engine.workers = v; s.engine.queueCapacity = Self.defaultQueueCapacity(workers: max(1, v)) }
+        s.fleet.apply(environment: env)
         if let v = env["CORRAL_API_KEYS"] { s.http.apiKeys.merge(try parseKeys(v.split(separator: ",").map(String.init))) { $1 } }
         if let v = env["CORRAL_LOG_LEVEL"] { s.logLevel = v }
         if let v = env["CORRAL_WARM_POOL"] { try s.setWarmPool(v, source: "CORRAL_WARM_POOL") }
@@ -116,6 +127,8 @@ struct ServeSettings {
             }
             s.engine.tasks.allowedCallbackHosts.append(host)
         }
+        s.fleet.apply(flags: flags)
+        if let id = s.fleet.instanceID { s.engine.instanceID = id }
         s.engine.tasks.directory = s.dataDirectory + "/tasks"
         // Compiled artifacts live with the rest of the service's data unless CORRAL_COMPILE_CACHE says otherwise.
         s.engine.compileCacheDirectory = s.dataDirectory + "/compile"

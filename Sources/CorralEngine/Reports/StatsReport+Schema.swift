@@ -112,6 +112,8 @@ extension StatusReport.Connection: SchemaDescribed {
             switch key {
             case .state: .enumeration(State.allCases.map(\.rawValue))
             case .backend: .string()
+            case .circuitBreaker: JSONSchema.enumeration(Breaker.allCases.map(\.rawValue))
+                .described("Seed 000's circuit breaker guarding it (docs/fleet.md); none where there is no breaker.")
             }
         }
     }

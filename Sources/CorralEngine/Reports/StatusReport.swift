@@ -6,16 +6,35 @@ import Foundation
 public struct StatusReport: Sendable, Encodable {
     /// A backend the service depends on.
     public struct Connection: Sendable, Encodable {
-        public enum State: String, Sendable, Encodable, CaseIterable { case connected, error }
-        var state: State
-        /// The store's type (`SQLiteHistoryStore`).
-        var backend: String
-        enum CodingKeys: String, CodingKey, CaseIterable { case state, backend }
+        public enum State: String, Sendable, Encodable, CaseIterable {
+            case connected, error
+            /// Configured, and down now (being retried).
+            case disconnected
+            /// This instance runs without it (no `--nats-url`, `--postgres-url`, `--redis-url`).
+            case notConfigured = "not_configured"
+        }
+        /// Seed 000's circuit breaker states; `none` where no breaker guards the connection.
+        public enum Breaker: String, Sendable, Encodable, CaseIterable { case closed, open, halfOpen = "half_open", none }
+        public var state: State
+        /// What serves it (`SQLiteHistoryStore`, `nats://127.0.0.1:4222`).
+        public var backend: String
+        public var circuitBreaker: Breaker
+        public init(state: State, backend: String, circuitBreaker: Breaker = .none) {
+            self.state = state
+            self.backend = backend
+            self.circuitBreaker = circuitBreaker
+        }
+        enum CodingKeys: String, CodingKey, CaseIterable { case state, backend, circuitBreaker = "circuit_breaker" }
     }
+    /// The stores every instance has (history, cache) and the fleet's servers (seed 000's
+    /// `connections.nats/postgres/redis.state`).
     public struct Connections: Sendable, Encodable {
         var history: Connection
         var cache: Connection
-        enum CodingKeys: String, CodingKey, CaseIterable { case history, cache }
+        var nats: Connection
+        var postgres: Connection
+        var redis: Connection
+        enum CodingKeys: String, CodingKey, CaseIterable { case history, cache, nats, postgres, redis }
     }
     public struct TaskMetrics: Sendable, Encodable {
         var tasksCompleted: Int, tasksFailed: Int, avgProcessingTimeMs: Double
@@ -67,7 +86,11 @@ extension Engine {
         return StatusReport(
             agentId: configuration.instanceID, state: state, uptimeSeconds: Date().timeIntervalSince(metrics.startedAt),
             connections: .init(history: .init(state: historyState, backend: String(describing: type(of: history))),
-                               cache: .init(state: .connected, backend: String(describing: type(of: cache)))),
+                               cache: connections.state(of: "redis").state == .notConfigured
+                                   ? .init(state: .connected, backend: String(describing: type(of: cache)))
+                                   : connections.state(of: "redis"),
+                               nats: connections.state(of: "nats"), postgres: connections.state(of: "postgres"),
+                               redis: connections.state(of: "redis")),
             metrics: .init(tasksCompleted: s.total, tasksFailed: count(of: .internalError, in: s.byStatus) + s.rejected,
                            avgProcessingTimeMs: s.averageMs),
             codingMetrics: codingMetrics,

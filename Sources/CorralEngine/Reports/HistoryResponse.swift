@@ -1,17 +1,24 @@
-import CorralEngine
 import CorralStore
 
 /// Seed 000's `get_execution_history` result: `count` and `executions`, plus paging.
-struct HistoryResponse: Encodable, SchemaDescribed {
-    var count: Int
-    var total: Int
-    var limit: Int
-    var offset: Int
-    var executions: [ExecutionRecord]
+public struct HistoryResponse: Encodable, Sendable, SchemaDescribed {
+    public var count: Int
+    public var total: Int
+    public var limit: Int
+    public var offset: Int
+    public var executions: [ExecutionRecord]
+
+    public init(count: Int, total: Int, limit: Int, offset: Int, executions: [ExecutionRecord]) {
+        self.count = count
+        self.total = total
+        self.limit = limit
+        self.offset = offset
+        self.executions = executions
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable { case count, total, limit, offset, executions }
 
-    static func schema(in context: SchemaContext) -> JSONSchema {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
         .object(CodingKeys.self) { key in
             switch key {
             case .count: JSONSchema.integer(minimum: 0).described("Executions on this page.")
