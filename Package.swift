@@ -86,6 +86,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A small Redis (RESP2) client on SwiftNIO and the fleet's shared result cache over it.
+        .target(
+            name: "CorralRedis",
+            dependencies: ["CorralStore", "CorralSandbox", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // Seed 000's NATS service (agent.<name>.*) and the NATS service API ($SRV.*) over the engine.
         .target(
             name: "CorralNATS",
@@ -106,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "corral",
             dependencies: [
-                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralHTTP", "CorralClient", "CorralNATS",
+                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralHTTP", "CorralClient", "CorralNATS", "CorralRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -170,7 +177,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CorralNATSTests",
-            dependencies: ["CorralNATSClient", "CorralNATS", "CorralEngine", "CorralStore", "CorralSandbox", "CorralTestSupport",
+            dependencies: ["CorralNATSClient", "CorralNATS", "CorralRedis", "CorralEngine", "CorralStore", "CorralSandbox", "CorralTestSupport",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

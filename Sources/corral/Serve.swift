@@ -2,6 +2,7 @@ import ArgumentParser
 import CorralEngine
 import CorralHTTP
 import CorralNATS
+import CorralRedis
 import CorralRuntimes
 import CorralSandbox
 import CorralStore
@@ -100,14 +101,21 @@ extension Corral {
                     throw CLIFailure.corralFailed("cannot open the history database in \(settings.dataDirectory): \(error); use --data-dir")
                 }
             }
+            let redisCache: RedisResultCache?
+            do { redisCache = try settings.fleet.redisCache(logger: logger) } catch {
+                sandbox.shutdown()
+                throw error
+            }
             // Refuses to start, naming the file, when the catalog, the rules or the profiles do not load.
             let engine: Engine
             do throws(EngineError) {
-                engine = try Engine(configuration: settings.engine, sandbox: sandbox, history: history, logger: logger)
+                engine = try Engine(configuration: settings.engine, sandbox: sandbox, history: history,
+                                    cache: redisCache ?? MemoryResultCache(), logger: logger)
             } catch {
                 sandbox.shutdown()
                 throw CLIFailure(error)
             }
+            if let redisCache { await FleetSettings.register(redisCache, in: engine, logger: logger) }
             let server = CorralServer(engine: engine, http: settings.http)
             let state = server.state
             var fleetServices: [ServiceGroupConfiguration.ServiceConfiguration] = []

@@ -1,4 +1,8 @@
 import CorralNATS
+import CorralEngine
+import CorralRedis
+import CorralStore
+import Logging
 import Foundation
 
 /// Fleet mode's settings (docs/fleet.md): the NATS, Redis and PostgreSQL servers an instance joins.
@@ -14,11 +18,14 @@ struct FleetSettings {
     var statusPublishIntervalSeconds: Double = 30
     /// Prefix of every Redis key, so that several fleets (or other programs) can share one Redis.
     var redisKeyPrefix = "corral:"
+    /// Seed 000's circuit breaker settings, for every guarded connection (Redis).
+    var breaker = CircuitBreaker.Settings()
 
     /// The configuration file's fleet fields.
     static let fileFieldNames: Set<String> = [
         "nats_url", "redis_url", "postgres_url", "agent_name", "instance_id", "heartbeat_interval_seconds",
         "status_publish_interval_seconds", "max_concurrent_tasks", "redis_key_prefix",
+        "circuit_breaker_failure_threshold", "circuit_breaker_timeout_seconds", "circuit_breaker_half_open_max_calls",
     ]
 
     mutating func apply(file object: [String: Any]) throws {
@@ -40,6 +47,16 @@ struct FleetSettings {
         if let v = try string("redis_key_prefix") { redisKeyPrefix = v }
         if let v = try seconds("heartbeat_interval_seconds") { heartbeatIntervalSeconds = v }
         if let v = try seconds("status_publish_interval_seconds") { statusPublishIntervalSeconds = v }
+        if let v = try seconds("circuit_breaker_timeout_seconds") {
+            guard v.isFinite, v >= 0.1, v <= 86_400 else { throw CLIFailure.usage("\"circuit_breaker_timeout_seconds\" is 0.1 to 86400") }
+            breaker.timeoutSeconds = v
+        }
+        for (key, path) in [("circuit_breaker_failure_threshold", \CircuitBreaker.Settings.failureThreshold),
+                            ("circuit_breaker_half_open_max_calls", \CircuitBreaker.Settings.halfOpenMaxCalls)] {
+            guard let v = try seconds(key) else { continue }
+            guard let n = Int(exactly: v), (1...1000).contains(n) else { throw CLIFailure.usage("\"\(key)\" is a whole number from 1 to 1000") }
+            breaker[keyPath: path] = n
+        }
     }
 
     mutating func apply(environment env: [String: String]) {
@@ -69,5 +86,47 @@ struct FleetSettings {
         c.maxInFlight = min(10_000, max(4, workers * 8))
         do { try c.validate() } catch { throw CLIFailure.usage(error.message) }
         return c
+    }
+}
+
+extension FleetSettings {
+    /// The shared result cache of `--redis-url`, or nil. `--postgres-url` is refused here: history in
+    /// PostgreSQL is not built, and a fleet must not silently keep it per instance instead.
+    func redisCache(logger: Logger) throws -> RedisResultCache? {
+        if let url = postgresURL, !url.isEmpty {
+            throw CLIFailure.usage("--postgres-url / POSTGRES_URL: history in PostgreSQL is not available in this version of corral; "
+                + "unset it (each instance then keeps its history in DATA_DIR/history.sqlite; see docs/fleet.md)")
+        }
+        guard let url = redisURL, !url.isEmpty else { return nil }
+        let options: RedisConnection.Options
+        do { options = try RedisConnection.Options(url: url) } catch { throw CLIFailure.usage("--redis-url: \(error.message)") }
+        guard !redisKeyPrefix.isEmpty, redisKeyPrefix.utf8.count <= 200 else {
+            throw CLIFailure.usage("\"redis_key_prefix\" is 1 to 200 bytes")
+        }
+        let breaker = CircuitBreaker(name: "redis", settings: breaker) { name, state in
+            logger.warning("circuit breaker changed state", metadata: ["connection": .string(name), "state": .string(state.rawValue)])
+        }
+        return RedisResultCache(redis: RedisConnection(options), keyPrefix: redisKeyPrefix, breaker: breaker, logger: logger)
+    }
+
+    /// Reports the cache's state in status and metrics, and says at start whether Redis answers
+    /// (it is not required to: runs go on without the cache until it does).
+    static func register(_ cache: RedisResultCache, in engine: Engine, logger: Logger) async {
+        let url = cache.redis.options.redactedURL
+        engine.connections.register("redis") {
+            let breaker: StatusReport.Connection.Breaker = switch cache.breaker.state {
+            case .closed: .closed
+            case .open: .open
+            case .halfOpen: .halfOpen
+            }
+            let up = cache.redis.isConnected && breaker != .open
+            return StatusReport.Connection(state: up ? .connected : .disconnected, backend: url, circuitBreaker: breaker)
+        }
+        do throws(RedisError) {
+            _ = try await cache.redis.command(["PING"])
+            logger.info("Redis result cache connected", metadata: ["server": .string(url)])
+        } catch {
+            logger.warning("Redis unreachable; runs go on without the shared cache until it answers", metadata: ["error": .string(error.message)])
+        }
     }
 }

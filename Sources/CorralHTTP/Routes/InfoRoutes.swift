@@ -29,6 +29,7 @@ extension CorralServer {
             let history = engine.historyWriter.statistics
             let text = engine.metrics.prometheusText(queueDepth: a.queued, running: a.running, workers: engine.admission.workers,
                                                      historyWriteFailures: history.writeFailures, historyPending: history.pending)
+                + engine.connections.prometheusText()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
