@@ -178,7 +178,8 @@ let package = Package(
         .testTarget(
             name: "CorralNATSTests",
             dependencies: ["CorralNATSClient", "CorralNATS", "CorralRedis", "CorralEngine", "CorralStore", "CorralSandbox", "CorralTestSupport",
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -104,6 +104,7 @@ public final class LocalServer: @unchecked Sendable {
 
 public struct LocalServerError: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

@@ -80,7 +80,10 @@ struct WireSample {
             WireSample(component: "StatusReport", value: StatusReport(
                 agentId: "corral-test", state: .running, uptimeSeconds: 1,
                 connections: .init(history: .init(state: .connected, backend: "SQLiteHistoryStore"),
-                                   cache: .init(state: .error, backend: "MemoryResultCache")),
+                                   cache: .init(state: .error, backend: "MemoryResultCache"),
+                                   nats: .init(state: .connected, backend: "nats://127.0.0.1:4222"),
+                                   postgres: .init(state: .notConfigured, backend: "none"),
+                                   redis: .init(state: .disconnected, backend: "redis://127.0.0.1:6379/0", circuitBreaker: .open)),
                 metrics: .init(tasksCompleted: 1, tasksFailed: 0, avgProcessingTimeMs: 1), codingMetrics: codingMetrics,
                 warmPools: ["python": WarmPoolStatus(warmPool)])),
             WireSample(component: "WarmPoolStatus", value: WarmPoolStatus(warmPool)),
