@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Already built for Hummingbird: named here for the NATS and Redis clients' sockets.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        // Fleet history in PostgreSQL (its TLS and crypto are built for Hummingbird's packages already).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C: only what runs between clone and execve (async-signal-safe).
@@ -93,6 +95,12 @@ let package = Package(
                            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // Execution history of a fleet in PostgreSQL, behind the same HistoryStore protocol as SQLite.
+        .target(
+            name: "CorralPostgres",
+            dependencies: ["CorralStore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // Seed 000's NATS service (agent.<name>.*) and the NATS service API ($SRV.*) over the engine.
         .target(
             name: "CorralNATS",
@@ -113,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "corral",
             dependencies: [
-                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralHTTP", "CorralClient", "CorralNATS", "CorralRedis",
+                "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralHTTP", "CorralClient", "CorralNATS", "CorralRedis", "CorralPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -158,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CorralStoreTests",
-            dependencies: ["CorralStore", "CorralTestSupport"],
+            dependencies: ["CorralStore", "CorralPostgres", "CorralTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -177,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CorralNATSTests",
-            dependencies: ["CorralNATSClient", "CorralNATS", "CorralRedis", "CorralEngine", "CorralStore", "CorralSandbox", "CorralTestSupport",
+            dependencies: ["CorralNATSClient", "CorralNATS", "CorralRedis", "CorralPostgres", "CorralEngine", "CorralStore", "CorralSandbox", "CorralTestSupport",
                            .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings

@@ -27,6 +27,8 @@ public struct HistoryStoreError: Error, Sendable, Equatable, CustomStringConvert
         public static let invalidQuery = Code(rawValue: "invalid_query")
         /// A retention policy is invalid (the caller's mistake).
         public static let invalidRetention = Code(rawValue: "invalid_retention")
+        /// The history server (PostgreSQL) cannot be reached or did not answer in time.
+        public static let unavailable = Code(rawValue: "unavailable")
         /// Any other storage failure.
         public static let storageFailed = Code(rawValue: "storage_failed")
     }

@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// The host ids one jail runs as, distinct from every other jail alive at the same time.
@@ -42,37 +43,89 @@ public struct JailIdentity: Sendable, Equatable {
 
 /// Hands out identity slots; a slot returns once its jail is reaped, so no process of an earlier
 /// jail can still hold an account when a later one gets the same ids.
+///
+/// Slots are exclusive host-wide, not only in this process: each slot in use holds an exclusive
+/// `flock` on `lockDirectory/<slot>`, so two `corral serve` instances on one host (a fleet's
+/// quick start, two pods on one node, a CLI run beside a server) never give two live jails the
+/// same ids. The kernel drops a lock when its holder dies, so a killed instance frees its slots.
 final class JailIdentityPool: Sendable {
     private struct State {
         var free: [Int]
         var inUse = 0
+        /// The lock file descriptor of each slot in use.
+        var locks: [Int: Int32] = [:]
     }
     private let state: Mutex<State>
+    let lockDirectory: String
 
-    init(slots: Int = JailIdentity.slotCount) {
+    /// Where the slot locks live: on the host's /run (a tmpfs), root's only.
+    static let defaultLockDirectory = "/run/corral/identities"
+
+    init(slots: Int = JailIdentity.slotCount, lockDirectory: String = JailIdentityPool.defaultLockDirectory) {
         // Lowest slots first: popLast takes from the end.
         state = Mutex(State(free: Array((0..<slots).reversed())))
+        self.lockDirectory = lockDirectory
     }
 
     func acquire() throws(SandboxError) -> JailIdentity {
-        let slot = state.withLock { s -> Int? in
-            guard let slot = s.free.popLast() else { return nil }
-            s.inUse += 1
-            return slot
+        try state.withLock { s throws(SandboxError) -> JailIdentity in
+            var heldElsewhere: [Int] = []
+            // Slots another process holds are tried again after every other one.
+            defer { s.free.insert(contentsOf: heldElsewhere, at: 0) }
+            while let slot = s.free.popLast() {
+                switch lock(slot) {
+                case .locked(let fd):
+                    s.locks[slot] = fd
+                    s.inUse += 1
+                    return JailIdentity(slot: slot)
+                case .heldElsewhere:
+                    heldElsewhere.append(slot)
+                case .failed(let call, let errno):
+                    s.free.append(slot)
+                    throw .system(call: call, errno: errno, context: "\(lockDirectory)/\(slot): a jail's identity must be locked host-wide before it is used")
+                }
+            }
+            throw .invalidRequest("all \(JailIdentity.slotCount) jail identities are in use (by this and other corral processes on the host); too many jails at once")
         }
-        guard let slot else {
-            throw .invalidRequest("all \(JailIdentity.slotCount) jail identities are in use; too many jails at once")
-        }
-        return JailIdentity(slot: slot)
     }
 
     func release(_ identity: JailIdentity) {
-        state.withLock { s in
+        let fd = state.withLock { s -> Int32? in
             s.free.append(identity.slot)
             s.inUse -= 1
+            return s.locks.removeValue(forKey: identity.slot)
         }
+        if let fd { close(fd) }
     }
 
     /// Slots held by live jails (tests check that every run gives its slot back).
     var inUse: Int { state.withLock { $0.inUse } }
+
+    enum LockOutcome { case locked(Int32), heldElsewhere, failed(String, Int32) }
+
+    private func lock(_ slot: Int) -> LockOutcome {
+        let path = "\(lockDirectory)/\(slot)"
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 && errno == ENOENT {
+            guard Self.makeDirectory(lockDirectory) else { return .failed("mkdir", errno) }
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        }
+        guard fd >= 0 else { return .failed("open", errno) }
+        var result: Int32
+        repeat { result = flock(fd, LOCK_EX | LOCK_NB) } while result != 0 && errno == EINTR
+        if result == 0 { return .locked(fd) }
+        let e = errno
+        close(fd)
+        return e == EWOULDBLOCK ? .heldElsewhere : .failed("flock", e)
+    }
+
+    /// Creates `path` and its parents, mode 0700.
+    static func makeDirectory(_ path: String) -> Bool {
+        var current = ""
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o700) != 0 && errno != EEXIST { return false }
+        }
+        return true
+    }
 }
