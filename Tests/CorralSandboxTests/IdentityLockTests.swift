@@ -38,9 +38,9 @@ struct IdentityLockTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = ["-o", dir + "/0", "sleep", "30"]  // -o: flock itself holds the lock, not its sleep
+        holder.arguments = ["-o", dir + "/0", "sleep", "31"]  // -o: flock itself holds the lock, not its sleep
         try holder.run()
-        defer { if holder.isRunning { holder.terminate() } }
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }; _ = TestSupport.hostShell("pkill -f 'sleep 31' || true") }
         // Until the other process holds slot 0's lock.
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline {
@@ -54,7 +54,7 @@ struct IdentityLockTests {
         let pool = JailIdentityPool(slots: 4, lockDirectory: dir)
         let first = try pool.acquire()
         #expect(first.slot == 1, "slot 0 is another process's: got \(first.slot)")
-        holder.terminate()
+        kill(holder.processIdentifier, SIGKILL)  // as a killed instance dies
         holder.waitUntilExit()
         let others = try (0..<3).map { _ in try pool.acquire() }
         #expect(others.map(\.slot).contains(0), "slot 0 is free once its holder died: \(others.map(\.slot))")
