@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CorralStoreTests",
-            dependencies: ["CorralStore", "CorralPostgres", "CorralTestSupport"],
+            dependencies: ["CorralStore", "CorralPostgres", "CorralTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,7 @@
+import CorralPostgres
 import CorralStore
+import CorralTestSupport
+import Logging
 import Foundation
 import Testing
 
@@ -24,14 +27,14 @@ enum HistoryFixtures {
     }
 }
 
-/// The two stores every behaviour must hold for.
+/// The stores every behaviour must hold for: the embedded ones and PostgreSQL (a real server).
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite, memory
+    case sqlite, memory, postgres
 
     var testDescription: String { rawValue }
 
-    /// A new, empty store; `cleanup` removes its files.
-    func make() throws -> (store: any HistoryStore, cleanup: @Sendable () -> Void) {
+    /// A new, empty store; `cleanup` removes its files (or its database).
+    func make() async throws -> (store: any HistoryStore, cleanup: @Sendable () -> Void) {
         switch self {
         case .memory:
             return (InMemoryHistoryStore(), {})
@@ -39,6 +42,32 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let directory = HistoryFixtures.temporaryDirectory()
             let store = try SQLiteHistoryStore(path: directory + "/history.sqlite")
             return (store, { try? FileManager.default.removeItem(atPath: directory) })
+        case .postgres:
+            let server = try SharedPostgres.server()
+            let database = "h_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+            try server.psql("CREATE DATABASE \(database)")
+            let store = try PostgresHistoryStore(url: server.postgresURL(database: String(database)), poolSize: 4, logger: Logger(label: "test-pg"))
+            let running = Task { await store.run() }
+            try await store.migrate()
+            return (store, { running.cancel(); _ = try? server.psql("DROP DATABASE IF EXISTS \(database) WITH (FORCE)") })
+        }
+    }
+}
+
+/// One PostgreSQL server for the store tests of this process, started on first use and stopped
+/// when the process exits (and killed with it if it dies: `setpriv --pdeathsig`).
+enum SharedPostgres {
+    nonisolated(unsafe) static var shared: LocalServer?
+    static let lock = NSLock()
+
+    static func server() throws -> LocalServer {
+        try lock.withLock {
+            if let shared { return shared }
+            let server = try LocalServer.postgres()
+            try server.start(timeout: 30)
+            shared = server
+            atexit { SharedPostgres.shared?.remove() }
+            return server
         }
     }
 }

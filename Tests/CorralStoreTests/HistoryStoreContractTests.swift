@@ -20,7 +20,7 @@ struct HistoryStoreContractTests {
 
     @Test("a recorded execution reads back equal, by id and in a page", arguments: StoreKind.allCases)
     func roundTrip(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         let record = F.record("one", stdout: "héllo ✓", caller: nil)
         try await store.record(record)
@@ -31,7 +31,7 @@ struct HistoryStoreContractTests {
 
     @Test("timestamps are kept to the millisecond", arguments: StoreKind.allCases)
     func millisecondTimestamps(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         try await store.record(F.record("t", at: F.epoch.addingTimeInterval(0.123_456_7)))
         let stored = try #require(try await store.execution(id: "t")).createdAt
@@ -40,7 +40,7 @@ struct HistoryStoreContractTests {
 
     @Test("pages are newest first; equal times keep the last recorded first", arguments: StoreKind.allCases)
     func newestFirst(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         try await Self.seed(store)
         // Recorded last but created first: order follows creation time.
@@ -53,7 +53,7 @@ struct HistoryStoreContractTests {
 
     @Test("filters by language, status and time range, alone and combined", arguments: StoreKind.allCases)
     func filters(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         try await Self.seed(store)
         func ids(_ query: HistoryQuery) async throws -> [String] {
@@ -78,7 +78,7 @@ struct HistoryStoreContractTests {
 
     @Test("limit and offset page through the matches; total counts them all", arguments: StoreKind.allCases)
     func pagination(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         try await Self.seed(store)
         var seen: [String] = []
@@ -99,7 +99,7 @@ struct HistoryStoreContractTests {
 
     @Test("the default page is 100 rows and a larger limit is clamped to 1000", arguments: StoreKind.allCases)
     func limitClamping(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         for i in 0..<1_005 {
             try await store.record(F.record(String(format: "c%04d", i), at: F.epoch.addingTimeInterval(Double(i))))
@@ -115,7 +115,7 @@ struct HistoryStoreContractTests {
 
     @Test("a negative limit or offset, or since after until, is refused with a clear error", arguments: StoreKind.allCases)
     func invalidQueries(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         let bad = [HistoryQuery(limit: -1), HistoryQuery(offset: -5),
                    HistoryQuery(since: F.epoch.addingTimeInterval(1), until: F.epoch)]
@@ -129,7 +129,7 @@ struct HistoryStoreContractTests {
 
     @Test("recording an id again replaces the row and keeps its place", arguments: StoreKind.allCases)
     func reRecordReplaces(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         try await Self.seed(store)
         var again = F.record("r3", at: F.epoch.addingTimeInterval(3), status: "timeout")
@@ -143,7 +143,7 @@ struct HistoryStoreContractTests {
 
     @Test("retention deletes rows older than maxAgeDays", arguments: StoreKind.allCases)
     func retentionByAge(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         let now = Date()
         for (id, days) in [("d40", 40.0), ("d31", 31.0), ("d29", 29.0), ("d1", 1.0), ("now", 0.0)] {
@@ -158,7 +158,7 @@ struct HistoryStoreContractTests {
 
     @Test("retention keeps only the newest maxRows rows", arguments: StoreKind.allCases)
     func retentionByRows(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         try await Self.seed(store)
         #expect(try await store.prune(RetentionPolicy(maxAgeDays: nil, maxRows: 4)) == 6)
@@ -170,7 +170,7 @@ struct HistoryStoreContractTests {
 
     @Test("age and row limits together: the stricter one wins", arguments: StoreKind.allCases)
     func retentionCombined(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         let now = Date()
         for i in 0..<6 { try await store.record(F.record("new\(i)", at: now.addingTimeInterval(Double(-i)))) }
@@ -186,7 +186,7 @@ struct HistoryStoreContractTests {
 
     @Test("summary counts by status and language, cached rows, and the average time", arguments: StoreKind.allCases)
     func summary(_ kind: StoreKind) async throws {
-        let (store, cleanup) = try kind.make()
+        let (store, cleanup) = try await kind.make()
         defer { cleanup() }
         #expect(try await store.summary() == HistorySummary())
         try await Self.seed(store)

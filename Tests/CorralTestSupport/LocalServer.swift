@@ -8,6 +8,8 @@ public final class LocalServer: @unchecked Sendable {
     public let port: Int
     public let arguments: [String]
     public let directory: String
+    /// What `stop` sends first (PostgreSQL's fast shutdown is SIGINT; SIGTERM waits for its clients).
+    public var stopSignal = SIGTERM
     private let lock = NSLock()
     private var process: Process?
     private var log: FileHandle?
@@ -78,7 +80,7 @@ public final class LocalServer: @unchecked Sendable {
     public func stop(kill: Bool = false) {
         let p = lock.withLock { () -> Process? in defer { process = nil }; return process }
         guard let p else { return }
-        if p.isRunning { Glibc.kill(p.processIdentifier, kill ? SIGKILL : SIGTERM) }
+        if p.isRunning { Glibc.kill(p.processIdentifier, kill ? SIGKILL : stopSignal) }
         let deadline = Date().addingTimeInterval(10)
         while p.isRunning && Date() < deadline { usleep(10_000) }
         if p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
@@ -123,6 +125,67 @@ extension LocalServer {
             "/usr/bin/redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", "{dir}", "--protected-mode", "yes"])
     }
+
+    /// Debian's PostgreSQL on a free port, in a new cluster of the test's own (initdb), run as the
+    /// `postgres` user (the server refuses root), killed if the test process dies. The user
+    /// `corral` logs in with a password over TCP (SCRAM, as production does).
+    public static func postgres(port: Int = LocalServer.freePort()) throws -> LocalServer {
+        guard let bin = postgresBinDirectory else { throw LocalServerError(message: "PostgreSQL is not installed (scripts/bootstrap installs it)") }
+        let asPostgres = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--pdeathsig=SIGKILL"]
+        let server = LocalServer(name: "postgres", port: port, arguments: asPostgres + [
+            bin + "/postgres", "-D", "{dir}/data", "-p", "{port}", "-k", "{dir}", "-c", "listen_addresses=127.0.0.1",
+            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"])
+        server.stopSignal = SIGINT
+        chown(server.directory, postgresUID, postgresGID)
+        chmod(server.directory, 0o700)
+        FileManager.default.createFile(atPath: server.directory + "/pw", contents: Data(postgresPassword.utf8))
+        chown(server.directory + "/pw", postgresUID, postgresGID)
+        let initdb = Process()
+        initdb.executableURL = URL(fileURLWithPath: asPostgres[0])
+        initdb.arguments = Array(asPostgres.dropFirst()) + [bin + "/initdb", "-D", server.directory + "/data", "-U", "corral",
+                                                            "--auth-host=scram-sha-256", "--auth-local=trust", "--pwfile=" + server.directory + "/pw",
+                                                            "-E", "UTF8", "--no-sync", "--no-instructions"]
+        let out = Pipe()
+        initdb.standardOutput = out
+        initdb.standardError = out
+        try initdb.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        initdb.waitUntilExit()
+        guard initdb.terminationStatus == 0 else { throw LocalServerError(message: "initdb failed: \(text.suffix(1500))") }
+        return server
+    }
+
+    public static let postgresPassword = "corral-test"
+
+    /// The URL of database `database` of a server made by `postgres()`.
+    public func postgresURL(database: String = "postgres") -> String {
+        "postgresql://corral:\(LocalServer.postgresPassword)@127.0.0.1:\(port)/\(database)?sslmode=disable"
+    }
+
+    /// Runs SQL with psql as `corral` (CREATE DATABASE, checks), returning psql's output.
+    @discardableResult
+    public func psql(_ sql: String, database: String = "postgres") throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        p.arguments = ["-h", "127.0.0.1", "-p", String(port), "-U", "corral", "-d", database, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        p.environment = ["PGPASSWORD": LocalServer.postgresPassword, "PATH": "/usr/bin:/bin"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw LocalServerError(message: "psql '\(sql.prefix(200))' failed: \(text)") }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static var postgresBinDirectory: String? {
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).sorted()
+        return versions.last.map { "/usr/lib/postgresql/\($0)/bin" }.flatMap { FileManager.default.isExecutableFile(atPath: $0 + "/postgres") ? $0 : nil }
+    }
+    static var postgresUID: uid_t { getpwnam("postgres")?.pointee.pw_uid ?? 0 }
+    static var postgresGID: gid_t { getpwnam("postgres")?.pointee.pw_gid ?? 0 }
+    public static var postgresInstalled: Bool { postgresBinDirectory != nil && getpwnam("postgres") != nil }
 
     public static var natsServerInstalled: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/nats-server") }
     public static var redisServerInstalled: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server") }

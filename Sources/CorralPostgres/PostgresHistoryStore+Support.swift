@@ -1,0 +1,67 @@
+import CorralStore
+import Foundation
+import PostgresNIO
+
+extension PostgresHistoryStore {
+    /// `base` with the query's filters (bound, never spliced), newest first, and its page.
+    static func filtered(_ base: String, _ q: ValidatedHistoryQuery, page: Bool) -> PostgresQuery {
+        var sql = base
+        var bindings = PostgresBindings()
+        var conditions: [String] = []
+        if let language = q.language { bindings.append(language); conditions.append("language = $\(bindings.count)") }
+        if let status = q.status { bindings.append(status); conditions.append("status = $\(bindings.count)") }
+        if let since = q.sinceMs { bindings.append(since); conditions.append("created_at >= $\(bindings.count)") }
+        if let until = q.untilMs { bindings.append(until); conditions.append("created_at < $\(bindings.count)") }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        if page {
+            bindings.append(Int64(q.limit))
+            sql += " ORDER BY created_at DESC, seq DESC LIMIT $\(bindings.count)"
+            bindings.append(Int64(q.offset))
+            sql += " OFFSET $\(bindings.count)"
+        }
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+
+    static func record(_ row: PostgresRow) throws -> ExecutionRecord {
+        let r = row.makeRandomAccess()
+        return ExecutionRecord(
+            executionId: try r["execution_id"].decode(String.self),
+            createdAt: HistoryTimestamp.date(milliseconds: try r["created_at"].decode(Int64.self)),
+            language: try r["language"].decode(String.self), status: try r["status"].decode(String.self),
+            exitCode: try r["exit_code"].decode(Int64?.self).flatMap { Int(exactly: $0) },
+            executionTimeMs: try r["execution_time_ms"].decode(Double.self), cpuTimeMs: try r["cpu_time_ms"].decode(Double.self),
+            memoryUsedMb: try r["memory_used_mb"].decode(Double.self), cached: try r["cached"].decode(Bool.self),
+            codeHash: try r["code_hash"].decode(String.self), stdout: try r["stdout"].decode(String.self),
+            stderr: try r["stderr"].decode(String.self), errorMessage: try r["error_message"].decode(String?.self),
+            caller: try r["caller"].decode(String?.self), requestId: try r["request_id"].decode(String?.self))
+    }
+
+    /// Runs `body` with the store's deadline; any failure becomes a `HistoryStoreError` naming the
+    /// server and the operation (a deadline passed or a refused connection is `unavailable`).
+    func timed<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws(HistoryStoreError) -> T {
+        let deadline = operationTimeout
+        do {
+            return try await withThrowingTaskGroup(of: T.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(nanoseconds: UInt64(deadline * 1e9))
+                    throw HistoryStoreError(code: .unavailable, operation: operation, path: self.redactedURL,
+                                            reason: "PostgreSQL did not answer within \(deadline) s", hint: "check that the server runs and accepts connections")
+                }
+                guard let first = try await group.next() else { throw CancellationError() }
+                group.cancelAll()
+                return first
+            }
+        } catch let error as HistoryStoreError {
+            throw error
+        } catch let error as PSQLError {
+            let reason = error.serverInfo?[.message] ?? "\(error.code)"
+            let code: HistoryStoreError.Code = error.serverInfo == nil ? .unavailable : .storageFailed
+            throw HistoryStoreError(code: code, operation: operation, path: redactedURL, reason: "PostgreSQL: \(reason)",
+                                    hint: code == .unavailable ? "check that the server runs and accepts connections" : nil)
+        } catch {
+            throw HistoryStoreError(code: .unavailable, operation: operation, path: redactedURL, reason: "\(error)",
+                                    hint: "check that the server runs and accepts connections")
+        }
+    }
+}
