@@ -2,6 +2,7 @@ import CorralStore
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// Execution history of a fleet in PostgreSQL: every instance records into, and reads from, the same
 /// `executions` table, so `get_execution_history` answers the same on every instance. Same contract
@@ -12,6 +13,9 @@ public final class PostgresHistoryStore: HistoryStore {
     let logger: Logger
     let url: PostgresURL
     public let operationTimeout: Double
+    /// Whether `migrate()` succeeded in this process: every call makes sure first, so an instance
+    /// that started while PostgreSQL was down migrates once it is back.
+    let schemaReady = Mutex(false)
 
     /// Connects lazily (the pool opens up to `poolSize` connections as needed). Call `run()` in a
     /// long-lived task and `migrate()` once before use.
@@ -29,12 +33,16 @@ public final class PostgresHistoryStore: HistoryStore {
     /// The server, without the password.
     public var redactedURL: String { url.redacted }
 
+    /// `url` without its password (for status and logs).
+    public static func redact(_ url: String) throws(HistoryStoreError) -> String { try PostgresURL(url).redacted }
+
     /// Runs the connection pool until the task is cancelled.
     public func run() async { await client.run() }
 
     /// Creates or upgrades the schema. Instances starting together take a transaction-scoped advisory
     /// lock, so one migrates and the others find the schema done.
     public func migrate() async throws(HistoryStoreError) {
+        if schemaReady.withLock({ $0 }) { return }
         try await timed("migrate") {
             try await self.client.withTransaction(logger: self.logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(7042001)", logger: self.logger)
@@ -83,11 +91,13 @@ public final class PostgresHistoryStore: HistoryStore {
                 }
             }
         }
+        schemaReady.withLock { $0 = true }
     }
 
     static let schemaVersion = 1
 
     public func record(_ r: ExecutionRecord) async throws {
+        try await migrate()
         let ms = HistoryTimestamp.milliseconds(of: r.createdAt)
         let exit = r.exitCode.map(Int64.init)
         try await timed("record") {
@@ -108,7 +118,8 @@ public final class PostgresHistoryStore: HistoryStore {
     }
 
     public func execution(id: String) async throws -> ExecutionRecord? {
-        try await timed("read execution") {
+        try await migrate()
+        return try await timed("read execution") { () async throws -> ExecutionRecord? in
             let rows = try await self.client.query("SELECT * FROM executions WHERE execution_id = \(id)", logger: self.logger)
             for try await row in rows { return try Self.record(row) }
             return nil
@@ -117,6 +128,7 @@ public final class PostgresHistoryStore: HistoryStore {
 
     public func query(_ query: HistoryQuery) async throws -> HistoryPage {
         let valid = try query.validated()
+        try await migrate()
         return try await timed("query") {
             // One transaction at REPEATABLE READ: the count and the page agree with each other.
             try await self.client.withTransaction(logger: self.logger) { connection in
@@ -135,7 +147,8 @@ public final class PostgresHistoryStore: HistoryStore {
     }
 
     public func summary() async throws -> HistorySummary {
-        try await timed("summary") {
+        try await migrate()
+        return try await timed("summary") {
             var summary = HistorySummary()
             let totals = try await self.client.query("""
                 SELECT COUNT(*), COALESCE(SUM(CASE WHEN cached THEN 1 ELSE 0 END), 0), COALESCE(AVG(execution_time_ms), 0) FROM executions
@@ -157,6 +170,7 @@ public final class PostgresHistoryStore: HistoryStore {
 
     public func prune(_ policy: RetentionPolicy) async throws -> Int {
         let cutoff = try policy.cutoffMs(now: Date())
+        try await migrate()
         return try await timed("prune") {
             var deleted = 0
             if let cutoff {

@@ -2,6 +2,7 @@ import ArgumentParser
 import CorralEngine
 import CorralHTTP
 import CorralNATS
+import CorralPostgres
 import CorralRedis
 import CorralRuntimes
 import CorralSandbox
@@ -94,7 +95,14 @@ extension Corral {
                 throw CLIFailure.corralFailed("cannot start the sandbox: \(error) (run 'corral doctor')")
             }
             let history: any HistoryStore
-            if settings.historyBackend == "memory" {
+            let postgres: (SpillingHistoryStore, PostgresService)?
+            do { postgres = try settings.fleet.postgresHistory(dataDirectory: settings.dataDirectory, logger: logger) } catch {
+                sandbox.shutdown()
+                throw error
+            }
+            if let (spilling, _) = postgres {
+                history = spilling
+            } else if settings.historyBackend == "memory" {
                 history = InMemoryHistoryStore()
             } else {
                 do { history = try SQLiteHistoryStore(path: settings.dataDirectory + "/history.sqlite") } catch {
@@ -116,6 +124,9 @@ extension Corral {
                 throw CLIFailure(error)
             }
             if let redisCache { await FleetSettings.register(redisCache, in: engine, logger: logger) }
+            if let (spilling, _) = postgres, let url = settings.fleet.postgresURL {
+                FleetSettings.register(spilling, url: (try? PostgresHistoryStore.redact(url)) ?? "postgresql", in: engine)
+            }
             let server = CorralServer(engine: engine, http: settings.http)
             let state = server.state
             var fleetServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -131,7 +142,7 @@ extension Corral {
                 logger.info("listening", metadata: ["url": .string("http://\(host):\(port)"), "workers": .stringConvertible(settings.engine.workers)])
             }
             var groupConfiguration = ServiceGroupConfiguration(
-                services: [
+                services: (postgres.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0.1)] } ?? []) + [
                     .init(service: EngineService(engine: engine, sandbox: sandbox, retention: settings.engine.retention, logger: logger)),
                     .init(service: app),
                 ] + fleetServices + [

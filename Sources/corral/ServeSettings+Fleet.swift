@@ -1,4 +1,6 @@
 import CorralNATS
+import CorralPostgres
+import ServiceLifecycle
 import CorralEngine
 import CorralRedis
 import CorralStore
@@ -20,12 +22,15 @@ struct FleetSettings {
     var redisKeyPrefix = "corral:"
     /// Seed 000's circuit breaker settings, for every guarded connection (Redis).
     var breaker = CircuitBreaker.Settings()
+    /// Seed 000's `postgres_max_pool_size`: connections to PostgreSQL at most.
+    var postgresPoolSize = 8
 
     /// The configuration file's fleet fields.
     static let fileFieldNames: Set<String> = [
         "nats_url", "redis_url", "postgres_url", "agent_name", "instance_id", "heartbeat_interval_seconds",
         "status_publish_interval_seconds", "max_concurrent_tasks", "redis_key_prefix",
         "circuit_breaker_failure_threshold", "circuit_breaker_timeout_seconds", "circuit_breaker_half_open_max_calls",
+        "postgres_max_pool_size",
     ]
 
     mutating func apply(file object: [String: Any]) throws {
@@ -50,6 +55,10 @@ struct FleetSettings {
         if let v = try seconds("circuit_breaker_timeout_seconds") {
             guard v.isFinite, v >= 0.1, v <= 86_400 else { throw CLIFailure.usage("\"circuit_breaker_timeout_seconds\" is 0.1 to 86400") }
             breaker.timeoutSeconds = v
+        }
+        if let v = try seconds("postgres_max_pool_size") {
+            guard let n = Int(exactly: v), (1...1000).contains(n) else { throw CLIFailure.usage("\"postgres_max_pool_size\" is a whole number from 1 to 1000") }
+            postgresPoolSize = n
         }
         for (key, path) in [("circuit_breaker_failure_threshold", \CircuitBreaker.Settings.failureThreshold),
                             ("circuit_breaker_half_open_max_calls", \CircuitBreaker.Settings.halfOpenMaxCalls)] {
@@ -90,13 +99,8 @@ struct FleetSettings {
 }
 
 extension FleetSettings {
-    /// The shared result cache of `--redis-url`, or nil. `--postgres-url` is refused here: history in
-    /// PostgreSQL is not built, and a fleet must not silently keep it per instance instead.
+    /// The shared result cache of `--redis-url`, or nil.
     func redisCache(logger: Logger) throws -> RedisResultCache? {
-        if let url = postgresURL, !url.isEmpty {
-            throw CLIFailure.usage("--postgres-url / POSTGRES_URL: history in PostgreSQL is not available in this version of corral; "
-                + "unset it (each instance then keeps its history in DATA_DIR/history.sqlite; see docs/fleet.md)")
-        }
         guard let url = redisURL, !url.isEmpty else { return nil }
         let options: RedisConnection.Options
         do { options = try RedisConnection.Options(url: url) } catch { throw CLIFailure.usage("--redis-url: \(error.message)") }
@@ -127,6 +131,65 @@ extension FleetSettings {
             logger.info("Redis result cache connected", metadata: ["server": .string(url)])
         } catch {
             logger.warning("Redis unreachable; runs go on without the shared cache until it answers", metadata: ["error": .string(error.message)])
+        }
+    }
+}
+
+extension FleetSettings {
+    /// History in PostgreSQL behind a spill file (`DATA_DIR/history-spill.sqlite`), or nil without
+    /// `--postgres-url`; the service that runs its connections and its flusher.
+    func postgresHistory(dataDirectory: String, logger: Logger) throws -> (SpillingHistoryStore, PostgresService)? {
+        guard let url = postgresURL, !url.isEmpty else { return nil }
+        let store: PostgresHistoryStore
+        do { store = try PostgresHistoryStore(url: url, poolSize: postgresPoolSize, logger: logger) } catch {
+            throw CLIFailure.usage("\(error)")
+        }
+        let breaker = CircuitBreaker(name: "postgres", settings: breaker) { name, state in
+            logger.warning("circuit breaker changed state", metadata: ["connection": .string(name), "state": .string(state.rawValue)])
+        }
+        let spilling: SpillingHistoryStore
+        do { spilling = try SpillingHistoryStore(primary: store, spillPath: dataDirectory + "/history-spill.sqlite", breaker: breaker, logger: logger) } catch {
+            throw CLIFailure.corralFailed("cannot open the history spill file: \(error)")
+        }
+        return (spilling, PostgresService(store: store, spilling: spilling, logger: logger))
+    }
+
+    static func register(_ spilling: SpillingHistoryStore, url: String, in engine: Engine) {
+        engine.connections.register("postgres") {
+            let breaker: StatusReport.Connection.Breaker = switch spilling.breaker.state {
+            case .closed: .closed
+            case .open: .open
+            case .halfOpen: .halfOpen
+            }
+            let up = spilling.isReachable && breaker != .open
+            return StatusReport.Connection(state: up ? .connected : .disconnected, backend: url, circuitBreaker: breaker)
+        }
+    }
+}
+
+/// Runs PostgreSQL's connection pool and the spill file's flusher. First in the service group, so
+/// it stops last: the engine's final history flush still reaches PostgreSQL (or the spill file).
+struct PostgresService: Service {
+    let store: PostgresHistoryStore
+    let spilling: SpillingHistoryStore
+    let logger: Logger
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await store.run() }
+            group.addTask {
+                do { try await store.migrate() } catch {
+                    logger.warning("PostgreSQL not ready at start; history goes to the spill file until it is", metadata: ["error": .string("\(error)")])
+                }
+                await spilling.run()
+            }
+            try? await gracefulShutdown()
+            // A last pass over the spill file while the pool is still up.
+            if spilling.spilledCount > 0 { _ = await spilling.flushBatch() }
+            group.cancelAll()
+        }
+        if spilling.spilledCount > 0 {
+            logger.warning("history records left in the spill file; written at the next start", metadata: ["records": .stringConvertible(spilling.spilledCount)])
         }
     }
 }

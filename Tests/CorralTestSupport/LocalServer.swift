@@ -89,6 +89,9 @@ public final class LocalServer: @unchecked Sendable {
 
     public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
 
+    /// The server's process id while it runs.
+    public var pid: Int32? { lock.withLock { process.map(\.processIdentifier) } }
+
     /// The end of what the server wrote, for failure messages.
     public var logTail: String {
         let text = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""

@@ -1,0 +1,192 @@
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// A shared history store (PostgreSQL) that may go away, made safe to record into: while it fails,
+/// records are appended to a local SQLite file (bounded) and written to it in order once it is back,
+/// so nothing acknowledged is lost, not even across a restart of this instance (the file is read
+/// again at start). A circuit breaker (seed 000's) keeps a dead server from costing every record a
+/// timeout. Reads go to the shared store; while it is unreachable they fail saying so.
+public final class SpillingHistoryStore: HistoryStore {
+    public let primary: any HistoryStore
+    public let breaker: CircuitBreaker
+    public let spillPath: String
+    /// Records the spill file holds at most; past it the oldest are dropped (counted and logged).
+    public let capacity: Int
+    let queue: DatabaseQueue
+    let logger: Logger
+    let wake: AsyncStream<Void>.Continuation
+    let wakes: AsyncStream<Void>
+
+    struct Counters {
+        var spilled = 0
+        var dropped = 0
+        var lastFailure: String?
+        var reachable = true
+    }
+    let counters = Mutex(Counters())
+
+    public init(primary: any HistoryStore, spillPath: String, breaker: CircuitBreaker, capacity: Int = 1_000_000,
+                logger: Logger) throws(HistoryStoreError) {
+        self.primary = primary
+        self.breaker = breaker
+        self.spillPath = spillPath
+        self.capacity = max(1, capacity)
+        self.logger = logger
+        (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        try SQLiteHistoryStore.prepareDirectory(of: spillPath)
+        SQLiteHistoryStore.createPrivateFile(at: spillPath)
+        do {
+            queue = try DatabaseQueue(path: spillPath)
+            let left = try queue.write { db -> Int in
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS spill (seq INTEGER PRIMARY KEY, document BLOB NOT NULL)")
+                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spill") ?? 0
+            }
+            counters.withLock { $0.spilled = left }
+            if left > 0 { logger.warning("history records from before a restart wait in the spill file", metadata: ["records": .stringConvertible(left), "path": .string(spillPath)]) }
+        } catch {
+            throw SQLiteHistoryStore.typedStoreError(error, operation: "open spill file", path: spillPath)
+        }
+    }
+
+    /// Records waiting in the spill file for the shared store.
+    public var spilledCount: Int { counters.withLock { $0.spilled } }
+    /// Records dropped because the spill file was full.
+    public var droppedCount: Int { counters.withLock { $0.dropped } }
+    /// Whether the last call to the shared store succeeded.
+    public var isReachable: Bool { counters.withLock { $0.reachable } }
+
+    public func record(_ record: ExecutionRecord) async throws {
+        // While anything waits in the spill file, new records queue behind it: the order holds.
+        if spilledCount == 0, breaker.allow() {
+            do {
+                try await primary.record(record)
+                succeeded()
+                return
+            } catch {
+                failed(error)
+            }
+        }
+        try spill(record)
+        wake.yield()
+    }
+
+    func spill(_ record: ExecutionRecord) throws(HistoryStoreError) {
+        let document: Data
+        do { document = try Self.encoder.encode(record) } catch {
+            throw HistoryStoreError(code: .storageFailed, operation: "spill", path: spillPath, reason: "the record cannot be encoded: \(error)")
+        }
+        let capacity = self.capacity
+        let dropped: Int
+        do {
+            dropped = try queue.write { db -> Int in
+                try db.execute(sql: "INSERT INTO spill (document) VALUES (?)", arguments: [document])
+                let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spill") ?? 0
+                guard count > capacity else { return 0 }
+                try db.execute(sql: "DELETE FROM spill WHERE seq IN (SELECT seq FROM spill ORDER BY seq LIMIT ?)", arguments: [count - capacity])
+                return count - capacity
+            }
+        } catch {
+            throw SQLiteHistoryStore.typedStoreError(error, operation: "spill", path: spillPath)
+        }
+        counters.withLock { c in c.spilled += 1 - dropped; c.dropped += dropped }
+        if dropped > 0 {
+            logger.error("history spill file full: oldest records dropped", metadata: ["dropped": .stringConvertible(dropped), "capacity": .stringConvertible(capacity)])
+        }
+    }
+
+    /// Writes what the spill file holds to the shared store, oldest first, whenever the breaker lets
+    /// calls through; until cancelled.
+    public func run() async {
+        while !Task.isCancelled {
+            if spilledCount > 0, breaker.allow() {
+                if await flushBatch() { continue }
+            }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [wakes] in for await _ in wakes { return } }
+                group.addTask { try? await Task.sleep(nanoseconds: 500_000_000) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Writes up to 200 spilled records in order; false when the shared store failed (try later).
+    public func flushBatch() async -> Bool {
+        let rows: [(Int64, Data)]
+        do {
+            rows = try await queue.read { db in
+                try Row.fetchAll(db, sql: "SELECT seq, document FROM spill ORDER BY seq LIMIT 200").map { ($0["seq"], $0["document"]) }
+            }
+        } catch {
+            logger.error("history spill file unreadable", metadata: ["error": .string("\(error)")])
+            return false
+        }
+        for (seq, document) in rows {
+            guard let record = try? Self.decoder.decode(ExecutionRecord.self, from: document) else {
+                logger.error("unreadable spilled history record skipped", metadata: ["seq": .stringConvertible(seq)])
+                _ = try? await queue.write { db in try db.execute(sql: "DELETE FROM spill WHERE seq = ?", arguments: [seq]) }
+                counters.withLock { $0.spilled = max(0, $0.spilled - 1) }
+                continue
+            }
+            do {
+                try await primary.record(record)
+            } catch {
+                failed(error)
+                return false
+            }
+            succeeded()
+            do {
+                try await queue.write { db in try db.execute(sql: "DELETE FROM spill WHERE seq = ?", arguments: [seq]) }
+            } catch {
+                // Written to the shared store and still in the file: written again later, an upsert of the same row.
+                logger.error("history spill file not updated", metadata: ["error": .string("\(error)")])
+                return false
+            }
+            let left = counters.withLock { c -> Int in c.spilled = max(0, c.spilled - 1); return c.spilled }
+            if left == 0 { logger.info("history spill file flushed to the shared store") }
+        }
+        return true
+    }
+
+    func succeeded() {
+        breaker.recordSuccess()
+        counters.withLock { $0.reachable = true }
+    }
+
+    func failed(_ error: any Error) {
+        breaker.recordFailure()
+        let first = counters.withLock { c -> Bool in
+            defer { c.reachable = false; c.lastFailure = "\(error)" }
+            return c.reachable
+        }
+        if first { logger.warning("shared history store failed; recording to the spill file", metadata: ["error": .string("\(error)")]) }
+    }
+
+    /// A read through the breaker: refused at once while it is open.
+    func read<T: Sendable>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+        guard breaker.allow() else {
+            throw HistoryStoreError(code: .unavailable, operation: operation, reason: "the shared history store is unreachable (circuit breaker open); "
+                                    + "\(spilledCount) records wait in the spill file and are written when it is back", hint: "retry later")
+        }
+        do {
+            let value = try await body()
+            succeeded()
+            return value
+        } catch let error as HistoryStoreError where error.code == .invalidQuery || error.code == .invalidRetention {
+            throw error  // the caller's mistake, not the store's health
+        } catch {
+            failed(error)
+            throw error
+        }
+    }
+
+    public func query(_ query: HistoryQuery) async throws -> HistoryPage { try await read("query") { try await primary.query(query) } }
+    public func execution(id: String) async throws -> ExecutionRecord? { try await read("read execution") { try await primary.execution(id: id) } }
+    public func prune(_ policy: RetentionPolicy) async throws -> Int { try await read("prune") { try await primary.prune(policy) } }
+    public func summary() async throws -> HistorySummary { try await read("summary") { try await primary.summary() } }
+
+    static let encoder: JSONEncoder = { let e = JSONEncoder(); e.dateEncodingStrategy = .millisecondsSince1970; return e }()
+    static let decoder: JSONDecoder = { let d = JSONDecoder(); d.dateDecodingStrategy = .millisecondsSince1970; return d }()
+}
