@@ -138,7 +138,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "corral-bench",
-            dependencies: ["CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralClient"],
+            dependencies: ["CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralClient", "CorralNATSClient"],
             path: "Sources/corral-bench",
             swiftSettings: swiftSettings
         ),
