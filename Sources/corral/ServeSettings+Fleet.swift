@@ -22,6 +22,8 @@ struct FleetSettings {
     var redisKeyPrefix = "corral:"
     /// Seed 000's circuit breaker settings, for every guarded connection (Redis).
     var breaker = CircuitBreaker.Settings()
+    /// Seed 000's retry settings (max_retry_attempts, retry_base_delay_seconds, retry_max_delay_seconds).
+    var retry = RetryPolicy()
     /// Seed 000's `postgres_max_pool_size`: connections to PostgreSQL at most.
     var postgresPoolSize = 8
 
@@ -30,7 +32,7 @@ struct FleetSettings {
         "nats_url", "redis_url", "postgres_url", "agent_name", "instance_id", "heartbeat_interval_seconds",
         "status_publish_interval_seconds", "max_concurrent_tasks", "redis_key_prefix",
         "circuit_breaker_failure_threshold", "circuit_breaker_timeout_seconds", "circuit_breaker_half_open_max_calls",
-        "postgres_max_pool_size",
+        "postgres_max_pool_size", "max_retry_attempts", "retry_base_delay_seconds", "retry_max_delay_seconds",
     ]
 
     mutating func apply(file object: [String: Any]) throws {
@@ -56,6 +58,13 @@ struct FleetSettings {
             guard v.isFinite, v >= 0.1, v <= 86_400 else { throw CLIFailure.usage("\"circuit_breaker_timeout_seconds\" is 0.1 to 86400") }
             breaker.timeoutSeconds = v
         }
+        if let v = try seconds("max_retry_attempts") {
+            guard let n = Int(exactly: v) else { throw CLIFailure.usage("\"max_retry_attempts\" is a whole number from 1 to 100") }
+            retry.maxAttempts = n
+        }
+        if let v = try seconds("retry_base_delay_seconds") { retry.baseDelaySeconds = v }
+        if let v = try seconds("retry_max_delay_seconds") { retry.maxDelaySeconds = v }
+        do { try retry.validate() } catch { throw CLIFailure.usage(error.reason) }
         if let v = try seconds("postgres_max_pool_size") {
             guard let n = Int(exactly: v), (1...1000).contains(n) else { throw CLIFailure.usage("\"postgres_max_pool_size\" is a whole number from 1 to 1000") }
             postgresPoolSize = n
@@ -148,10 +157,13 @@ extension FleetSettings {
             logger.warning("circuit breaker changed state", metadata: ["connection": .string(name), "state": .string(state.rawValue)])
         }
         let spilling: SpillingHistoryStore
-        do { spilling = try SpillingHistoryStore(primary: store, spillPath: dataDirectory + "/history-spill.sqlite", breaker: breaker, logger: logger) } catch {
+        do {
+            spilling = try SpillingHistoryStore(primary: store, spillPath: dataDirectory + "/history-spill.sqlite", breaker: breaker,
+                                                retry: retry, logger: logger)
+        } catch {
             throw CLIFailure.corralFailed("cannot open the history spill file: \(error)")
         }
-        return (spilling, PostgresService(store: store, spilling: spilling, logger: logger))
+        return (spilling, PostgresService(store: store, spilling: spilling, retry: retry, logger: logger))
     }
 
     static func register(_ spilling: SpillingHistoryStore, url: String, in engine: Engine) {
@@ -172,14 +184,24 @@ extension FleetSettings {
 struct PostgresService: Service {
     let store: PostgresHistoryStore
     let spilling: SpillingHistoryStore
+    let retry: RetryPolicy
     let logger: Logger
 
     func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await store.run() }
             group.addTask {
-                do { try await store.migrate() } catch {
-                    logger.warning("PostgreSQL not ready at start; history goes to the spill file until it is", metadata: ["error": .string("\(error)")])
+                // The schema at start, tried max_retry_attempts times with seed 000's waits; after
+                // that every call tries again first (history goes to the spill file meanwhile).
+                for attempt in 0..<retry.maxAttempts {
+                    do {
+                        try await store.migrate()
+                        break
+                    } catch {
+                        logger.warning("PostgreSQL not ready at start; history goes to the spill file until it is",
+                                       metadata: ["error": .string("\(error)"), "attempt": .stringConvertible(attempt + 1)])
+                        if attempt + 1 < retry.maxAttempts { try? await Task.sleep(nanoseconds: UInt64(retry.delay(attempt: attempt) * 1e9)) }
+                    }
                 }
                 await spilling.run()
             }

@@ -24,7 +24,7 @@ final class FleetHarness: @unchecked Sendable {
     init(breakerTimeout: Double = 1) throws {
         postgres = try LocalServer.postgres()
         configPath = NSTemporaryDirectory() + "corral-fleet-\(UUID().uuidString).json"
-        try Data(#"{"circuit_breaker_timeout_seconds": \#(breakerTimeout), "heartbeat_interval_seconds": 1}"#.utf8).write(to: URL(fileURLWithPath: configPath))
+        try Data(#"{"circuit_breaker_timeout_seconds": \#(breakerTimeout), "heartbeat_interval_seconds": 1, "retry_base_delay_seconds": 0.2, "retry_max_delay_seconds": 1}"#.utf8).write(to: URL(fileURLWithPath: configPath))
         try nats.start()
         try postgres.start(timeout: 30)
         try postgres.psql("CREATE DATABASE fleet")

@@ -91,11 +91,12 @@ extension SessionManager {
             throw EngineError(.invalidRequest, "mount.mode must be 'shadow' (copy-on-write) or 'readonly', got '\(mount.mode)'", field: "mount")
         }
         let roots = settings.allowedHostRoots.compactMap { Self.realPath($0) }
-        guard mount.hostPath.hasPrefix("/"), let resolved = Self.realPath(mount.hostPath) else {
+        guard mount.hostPath.hasPathPrefix("/"), let resolved = Self.realPath(mount.hostPath) else {
             throw EngineError(.forbidden, "mount.host_path '\(mount.hostPath)' is not an existing absolute directory under the allowed roots "
                 + "(\(roots.isEmpty ? "none: start the server with --allow-host-path DIR" : roots.joined(separator: ", ")))")
         }
-        guard roots.contains(where: { resolved == $0 || resolved.hasPrefix($0 == "/" ? "/" : $0 + "/") }) else {
+        // Bytes, not characters: "café" (precomposed) and "cafe\u{301}" are equal Swift strings and two directories.
+        guard roots.contains(where: { resolved.isBytewise($0) || resolved.hasPathPrefix($0.isBytewise("/") ? "/" : $0 + "/") }) else {
             throw EngineError(.forbidden, "mount.host_path '\(mount.hostPath)' is outside the allowed roots "
                 + "(\(roots.isEmpty ? "none: start the server with --allow-host-path DIR" : roots.joined(separator: ", ")))")
         }

@@ -211,18 +211,18 @@ struct JailLayout {
         }
         for file in spec.files {
             try noNUL(file.path, "file name")
-            let parts = file.path.split(separator: "/", omittingEmptySubsequences: false)
-            if file.path.isEmpty || file.path.hasPrefix("/") || parts.contains("..") || parts.contains("") || parts.contains(".") {
+            let parts = file.path.pathParts(omittingEmpty: false)
+            if file.path.isEmpty || file.path.hasPathPrefix("/") || parts.contains(where: { $0.isEmpty || $0.isBytewise("..") || $0.isBytewise(".") }) {
                 throw .invalidRequest("file name '\(file.path)' must be relative to the workspace, without '..', '.' or empty parts")
             }
         }
         if spec.workspaceDirectory != nil, !spec.files.isEmpty {
             throw .invalidRequest("a jail bound to a host workspace takes no files in its spec: write them into the workspace")
         }
-        if let host = spec.workspaceDirectory, !host.hasPrefix("/") || host.split(separator: "/").contains("..") {
+        if let host = spec.workspaceDirectory, !host.hasPathPrefix("/") || host.pathParts().contains(where: { $0.isBytewise("..") }) {
             throw .invalidRequest("workspace directory '\(host)' must be absolute and without '..'")
         }
-        for path in spec.readOnlyPaths where !path.hasPrefix("/") || path.split(separator: "/").contains("..") {
+        for path in spec.readOnlyPaths where !path.hasPathPrefix("/") || path.pathParts().contains(where: { $0.isBytewise("..") }) {
             throw .invalidRequest("read-only path '\(path)' must be absolute and without '..'")
         }
         for path in spec.readOnlyPaths where path == "/root" || path.hasPrefix("/root/") || path == "/" || path.hasPrefix("/proc") || path.hasPrefix("/sys") {

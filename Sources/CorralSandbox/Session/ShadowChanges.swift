@@ -169,7 +169,7 @@ public final class ShadowChanges: Sendable {
                 do throws(WorkspaceFiles.Failure) { normalised.append(try WorkspaceFiles.normalise(path)) } catch { throw .invalidPath(path) }
             }
             let wanted = Set(normalised)
-            chosen = all.filter { change in wanted.contains(change.path) || wanted.contains { change.path.hasPrefix($0 + "/") } }
+            chosen = all.filter { change in wanted.contains { change.path.isBytewise($0) || change.path.hasPathPrefix($0 + "/") } }
             let missing = wanted.filter { w in !all.contains { $0.path == w || $0.path.hasPrefix(w + "/") } }
             if !missing.isEmpty { throw .notChanged(missing.sorted()) }
         } else {
@@ -196,7 +196,7 @@ public final class ShadowChanges: Sendable {
         // directory or does not exist yet (a symlink there is never followed, so it blocks the apply).
         let blocked = chosen.filter { change in
             var prefix = ""
-            for part in WorkspaceFiles.split(change.path).parent.split(separator: "/") {
+            for part in WorkspaceFiles.split(change.path).parent.pathParts() {
                 prefix += prefix.isEmpty ? String(part) : "/" + part
                 guard let st = Self.lstat(hostFD, prefix) else { return false }
                 if st.st_mode & S_IFMT != S_IFDIR {
@@ -273,7 +273,7 @@ public final class ShadowChanges: Sendable {
     /// Opens (creating, owned like the host directory) the parent directory, never through a symlink.
     private static func openParent(_ hostFD: Int32, _ parent: String, owner: stat) throws(Failure) -> Int32 {
         var fd = dup(hostFD)
-        for part in parent.split(separator: "/").map(String.init) {
+        for part in parent.pathParts() {
             if mkdirat(fd, part, 0o755) == 0 { fchownat(fd, part, owner.st_uid, owner.st_gid, AT_SYMLINK_NOFOLLOW) }
             let next = corral_open_beneath(fd, part, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
             close(fd)

@@ -41,13 +41,14 @@ public struct WorkspaceFiles: Sendable {
     /// or `/` accepted as the workspace itself. Empty means the workspace.
     public static func normalise(_ path: String) throws(Failure) -> String {
         if path.utf8.contains(0) { throw .invalidPath("'\(path)' contains a NUL byte") }
-        var p = Substring(path)
-        if p.hasPrefix("/workspace/") { p = p.dropFirst("/workspace/".count) } else if p == "/workspace" { p = "" }
-        else if p.hasPrefix("/") {
+        // Bytes, not characters (PathText): a '/' joined to a neighbouring scalar is still a '/'.
+        var p = path
+        if let rest = path.droppingPathPrefix("/workspace/") { p = rest } else if path.isBytewise("/workspace") { p = "" }
+        else if path.hasPathPrefix("/") {
             throw .invalidPath("'\(path)' is outside the workspace: give a path relative to /workspace (or starting with /workspace/)")
         }
-        let parts = p.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-        if parts.contains("..") { throw .invalidPath("'\(path)' contains '..': paths stay inside the workspace") }
+        let parts = p.pathParts().filter { !$0.isBytewise(".") }
+        if parts.contains(where: { $0.isBytewise("..") }) { throw .invalidPath("'\(path)' contains '..': paths stay inside the workspace") }
         if path.unicodeScalars.count > 4000 { throw .invalidPath("'\(path.prefix(80))…' is longer than 4000 characters") }
         let joined = parts.joined(separator: "/")
         return joined
@@ -102,7 +103,7 @@ public struct WorkspaceFiles: Sendable {
             let n = readlinkat(dirFD, name, &buffer, 4096)
             if n >= 0 { target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         }
-        return Entry(name: path.split(separator: "/").last.map(String.init) ?? "", path: path, kind: kind, size: Int64(st.st_size),
+        return Entry(name: path.pathParts().last ?? "", path: path, kind: kind, size: Int64(st.st_size),
                      mode: UInt32(st.st_mode & 0o7777),
                      modifiedAt: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9, target: target)
     }
@@ -181,8 +182,8 @@ public struct WorkspaceFiles: Sendable {
     func makeDirectories(_ relative: String) throws(Failure) -> Int32 {
         var fd = try open("", Self.oPath | O_DIRECTORY)
         var walked = ""
-        for part in relative.split(separator: "/") {
-            let name = String(part)
+        for part in relative.pathParts() {
+            let name = part
             walked += walked.isEmpty ? name : "/" + name
             if mkdirat(fd, name, 0o755) == 0 {
                 fchownat(fd, name, owner, owner, AT_SYMLINK_NOFOLLOW)
@@ -241,7 +242,8 @@ public struct WorkspaceFiles: Sendable {
     }
 
     static func split(_ relative: String) -> (parent: String, name: String) {
-        guard let slash = relative.lastIndex(of: "/") else { return ("", relative) }
-        return (String(relative[..<slash]), String(relative[relative.index(after: slash)...]))
+        let bytes = relative.utf8
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return ("", relative) }
+        return (String(decoding: bytes[..<slash], as: UTF8.self), String(decoding: bytes[bytes.index(after: slash)...], as: UTF8.self))
     }
 }

@@ -93,7 +93,7 @@ public enum Posix {
     /// mkdir -p on the host.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SandboxError) {
         var current = ""
-        for part in path.split(separator: "/") {
+        for part in path.pathParts() {
             current += "/" + part
             if mkdir(current, mode) != 0 && errno != EEXIST {
                 throw .system(call: "mkdir", errno: errno, context: current)

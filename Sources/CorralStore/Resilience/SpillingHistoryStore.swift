@@ -14,6 +14,9 @@ public final class SpillingHistoryStore: HistoryStore {
     public let spillPath: String
     /// Records the spill file holds at most; past it the oldest are dropped (counted and logged).
     public let capacity: Int
+    /// Seed 000's retry settings: the flusher's waits after a failed attempt grow from the base
+    /// delay to the maximum (with jitter), and start again at the base after a success.
+    public let retry: RetryPolicy
     let queue: DatabaseQueue
     let logger: Logger
     let wake: AsyncStream<Void>.Continuation
@@ -27,9 +30,10 @@ public final class SpillingHistoryStore: HistoryStore {
     }
     let counters = Mutex(Counters())
 
-    public init(primary: any HistoryStore, spillPath: String, breaker: CircuitBreaker, capacity: Int = 1_000_000,
-                logger: Logger) throws(HistoryStoreError) {
+    public init(primary: any HistoryStore, spillPath: String, breaker: CircuitBreaker, retry: RetryPolicy = RetryPolicy(),
+                capacity: Int = 1_000_000, logger: Logger) throws(HistoryStoreError) {
         self.primary = primary
+        self.retry = retry
         self.breaker = breaker
         self.spillPath = spillPath
         self.capacity = max(1, capacity)
@@ -99,10 +103,20 @@ public final class SpillingHistoryStore: HistoryStore {
     /// Writes what the spill file holds to the shared store, oldest first, whenever the breaker lets
     /// calls through; until cancelled.
     public func run() async {
+        var failures = 0
         while !Task.isCancelled {
             if spilledCount > 0, breaker.allow() {
-                if await flushBatch() { continue }
+                if await flushBatch() {
+                    failures = 0
+                    continue
+                }
+                // The shared store failed: wait as seed 000's retry settings say (no wake-up cuts it short).
+                let wait = retry.delay(attempt: failures)
+                failures += 1
+                try? await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+                continue
             }
+            // Nothing to flush, or the breaker is open: a new spill or half a second, whichever first.
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { [wakes] in for await _ in wakes { return } }
                 group.addTask { try? await Task.sleep(nanoseconds: 500_000_000) }

@@ -596,6 +596,27 @@ struct SessionFilesAttackTests {
         }
     }
 
+    @Test("a host path equal to an allowed root only for Swift's string comparison (café precomposed vs decomposed) is forbidden")
+    func shadowCanonicallyEquivalentRoot() async throws {
+        let tree = try ShadowTree()
+        defer { tree.remove() }
+        let allowed = tree.root + "/caf\u{E9}", lookalike = tree.root + "/cafe\u{301}"
+        for dir in [allowed, lookalike] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        try "secret\n".write(toFile: lookalike + "/secret.txt", atomically: true, encoding: .utf8)
+        #expect(allowed == lookalike && !allowed.utf8.elementsEqual(lookalike.utf8), "equal as Swift strings, two directories on disk")
+        try await TestService { $0.sessions.allowedHostRoots = [allowed] }.live { client in
+            for path in [lookalike, lookalike + "/"] {
+                let reply = try await client.attack(.post, "/v1/sessions", json: ["mount": ["host_path": path, "mode": "readonly"]])
+                #expect(reply.status == .forbidden, "\(path.unicodeScalars.map { String($0.value, radix: 16) }): \(reply.status) \(reply.text)")
+                if let id = reply.json["session_id"] as? String { _ = try await client.attack(.delete, "/v1/sessions/\(id)") }
+            }
+            // The allowed one itself mounts.
+            let ok = try await client.attack(.post, "/v1/sessions", json: ["mount": ["host_path": allowed, "mode": "readonly"]])
+            #expect(ok.status == .ok || ok.status == .created, "\(ok.status) \(ok.text)")
+            if let id = ok.json["session_id"] as? String { _ = try await client.attack(.delete, "/v1/sessions/\(id)") }
+        }
+    }
+
     // MARK: - Host
 
     @Test("DELETE unmounts and removes a session's workspace however long the host's mount table is")
