@@ -77,9 +77,15 @@ struct FleetTests {
         #expect(status == 0 && summary["failed"] as? Int == 0 && (summary["ok"] as? Int ?? 0) > 20, "\(output.suffix(2000))")
         let ids = summary["execution_ids"] as? [String] ?? []
         var stored = 0
-        try? fleet.waitFor("the spilled history reached PostgreSQL", timeout: 30) {
+        try? fleet.waitFor("the spilled history reached PostgreSQL", timeout: 60) {
             stored = (try? fleet.executionsInPostgres(ids)) ?? 0
             return stored == ids.count
+        }
+        if stored != ids.count {
+            let present = Set(((try? fleet.postgres.psql("SELECT execution_id FROM executions", database: "fleet")) ?? "").split(separator: "\n").map(String.init))
+            let missing = ids.filter { !present.contains($0) }
+            let metrics = FleetHarness.curl(["-s", "http://127.0.0.1:\(instance.port)/metrics"]).1.split(separator: "\n").filter { $0.contains("history") || $0.contains("postgres") }
+            Issue.record("missing \(missing.prefix(5)); metrics: \(metrics); status: \(String(describing: FleetHarness.connection("postgres", of: instance))); log: \(instance.logTail.suffix(1200))")
         }
         #expect(stored == ids.count, "\(stored) of \(ids.count) executions in PostgreSQL after recovery")
     }

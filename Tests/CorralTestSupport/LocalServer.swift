@@ -82,9 +82,24 @@ public final class LocalServer: @unchecked Sendable {
         guard let p else { return }
         if p.isRunning { Glibc.kill(p.processIdentifier, kill ? SIGKILL : stopSignal) }
         let deadline = Date().addingTimeInterval(10)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        while !Self.exited(p) && Date() < deadline { usleep(10_000) }
+        if !Self.exited(p) {
+            print("LocalServer: \(name) did not stop within 10 s of signal \(kill ? SIGKILL : stopSignal); killing it")
+            Glibc.kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
         lock.withLock { try? log?.close(); log = nil }
+    }
+
+    /// Whether the process has ended: reaped, or a zombie waiting to be (Foundation's `isRunning`
+    /// can lag behind under load).
+    static func exited(_ p: Process) -> Bool {
+        if !p.isRunning { return true }
+        let pid = p.processIdentifier
+        if Glibc.kill(pid, 0) != 0 && errno == ESRCH { return true }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        guard let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
@@ -137,7 +152,7 @@ extension LocalServer {
         let asPostgres = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--pdeathsig=SIGKILL"]
         let server = LocalServer(name: "postgres", port: port, arguments: asPostgres + [
             bin + "/postgres", "-D", "{dir}/data", "-p", "{port}", "-k", "{dir}", "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"])
+            "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=300"])
         server.stopSignal = SIGINT
         chown(server.directory, postgresUID, postgresGID)
         chmod(server.directory, 0o700)

@@ -29,7 +29,7 @@ extension CorralServer {
             let history = engine.historyWriter.statistics
             let text = engine.metrics.prometheusText(queueDepth: a.queued, running: a.running, workers: engine.admission.workers,
                                                      historyWriteFailures: history.writeFailures, historyPending: history.pending)
-                + engine.connections.prometheusText()
+                + engine.connections.prometheusText() + Self.spillMetrics(engine.history)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
@@ -37,6 +37,16 @@ extension CorralServer {
         router.on(RouterPath(APIRoute.openAPI.path), method: APIRoute.openAPI.method) { _, _ in
             Response(status: .ok, headers: [.contentType: JSONBody.mediaType], body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }
+    }
+
+    /// The PostgreSQL spill file's figures, when history goes through one.
+    static func spillMetrics(_ history: any HistoryStore) -> String {
+        guard let spill = history as? SpillingHistoryStore else { return "" }
+        var text = "# HELP corral_history_spilled History records waiting in the spill file for PostgreSQL.\n"
+        text += "# TYPE corral_history_spilled gauge\ncorral_history_spilled \(spill.spilledCount)\n"
+        text += "# HELP corral_history_spill_dropped_total Records dropped because the spill file was full.\n"
+        text += "# TYPE corral_history_spill_dropped_total counter\ncorral_history_spill_dropped_total \(spill.droppedCount)\n"
+        return text
     }
 
     func addHistoryRoutes(to router: Router<CorralRequestContext>) {

@@ -72,6 +72,12 @@ public final class CircuitBreaker: Sendable {
         return allowed
     }
 
+    /// Returns a call `allow()` let through that was never made (a half-open breaker counts only
+    /// calls that reached the server).
+    public func giveBack() {
+        inner.withLock { s in if s.state == .halfOpen, s.halfOpenAllowed > 0 { s.halfOpenAllowed -= 1 } }
+    }
+
     public func recordSuccess() {
         let changed = inner.withLock { s -> State? in
             switch s.state {

@@ -84,17 +84,21 @@ public final class SpillingHistoryStore: HistoryStore {
         let capacity = self.capacity
         let dropped: Int
         do {
-            dropped = try queue.write { db -> Int in
+            // The count changes inside the file's transaction (the queue runs one at a time), so
+            // it always equals the rows the file holds, whatever a flush does meanwhile.
+            dropped = try queue.write { [self] db -> Int in
                 try db.execute(sql: "INSERT INTO spill (document) VALUES (?)", arguments: [document])
-                let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spill") ?? 0
-                guard count > capacity else { return 0 }
-                try db.execute(sql: "DELETE FROM spill WHERE seq IN (SELECT seq FROM spill ORDER BY seq LIMIT ?)", arguments: [count - capacity])
-                return count - capacity
+                let held = counters.withLock { $0.spilled } + 1
+                let excess = max(0, held - capacity)
+                if excess > 0 {
+                    try db.execute(sql: "DELETE FROM spill WHERE seq IN (SELECT seq FROM spill ORDER BY seq LIMIT ?)", arguments: [excess])
+                }
+                counters.withLock { c in c.spilled = held - excess; c.dropped += excess }
+                return excess
             }
         } catch {
             throw SQLiteHistoryStore.typedStoreError(error, operation: "spill", path: spillPath)
         }
-        counters.withLock { c in c.spilled += 1 - dropped; c.dropped += dropped }
         if dropped > 0 {
             logger.error("history spill file full: oldest records dropped", metadata: ["dropped": .stringConvertible(dropped), "capacity": .stringConvertible(capacity)])
         }
@@ -105,7 +109,7 @@ public final class SpillingHistoryStore: HistoryStore {
     public func run() async {
         var failures = 0
         while !Task.isCancelled {
-            if spilledCount > 0, breaker.allow() {
+            if spilledCount > 0, breaker.state != .open {
                 if await flushBatch() {
                     failures = 0
                     continue
@@ -140,10 +144,11 @@ public final class SpillingHistoryStore: HistoryStore {
         for (seq, document) in rows {
             guard let record = try? Self.decoder.decode(ExecutionRecord.self, from: document) else {
                 logger.error("unreadable spilled history record skipped", metadata: ["seq": .stringConvertible(seq)])
-                _ = try? await queue.write { db in try db.execute(sql: "DELETE FROM spill WHERE seq = ?", arguments: [seq]) }
-                counters.withLock { $0.spilled = max(0, $0.spilled - 1) }
+                _ = try? await remove(seq)
                 continue
             }
+            // Each write asks the breaker, so a half-open breaker counts exactly the calls it let through.
+            guard breaker.allow() else { return false }
             do {
                 try await primary.record(record)
             } catch {
@@ -151,17 +156,24 @@ public final class SpillingHistoryStore: HistoryStore {
                 return false
             }
             succeeded()
-            do {
-                try await queue.write { db in try db.execute(sql: "DELETE FROM spill WHERE seq = ?", arguments: [seq]) }
-            } catch {
+            let left: Int
+            do { left = try await remove(seq) } catch {
                 // Written to the shared store and still in the file: written again later, an upsert of the same row.
                 logger.error("history spill file not updated", metadata: ["error": .string("\(error)")])
                 return false
             }
-            let left = counters.withLock { c -> Int in c.spilled = max(0, c.spilled - 1); return c.spilled }
             if left == 0 { logger.info("history spill file flushed to the shared store") }
         }
         return true
+    }
+
+    /// Deletes a flushed row; returns the rows left (counted inside the transaction, as `spill` does).
+    func remove(_ seq: Int64) async throws -> Int {
+        try await queue.write { [self] db -> Int in
+            try db.execute(sql: "DELETE FROM spill WHERE seq = ?", arguments: [seq])
+            let deleted = db.changesCount
+            return counters.withLock { c -> Int in c.spilled = max(0, c.spilled - deleted); return c.spilled }
+        }
     }
 
     func succeeded() {
@@ -189,7 +201,8 @@ public final class SpillingHistoryStore: HistoryStore {
             succeeded()
             return value
         } catch let error as HistoryStoreError where error.code == .invalidQuery || error.code == .invalidRetention {
-            throw error  // the caller's mistake, not the store's health
+            breaker.giveBack()  // the caller's mistake, refused before any call: not the store's health
+            throw error
         } catch {
             failed(error)
             throw error
