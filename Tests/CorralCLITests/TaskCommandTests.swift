@@ -48,7 +48,8 @@ struct TaskCommandTests {
         var final = ""
         for _ in 0..<100 {
             final = try await CorralCLI.run(["task", "status", id], environment: env).stdout
-            if final.contains("cancelled") { break }
+            // The task's own status, not a step's: a step shows cancelled a moment before its task does.
+            if final.contains(": cancelled") { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         #expect(final.contains(": cancelled"), "\(final)")

@@ -74,6 +74,18 @@ struct NATSFrontTests {
         }
     }
 
+    @Test("300 random and hostile task messages (a fuzzer's, seeded): each is answered in the seed's shape, errors are 4xx, and the service still runs a good task")
+    func fuzzedTasks() async throws {
+        try await FleetFixture.run { fleet in
+            let (status, output) = try FleetFixture.python("nats_fuzz.py", [fleet.url, "300", "20261201"], timeout: 600)
+            #expect(status == 0, "\(output.suffix(3000))")
+            let summary = FleetFixture.object(Array((output.split(separator: "\n").last ?? "").utf8))
+            #expect(summary["violations"] as? Int == 0 && summary["alive"] as? Bool == true, "\(summary)")
+            let statuses = summary["statuses"] as? [String: Int] ?? [:]
+            #expect((statuses["error"] ?? 0) > 100 && (statuses["success"] ?? 0) > 5, "both kinds of answer were exercised: \(statuses)")
+        }
+    }
+
     @Test("a task without a reply subject is logged and dropped without running; the service goes on")
     func noReplySubject() async throws {
         try await FleetFixture.run { fleet in

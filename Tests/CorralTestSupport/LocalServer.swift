@@ -139,9 +139,13 @@ extension LocalServer {
 
     /// Debian's redis-server on a free port, no persistence.
     public static func redis(port: Int = LocalServer.freePort()) -> LocalServer {
-        LocalServer(name: "redis", port: port, arguments: [
+        let server = LocalServer(name: "redis", port: port, arguments: [
             "/usr/bin/redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", "{dir}", "--protected-mode", "yes"])
+        // It keeps nothing (no RDB, no AOF), and under the test runner it did not act on SIGTERM
+        // within 10 s (the runner's signal handling is inherited): stopping it is killing it.
+        server.stopSignal = SIGKILL
+        return server
     }
 
     /// Debian's PostgreSQL on a free port, in a new cluster of the test's own (initdb), run as the
