@@ -147,8 +147,11 @@ extension SessionManager {
         }
         agent.attach(jail)
         do throws(EngineError) {
+            // 60 s: on a loaded 2-core host (200 tasks queued, four sessions starting and four torn
+            // down at once) a greeting was seen to take over 15 s; a session that starts late is
+            // better than one refused, and a jail that never answers still ends here.
             _ = try await agent.call(["op": "hello", "python_context_source": sources.pythonContext,
-                                      "javascript_context_source": sources.javascriptContext], deadline: 15)
+                                      "javascript_context_source": sources.javascriptContext], deadline: 60)
         } catch {
             agent.ended("its agent did not start")
             jail.destroy()
