@@ -444,8 +444,6 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
     arrange_fds(req);
     // The parent's death before PDEATHSIG was armed shows as EOF on the spec pipe below.
     syscall(SYS_setsid);
-    // Opened while this process still owns its /proc files (dumpable, host uid): see below.
-    int oom_fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (scrub_inherited_strings() < 0) fail(CORRAL_STEP_SCRUB, 0);
     prctl(PR_SET_NAME, "corral-init", 0, 0, 0); // not the name of the service thread it was cloned from
@@ -480,6 +478,13 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
     // is held by its tmpfs rather than by a process, the killer would pick the init and the run
     // would end without the program's status. The program (and all it forks) inherits the highest
     // score; the init then returns to its own, which raising never stops it from doing.
+    // A non-dumpable task's /proc files belong to host root (its memory is a copy of the service's),
+    // so the init may open its own score only while dumpable: for this one open, before any other
+    // process exists in the jail. (Opened while non-dumpable, it failed with EACCES, and every
+    // program kept the service's score: a memory bomb's OOM kill could take the init and the session.)
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    int oom_fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     char oom_saved[16];
     ssize_t oom_len = oom_fd >= 0 ? pread(oom_fd, oom_saved, sizeof oom_saved, 0) : -1;
     if (oom_len > 0) {

@@ -101,6 +101,32 @@ struct LimitTests {
         #expect(r.memoryUsedMb >= 48 && r.memoryUsedMb <= 65, "memory_used_mb \(r.memoryUsedMb)")
     }
 
+    /// The init is a copy of the service and looks big to the OOM killer: if it were picked, the jail
+    /// (a session's agent with it) would die instead of the program that went over. The program runs
+    /// at the highest score and cannot lower itself under the init's; the service keeps its own.
+    @Test func theOOMKillerTakesTheProgramNotTheInit() async throws {
+        let own = try String(contentsOfFile: "/proc/self/oom_score_adj", encoding: .utf8)
+        let code = """
+        import os
+        print(open("/proc/self/oom_score_adj").read().strip(), open("/proc/1/oom_score_adj").read().strip())
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("-1000")
+            print("lowered")
+        except OSError as e:
+            print("refused", e.errno)
+        chunks = []
+        for _ in range(64):
+            chunks.append(bytearray(b"\\x01") * (8 << 20))
+        """
+        let r = await TestSupport.run("python", code, limits: limits { $0.memoryMB = 64 })
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "1000 \(own.trimmingCharacters(in: .whitespacesAndNewlines))", "program and init scores: \(r.stdout) \(r.stderr)")
+        #expect(lines.dropFirst().first?.hasPrefix("refused") == true, "\(r.stdout)")
+        #expect(r.status == .memoryLimit && r.signal == Int(SIGKILL), "the program was killed, and the run says why: \(r.status) \(r.stderr)")
+        #expect(try String(contentsOfFile: "/proc/self/oom_score_adj", encoding: .utf8) == own, "the service's own score is unchanged")
+    }
+
     @Test func processLimitStopsAForkLoop() async {
         let code = """
         import os, time
