@@ -127,13 +127,7 @@ extension FleetSettings {
     static func register(_ cache: RedisResultCache, in engine: Engine, logger: Logger) async {
         let url = cache.redis.options.redactedURL
         engine.connections.register("redis") {
-            let breaker: StatusReport.Connection.Breaker = switch cache.breaker.state {
-            case .closed: .closed
-            case .open: .open
-            case .halfOpen: .halfOpen
-            }
-            let up = cache.redis.isConnected && breaker != .open
-            return StatusReport.Connection(state: up ? .connected : .disconnected, backend: url, circuitBreaker: breaker)
+            StatusReport.Connection(guardedBy: cache.breaker, reachable: cache.redis.isConnected, backend: url)
         }
         do throws(RedisError) {
             _ = try await cache.redis.command(["PING"])
@@ -168,13 +162,7 @@ extension FleetSettings {
 
     static func register(_ spilling: SpillingHistoryStore, url: String, in engine: Engine) {
         engine.connections.register("postgres") {
-            let breaker: StatusReport.Connection.Breaker = switch spilling.breaker.state {
-            case .closed: .closed
-            case .open: .open
-            case .halfOpen: .halfOpen
-            }
-            let up = spilling.isReachable && breaker != .open
-            return StatusReport.Connection(state: up ? .connected : .disconnected, backend: url, circuitBreaker: breaker)
+            StatusReport.Connection(guardedBy: spilling.breaker, reachable: spilling.isReachable, backend: url)
         }
     }
 }

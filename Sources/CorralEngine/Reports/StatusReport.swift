@@ -24,6 +24,15 @@ public struct StatusReport: Sendable, Encodable {
             self.backend = backend
             self.circuitBreaker = circuitBreaker
         }
+        /// A connection guarded by `breaker`: up while `reachable` and the breaker lets calls through.
+        public init(guardedBy breaker: CircuitBreaker, reachable: Bool, backend: String) {
+            let state: Breaker = switch breaker.state {
+            case .closed: .closed
+            case .open: .open
+            case .halfOpen: .halfOpen
+            }
+            self.init(state: reachable && state != .open ? .connected : .disconnected, backend: backend, circuitBreaker: state)
+        }
         enum CodingKeys: String, CodingKey, CaseIterable { case state, backend, circuitBreaker = "circuit_breaker" }
     }
     /// The stores every instance has (history, cache) and the fleet's servers (seed 000's
