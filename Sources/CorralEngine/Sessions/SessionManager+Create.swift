@@ -153,9 +153,11 @@ extension SessionManager {
             _ = try await agent.call(["op": "hello", "python_context_source": sources.pythonContext,
                                       "javascript_context_source": sources.javascriptContext], deadline: 60)
         } catch {
+            // What the jail was doing goes to the error: a greeting that never comes has no other trace.
+            let diagnosis = jail.diagnosis()
             agent.ended("its agent did not start")
             jail.destroy()
-            throw EngineError(.internalError, "the session's agent did not start: \(error.message)")
+            throw EngineError(.internalError, "the session's agent did not start: \(error.message) (\(diagnosis))")
         }
         if startLimits.effectiveCPUPercent != limits.effectiveCPUPercent {
             do throws(SandboxError) { try jail.retarget(limits, replacing: startLimits) } catch {

@@ -211,3 +211,32 @@ extension String {
         return String(s)
     }
 }
+
+extension JailCgroup {
+    /// What the group's processes are doing, for an error about a jail that stopped answering:
+    /// each process's name, state and kernel wait channel, and the CPU throttling and memory
+    /// figures of the group (one line, bounded).
+    func diagnosis() -> String {
+        var parts: [String] = []
+        let dirs = directories
+        let procsDir = dirs["unified"] ?? dirs["pids"] ?? dirs["memory"] ?? dirs.values.sorted().first
+        let pids = procsDir.map { (Posix.readFile($0 + "/cgroup.procs") ?? "").split(separator: "\n").compactMap { pid_t($0) } } ?? []
+        let described = pids.prefix(12).map { pid -> String in
+            let stat = Posix.readFile("/proc/\(pid)/stat") ?? ""
+            // "pid (comm) S ...": the name may hold spaces and parentheses; the state follows the last ')'.
+            let name = stat.firstIndex(of: "(").flatMap { open in stat.lastIndex(of: ")").map { String(stat[stat.index(after: open)..<$0]) } } ?? "?"
+            let state = stat.lastIndex(of: ")").map { String(stat[$0...].dropFirst(2).prefix(1)) } ?? "?"
+            let wchan = (Posix.readFile("/proc/\(pid)/wchan") ?? "").trimmingWhitespace
+            return "\(pid) \(name) \(state)\(wchan.isEmpty || wchan == "0" ? "" : " in \(wchan)")"
+        }
+        parts.append("processes: " + (described.isEmpty ? "none" : described.joined(separator: ", ")))
+        for (controller, file) in [("cpu", "cpu.stat"), ("cpu,cpuacct", "cpu.stat"), ("unified", "cpu.stat")] {
+            guard let dir = dirs[controller], let text = Posix.readFile(dir + "/" + file) else { continue }
+            let fields = text.split(separator: "\n").filter { $0.hasPrefix("nr_throttled") || $0.hasPrefix("throttled_") }
+            if !fields.isEmpty { parts.append("cpu: " + fields.joined(separator: " ")) }
+            break
+        }
+        if let bytes = currentMemoryBytes() { parts.append("memory: \(bytes >> 20) MB") }
+        return parts.joined(separator: "; ")
+    }
+}

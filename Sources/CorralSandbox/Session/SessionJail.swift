@@ -20,6 +20,8 @@ public final class SessionJail: @unchecked Sendable {
     private let ended = Mutex<String?>(nil)
     private let destroyed = Mutex(false)
     private let handlers: Mutex<(frame: @Sendable ([UInt8]) -> Void, end: @Sendable (String) -> Void)?>
+    /// Bytes moved each way and the agent's last stderr, for `diagnosis()`.
+    private let traffic = Mutex<(sent: Int, received: Int, frames: Int, stderrTail: [UInt8])>((0, 0, 0, []))
 
     /// The session's user-mode network stack, when it asked for network.
     let network: SlirpNetwork?
@@ -115,11 +117,12 @@ public final class SessionJail: @unchecked Sendable {
                     guard n > 0 else { break }
                     stderrTail += chunk[0..<n]
                     if stderrTail.count > 4096 { stderrTail.removeFirst(stderrTail.count - 4096) }
+                    traffic.withLock { $0.stderrTail = Array(stderrTail.suffix(300)) }
                 }
             }
             if fds.count > 4, fds[4].revents != 0 {
                 let n = pending.withUnsafeBytes { Glibc.write(stub.stdinWrite, $0.baseAddress!, $0.count) }
-                if n > 0 { pending.removeFirst(n) }
+                if n > 0 { pending.removeFirst(n); traffic.withLock { $0.sent += n } }
                 if n < 0 && errno != EAGAIN && errno != EINTR { return finish(describeEnd(stderrTail, "the session agent closed its input")) }
             }
             if fds[0].revents != 0 {
@@ -129,6 +132,7 @@ public final class SessionJail: @unchecked Sendable {
                     if n == 0 { open = false; break }
                     if n < 0 { break }
                     inbox += chunk[0..<n]
+                    traffic.withLock { $0.received += n }
                     if inbox.count > maxFrameBytes + 4 { break }
                 }
                 while inbox.count >= 4 {
@@ -140,12 +144,25 @@ public final class SessionJail: @unchecked Sendable {
                     guard inbox.count >= 4 + length else { break }
                     let frame = Array(inbox[4..<(4 + length)])
                     inbox.removeFirst(4 + length)
+                    traffic.withLock { $0.frames += 1 }
                     handlers.withLock { $0?.frame }?(frame)
                 }
                 if !open { return finish(describeEnd(stderrTail, "the session agent closed its output")) }
             }
             if fds[2].revents != 0 { return finish(describeEnd(stderrTail, "the session's jail ended")) }
         }
+    }
+
+    /// What the jail is doing, for an error about a session that does not answer: the bytes moved
+    /// each way, the frames received, the agent's last stderr, and its processes' states.
+    public func diagnosis() -> String {
+        let t = traffic.withLock { $0 }
+        let queued = outgoing.withLock { $0.count }
+        var text = "\(t.sent) bytes sent to the agent (\(queued) queued), \(t.received) received in \(t.frames) frames"
+        if let group = stub.cgroup?.diagnosis() { text += "; " + group }
+        let tail = String(decoding: t.stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if !tail.isEmpty { text += "; its stderr: \(tail)" }
+        return text
     }
 
     private func describeEnd(_ stderrTail: [UInt8], _ what: String) -> String {
