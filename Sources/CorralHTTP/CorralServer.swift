@@ -2,6 +2,7 @@ import CorralEngine
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// The HTTP front end: routes translate JSON to engine calls and back, nothing more.
@@ -35,12 +36,15 @@ public struct CorralServer: Sendable {
 
     /// The Hummingbird application (a `Service`: run it in a `ServiceGroup`).
     /// HTTP/1.1 with WebSocket upgrades of a session process's connect path (`ProcessSocket`).
-    public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    /// The HTTP application; `services` run beside the server (they start before it and get its graceful shutdown).
+    public func application(logger: Logger, services: [any Service] = [],
+                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let engine = self.engine
         let keys = http.apiKeys.isEmpty ? nil : APIKeyMiddleware(keys: http.apiKeys)
         return Application(router: router(),
                            server: .http1WebSocketUpgrade { head, _, _ in await ProcessSocket.shouldUpgrade(head, engine: engine, keys: keys) },
                            configuration: .init(address: .hostname(http.host, port: http.port), serverName: "corral"),
+                           services: services,
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                            logger: logger)
     }
