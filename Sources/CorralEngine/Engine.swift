@@ -147,11 +147,12 @@ public final class Engine: Sendable {
 
     /// Stops admitting and fails queued requests, kills the warm analyzer workers; then writes what history still holds
     /// (call after `runHistoryWriter()` has returned).
-    public func shutdown() async {
+    /// `closingRuntime`: false when the runtime outlives this engine (another engine shares it).
+    public func shutdown(closingRuntime: Bool = true) async {
         admission.close()
         tasks.shutdown()
         sessions.shutdown()
-        runtime.warmPools?.close()
+        if closingRuntime { runtime.warmPools?.close() }
         policy.shutdown()
         let left = await historyWriter.flush()
         if left > 0 { logger.error("history rows could not be written at shutdown", metadata: ["rows": .stringConvertible(left)]) }

@@ -11,7 +11,7 @@ struct AdmissionRouteTests {
     static let sleeper: [String: String] = ["code": "import time\ntime.sleep(1.5)\nprint('slept')", "language": "python"]
 
     /// A POST on its own connection (the test client shares one connection, which would serialise requests).
-    static func post(_ client: any TestClientProtocol, _ body: [String: String]) async throws -> (Int, [String: Any], String?) {
+    static func post(_ client: LiveClient, _ body: [String: String]) async throws -> (Int, [String: Any], String?) {
         let url = URL(string: "http://127.0.0.1:\(client.port!)/v1/execute")!
         let (status, data, retryAfter) = try await HTTPPost.raw(url, body)
         return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:], retryAfter)

@@ -98,7 +98,7 @@ struct NumericInputTests {
     }
 
     /// The process is alive and runs code.
-    static func expectStillServing(_ client: any TestClientProtocol) async throws {
+    static func expectStillServing(_ client: LiveClient) async throws {
         let (health, _, _, _) = try await client.get("/healthz")
         #expect(health == .ok)
         let (status, _, json) = try await client.post("/v1/execute", json: ["code": "print(2)", "language": "python"])

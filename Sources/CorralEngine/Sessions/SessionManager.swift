@@ -59,7 +59,12 @@ public final class SessionManager: Sendable {
             s.gone = s.gone.filter { now - $0.value.at < settings.rememberExpiredSeconds }
             return out
         }
-        for (session, _) in expired { session.destroy() }
+        // Teardown blocks (kill, reap, unmount, cgroup removal: up to seconds on cgroup v1): off the
+        // caller's thread, which may be one of the two of the cooperative pool every request needs.
+        for (session, _) in expired {
+            session.jail.kill()
+            Thread { session.destroy() }.start()
+        }
     }
 
     /// The session `id` if `owner` may use it; a call on it restarts its idle clock.

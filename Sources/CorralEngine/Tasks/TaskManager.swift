@@ -29,7 +29,9 @@ final class LiveTask: Sendable {
     /// Marks the task cancelled and ends its session (a running step's processes die with it).
     func cancel() {
         let session = control.withLock { c -> Session? in c.cancelled = true; return c.session }
-        session?.destroy()
+        // The teardown blocks for up to seconds: not on the canceller's (cooperative) thread.
+        session?.jail.kill()
+        if let session { Thread { session.destroy() }.start() }
     }
     /// The session steps run in; false when the task was cancelled meanwhile (the caller ends it).
     func attach(_ session: Session?) -> Bool {

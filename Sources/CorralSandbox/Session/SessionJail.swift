@@ -67,6 +67,10 @@ public final class SessionJail: @unchecked Sendable {
         try stub.cgroup?.apply(limits, replacing: previous)
     }
 
+    /// Kills every process of the session now (SIGKILL to its init: the whole PID namespace dies);
+    /// `destroy()` still tears it down.
+    public func kill() { stub.kill() }
+
     /// Kills every process of the session, waits for its end, then removes its workspace. Idempotent.
     public func destroy() {
         guard destroyed.withLock({ d in defer { d = true }; return !d }) else { return }

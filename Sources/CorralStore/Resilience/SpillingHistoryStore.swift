@@ -134,8 +134,11 @@ public final class SpillingHistoryStore: HistoryStore {
     public func flushBatch() async -> Bool {
         let rows: [(Int64, Data)]
         do {
-            rows = try await queue.read { db in
-                try Row.fetchAll(db, sql: "SELECT seq, document FROM spill ORDER BY seq LIMIT 200").map { ($0["seq"], $0["document"]) }
+            let queue = self.queue
+            rows = try await SQLiteHistoryStore.workers.run {
+                try queue.read { db in
+                    try Row.fetchAll(db, sql: "SELECT seq, document FROM spill ORDER BY seq LIMIT 200").map { ($0["seq"], $0["document"]) }
+                }
             }
         } catch {
             logger.error("history spill file unreadable", metadata: ["error": .string("\(error)")])
@@ -169,10 +172,13 @@ public final class SpillingHistoryStore: HistoryStore {
 
     /// Deletes a flushed row; returns the rows left (counted inside the transaction, as `spill` does).
     func remove(_ seq: Int64) async throws -> Int {
-        try await queue.write { [self] db -> Int in
-            try db.execute(sql: "DELETE FROM spill WHERE seq = ?", arguments: [seq])
-            let deleted = db.changesCount
-            return counters.withLock { c -> Int in c.spilled = max(0, c.spilled - deleted); return c.spilled }
+        // GRDB's synchronous API on a worker thread: see `BlockingWorkers`.
+        try await SQLiteHistoryStore.workers.run { [self] in
+            try queue.write { db -> Int in
+                try db.execute(sql: "DELETE FROM spill WHERE seq = ?", arguments: [seq])
+                let deleted = db.changesCount
+                return counters.withLock { c -> Int in c.spilled = max(0, c.spilled - deleted); return c.spilled }
+            }
         }
     }
 

@@ -8,7 +8,7 @@ extension SQLiteHistoryStore {
         let valid = try query.validated()
         let (whereSQL, arguments) = Self.whereClause(valid)
         do {
-            return try await pool.read { db in
+            return try await reading { db in
                 let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM executions\(whereSQL)", arguments: arguments) ?? 0
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT * FROM executions\(whereSQL) ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?",
@@ -24,7 +24,7 @@ extension SQLiteHistoryStore {
     /// (they carry the time of the run they repeat).
     public func summary() async throws -> HistorySummary {
         do {
-            return try await pool.read { db in
+            return try await reading { db in
                 let totals = try Row.fetchOne(db, sql: """
                     SELECT COUNT(*) AS total, COALESCE(SUM(cached), 0) AS cached,
                            COALESCE(AVG(execution_time_ms), 0) AS average FROM executions

@@ -31,7 +31,7 @@ extension SQLiteHistoryStore {
 
     /// The newest row beyond the newest `count` (the first one to prune), if any.
     private func newestRow(after count: Int) async throws -> (createdAt: Int64, seq: Int64)? {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchOne(db, sql: "SELECT created_at, seq FROM executions ORDER BY created_at DESC, seq DESC LIMIT 1 OFFSET ?",
                              arguments: [count])
                 .map { ($0["created_at"], $0["seq"]) }
@@ -42,7 +42,7 @@ extension SQLiteHistoryStore {
         let sql = "DELETE FROM executions WHERE seq IN (SELECT seq FROM executions WHERE \(condition) LIMIT \(Self.pruneBatchSize))"
         var deleted = 0
         while true {
-            let batch = try await pool.write { db in
+            let batch = try await writing { db in
                 try db.execute(sql: sql, arguments: arguments)
                 return db.changesCount
             }

@@ -4,7 +4,7 @@ import GRDB
 extension SQLiteHistoryStore: TaskStore {
     public func saveTask(_ row: TaskRow) async throws {
         do {
-            try await pool.write { db in
+            try await writing { db in
                 try db.cachedStatement(sql: """
                     INSERT INTO tasks (task_id, owner, status, created_at, document) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT(task_id) DO UPDATE SET owner = excluded.owner, status = excluded.status,
@@ -18,7 +18,7 @@ extension SQLiteHistoryStore: TaskStore {
 
     public func task(id: String) async throws -> TaskRow? {
         do {
-            return try await pool.read { db in
+            return try await reading { db in
                 try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [id]).map(TaskRow.init(row:))
             }
         } catch {
@@ -32,7 +32,7 @@ extension SQLiteHistoryStore: TaskStore {
         if let status = query.status { filter += " AND status = ?"; arguments += [status] }
         let where_ = filter, args = arguments
         do {
-            return try await pool.read { db in
+            return try await reading { db in
                 let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tasks WHERE \(where_)", arguments: args) ?? 0
                 let rows = try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE \(where_) ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?",
                                             arguments: args + [query.limit, query.offset]).map(TaskRow.init(row:))
@@ -45,7 +45,7 @@ extension SQLiteHistoryStore: TaskStore {
 
     public func unfinishedTasks() async throws -> [TaskRow] {
         do {
-            return try await pool.read { db in
+            return try await reading { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE status IN ('scheduled', 'running') ORDER BY seq").map(TaskRow.init(row:))
             }
         } catch {
@@ -55,7 +55,7 @@ extension SQLiteHistoryStore: TaskStore {
 
     public func pruneTasks(beforeMs: Int64?, keep: Int?) async throws -> [String] {
         do {
-            return try await pool.write { db in
+            return try await writing { db in
                 var ids: [String] = []
                 let finished = "status IN ('completed', 'failed', 'cancelled')"
                 if let beforeMs {

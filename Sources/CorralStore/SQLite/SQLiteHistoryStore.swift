@@ -18,6 +18,22 @@ public final class SQLiteHistoryStore: HistoryStore {
     /// Opens (or creates) the history database at `path`, creating missing
     /// parent directories with mode 0700 (history holds code output), and
     /// brings its schema up to date.
+    /// The threads every SQLite store's calls run on (see `BlockingWorkers`): five readers and
+    /// the writer of a pool can all proceed at once.
+    static let workers = BlockingWorkers(threads: 6, name: "corral-sqlite")
+
+    /// A read transaction on a worker thread.
+    func reading<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let pool = self.pool
+        return try await Self.workers.run { try pool.read(body) }
+    }
+
+    /// A write transaction on a worker thread.
+    func writing<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let pool = self.pool
+        return try await Self.workers.run { try pool.write(body) }
+    }
+
     public init(path: String) throws(HistoryStoreError) {
         self.path = path
         try Self.prepareDirectory(of: path)
@@ -50,7 +66,7 @@ public final class SQLiteHistoryStore: HistoryStore {
     public func record(_ record: ExecutionRecord) async throws {
         let arguments = record.insertArguments
         do {
-            try await pool.write { db in
+            try await writing { db in
                 // Prepared once per connection, not parsed and authorized again on every record.
                 try db.cachedStatement(sql: ExecutionRecord.upsertSQL).execute(arguments: arguments)
             }
@@ -61,7 +77,7 @@ public final class SQLiteHistoryStore: HistoryStore {
 
     public func execution(id: String) async throws -> ExecutionRecord? {
         do {
-            return try await pool.read { db in
+            return try await reading { db in
                 try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE execution_id = ?", arguments: [id])
                     .map(ExecutionRecord.init(row:))
             }

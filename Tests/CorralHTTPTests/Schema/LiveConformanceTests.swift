@@ -122,11 +122,11 @@ struct LiveConformanceTests {
 
     struct Answer { var status: HTTPResponse.Status; var headers: HTTPFields; var body: JSONNode?; var text: String }
 
-    static func document(_ client: any TestClientProtocol) async throws -> JSONNode {
+    static func document(_ client: LiveClient) async throws -> JSONNode {
         try await client.execute(uri: "/openapi.json", method: .get) { try JSONNode.parse(Data(buffer: $0.body)) }
     }
 
-    static func send(_ probe: Probe, _ client: any TestClientProtocol) async throws -> Answer {
+    static func send(_ probe: Probe, _ client: LiveClient) async throws -> Answer {
         var headers = probe.headers
         var body: ByteBuffer?
         if let text = probe.body as? String {

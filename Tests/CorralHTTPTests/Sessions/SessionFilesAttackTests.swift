@@ -666,7 +666,7 @@ struct SessionFilesAttackTests {
     }
 
     /// Every route with key B on key A's session (deleted by A at the end).
-    private static func foreignKeyIsRefused(_ client: any TestClientProtocol, id: String, keyA: HTTPFields, keyB: HTTPFields) async throws {
+    private static func foreignKeyIsRefused(_ client: LiveClient, id: String, keyA: HTTPFields, keyB: HTTPFields) async throws {
         let foreign: [(HTTPRequest.Method, String, Any?, [UInt8]?)] = [
             (.get, "/v1/sessions/\(id)", nil, nil),
             (.post, "/v1/sessions/\(id)/exec", ["command": "echo pwned > secret.txt"], nil),
@@ -731,7 +731,7 @@ private struct Reply {
     var entryNames: [String] { entries.compactMap { $0["name"] as? String } }
 }
 
-private extension TestClientProtocol {
+private extension LiveClient {
     /// Any request: a JSON body, raw bytes, or none.
     func attack(_ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], json: Any? = nil, bytes: [UInt8]? = nil) async throws -> Reply {
         var h = headers

@@ -6,7 +6,7 @@ import HummingbirdTesting
 import NIOCore
 
 /// Calls of the session API for tests: each returns what the server answered, decoded.
-extension TestClientProtocol {
+extension LiveClient {
     /// Creates a session and returns its id (fails the test through `SessionTestError` when refused).
     func createSession(_ body: [String: Any] = [:], headers: HTTPFields = [:]) async throws -> String {
         let (status, _, reply) = try await post("/v1/sessions", json: body, headers: headers)

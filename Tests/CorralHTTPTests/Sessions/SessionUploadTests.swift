@@ -25,7 +25,7 @@ struct SessionUploadTests {
         return Array(data)
     }
 
-    func upload(_ client: some TestClientProtocol, _ id: String, path: String, _ bytes: [UInt8]) async throws -> (HTTPResponse.Status, [String: Any]) {
+    func upload(_ client: LiveClient, _ id: String, path: String, _ bytes: [UInt8]) async throws -> (HTTPResponse.Status, [String: Any]) {
         try await client.execute(uri: "/v1/sessions/\(id)/archive?path=\(path)", method: .post, headers: [.contentType: "application/zip"],
                                  body: ByteBuffer(bytes: bytes)) { ($0.status, (try? JSONSerialization.jsonObject(with: Data(buffer: $0.body))) as? [String: Any] ?? [:]) }
     }

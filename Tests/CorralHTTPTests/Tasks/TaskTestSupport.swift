@@ -5,7 +5,7 @@ import HummingbirdTesting
 import NIOCore
 
 /// Calls of the task API for tests.
-extension TestClientProtocol {
+extension LiveClient {
     /// Submits a task to `path` and returns its id (throws when refused).
     func submitTask(_ body: [String: Any], path: String = "/v1/tasks") async throws -> String {
         let (status, _, reply) = try await post(path, json: body)
