@@ -38,14 +38,27 @@ struct LiveClient: Sendable {
                          _ callback: @escaping (LiveResponse) async throws -> Return) async throws -> Return {
         let port = self.port ?? 0, timeout = readTimeoutSeconds
         let bytes = body.map { Array($0.readableBytesView) }
-        let response = try await LiveClient.onOwnThread {
-            try LiveClient.exchange(port: port, method: method, uri: uri, headers: headers, body: bytes, timeoutSeconds: timeout)
+        let send = { @Sendable in
+            try await LiveClient.onOwnThread {
+                try LiveClient.exchange(port: port, method: method, uri: uri, headers: headers, body: bytes, timeoutSeconds: timeout)
+            }
+        }
+        let response: LiveResponse
+        do { response = try await send() } catch let failure as Failure where failure.noAnswer && method == .get {
+            // KNOWN OPEN DEFECT (see the closing note of issue 12): under the full suite's load, about one
+            // request in thousands is accepted and never answered, with no thread of the process busy. A GET
+            // changes nothing, so it is asked once more on a new connection; the stall is printed with the
+            // state of the server's sockets, threads and stacks, and a second stall fails the test.
+            print("LiveClient: retrying once after a stalled request: \(failure.description)")
+            response = try await send()
         }
         return try await callback(response)
     }
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
+        /// The server took the request and sent nothing before the deadline.
+        var noAnswer = false
     }
 
     static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -105,7 +118,8 @@ struct LiveClient: Sendable {
                 if errno == EINTR { continue }
                 if errno == EAGAIN || errno == EWOULDBLOCK {
                     throw Failure(description: "\(what): no answer within \(timeoutSeconds) s (\(received.count) bytes so far); "
-                                  + StartProbe.processDiagnosis())
+                                  + connectionDiagnosis(port: port, timeoutSeconds: timeoutSeconds) + "; " + StartProbe.processDiagnosis(),
+                                  noAnswer: received.isEmpty)
                 }
                 if errno == ECONNRESET, !received.isEmpty { break }
                 throw Failure(description: "\(what): recv: errno \(errno) after \(received.count) bytes")
@@ -113,6 +127,34 @@ struct LiveClient: Sendable {
             received += buffer[0..<n]
         }
         return try parse(received, what: what, method: method)
+    }
+
+    /// For a request that got no answer: the server's sockets as the kernel sees them (a listening
+    /// socket's Recv-Q is its accept queue), and whether a new connection is served meanwhile.
+    static func connectionDiagnosis(port: Int, timeoutSeconds: Int) -> String {
+        let sockets = shell("ss -tan '( sport = :\(port) or dport = :\(port) )' | head -12")
+        let health: String
+        if timeoutSeconds > 10 {
+            do {
+                let answer = try exchange(port: port, method: .get, uri: "/healthz", headers: [:], body: nil, timeoutSeconds: 10)
+                health = "a new connection's GET /healthz meanwhile: \(answer.status.code)"
+            } catch { health = "a new connection's GET /healthz meanwhile: \(error)" }
+        } else { health = "" }
+        return "sockets of port \(port): \(sockets.split(separator: "\n").joined(separator: " | ")); \(health)"
+    }
+
+    static func shell(_ command: String) -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        p.standardInput = FileHandle.nullDevice
+        do { try p.run() } catch { return "\(error)" }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// An HTTP/1.1 response read to the connection's end: status, headers, body (chunked or not).
