@@ -41,8 +41,11 @@ struct AbuseResourceTests {
         limits.processes = 32
         limits.timeoutSeconds = 20
         // The classic bomb keeps forking in the background while the shell waits 2 s without forking.
+        // It starts in a subshell: `bomb | bomb &` run by the shell itself forks twice, and on a loaded
+        // host the first child's bomb could fill the process limit before the shell's second fork,
+        // which bash then retries for ~15 s and gives up on (CI saw that once: status error, no output).
         let (result, handle) = await TestSupport.runObserved("bash", """
-        bomb() { bomb | bomb & }; bomb
+        bomb() { bomb | bomb & }; (bomb) &
         while [ $SECONDS -lt 2 ]; do :; done
         echo alive
         """, limits: limits)
