@@ -9,8 +9,6 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
-import ServiceLifecycle
-import Synchronization
 
 /// A real engine and server on a real port, with a private SQLite history.
 struct TestService {

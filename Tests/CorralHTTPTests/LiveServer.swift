@@ -1,3 +1,4 @@
+import CorralTestSupport
 import Foundation
 import Glibc
 import HTTPTypes
@@ -132,7 +133,7 @@ struct LiveClient: Sendable {
     /// For a request that got no answer: the server's sockets as the kernel sees them (a listening
     /// socket's Recv-Q is its accept queue), and whether a new connection is served meanwhile.
     static func connectionDiagnosis(port: Int, timeoutSeconds: Int) -> String {
-        let sockets = shell("ss -tan '( sport = :\(port) or dport = :\(port) )' | head -12")
+        let sockets = TestSupport.hostShell("ss -tan '( sport = :\(port) or dport = :\(port) )' | head -12").1
         let health: String
         if timeoutSeconds > 10 {
             do {
@@ -141,20 +142,6 @@ struct LiveClient: Sendable {
             } catch { health = "a new connection's GET /healthz meanwhile: \(error)" }
         } else { health = "" }
         return "sockets of port \(port): \(sockets.split(separator: "\n").joined(separator: " | ")); \(health)"
-    }
-
-    static func shell(_ command: String) -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch { return "\(error)" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// An HTTP/1.1 response read to the connection's end: status, headers, body (chunked or not).
