@@ -35,9 +35,12 @@ final class ServiceJail: Sendable {
 
     /// Whether the jail's init still runs (a worker killed while idle must not be handed out).
     var isAlive: Bool {
-        guard !counters.withLock({ $0.destroyed }) else { return false }
-        var probe = pollfd(fd: stub.pidfd, events: Int16(POLLIN), revents: 0)
-        return poll(&probe, 1, 0) == 0
+        // Under the lock: `destroy()` closes the pidfd only after it has set `destroyed`.
+        counters.withLock { c in
+            guard !c.destroyed else { return false }
+            var probe = pollfd(fd: stub.pidfd, events: Int16(POLLIN), revents: 0)
+            return poll(&probe, 1, 0) == 0
+        }
     }
 
     /// SIGKILLs the jail; the in-flight exchange, if any, sees it end. Safe from any thread.

@@ -11,6 +11,11 @@ import Synchronization
 ///
 /// The program is untrusted once the session's code has run (same uid): a reply is hostile input
 /// to whoever reads it, and a frame above `maxFrameBytes` ends the session.
+///
+/// Descriptors: the loop thread is the only one that reads or polls the jail's pipes, and they are
+/// closed (`destroy()`) only once it has returned; the wake pipe lives as long as the object. A
+/// descriptor closed under a running reader is a number the next `accept` or `pipe` gets: the loop
+/// would read another connection's bytes (an HTTP request swallowed, never answered).
 public final class SessionJail: @unchecked Sendable {
     public let workspace: SessionWorkspace
     let stub: JailStub
@@ -19,6 +24,10 @@ public final class SessionJail: @unchecked Sendable {
     private let wake: (read: Int32, write: Int32)
     private let ended = Mutex<String?>(nil)
     private let destroyed = Mutex(false)
+    /// Signalled once when the loop thread returns; its id, so that a `destroy()` from the loop's
+    /// own handlers does not wait for itself.
+    private let loopReturned = DispatchSemaphore(value: 0)
+    private let loopThread = Mutex<pthread_t?>(nil)
     private let handlers: Mutex<(frame: @Sendable ([UInt8]) -> Void, end: @Sendable (String) -> Void)?>
     /// Bytes moved each way and the agent's last stderr, for `diagnosis()`.
     private let traffic = Mutex<(sent: Int, received: Int, frames: Int, stderrTail: [UInt8])>((0, 0, 0, []))
@@ -34,9 +43,18 @@ public final class SessionJail: @unchecked Sendable {
         self.maxFrameBytes = maxFrameBytes
         wake = try Posix.pipe(nonBlockingRead: true, nonBlockingWrite: true)
         handlers = Mutex((onFrame, onEnd))
-        let thread = Thread { [self] in loop() }
+        let thread = Thread { [self] in
+            loopThread.withLock { $0 = pthread_self() }
+            loop()
+            loopReturned.signal()
+        }
         thread.name = "corral-session"
         thread.start()
+    }
+
+    deinit {
+        close(wake.read)
+        close(wake.write)
     }
 
     /// Host pid of the jail's init.
@@ -71,13 +89,21 @@ public final class SessionJail: @unchecked Sendable {
     /// `destroy()` still tears it down.
     public func kill() { stub.kill() }
 
-    /// Kills every process of the session, waits for its end, then removes its workspace. Idempotent.
+    /// Kills every process of the session, waits for its end and for the loop thread to let go of
+    /// the jail's pipes, then closes them and removes the workspace. Idempotent.
     public func destroy() {
         guard destroyed.withLock({ d in defer { d = true }; return !d }) else { return }
         stub.kill()
         var one: UInt8 = 1
         _ = Glibc.write(wake.write, &one, 1)
-        stub.destroy()
+        let onLoopThread = loopThread.withLock { $0.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+        // The loop returns within a poll interval of the kill (its pidfd turns readable). Should it
+        // not (a handler of ours stuck), its descriptors are left open: a leak, never a reuse.
+        if !onLoopThread, loopReturned.wait(timeout: .now() + 30) == .timedOut {
+            stub.destroy(closingDescriptors: false)
+        } else {
+            stub.destroy()
+        }
         stub.cgroup?.removeWaiting(seconds: 10)
         _ = network?.stop()
         workspace.remove()
@@ -102,7 +128,6 @@ public final class SessionJail: @unchecked Sendable {
         var stderrTail: [UInt8] = []
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
-        defer { close(wake.read); close(wake.write) }
         while true {
             if pending.isEmpty { pending = outgoing.withLock { q in defer { q = [] }; return q } }
             var fds = [pollfd(fd: stub.stdoutRead, events: Int16(POLLIN), revents: 0),

@@ -90,13 +90,15 @@ final class JailStub: @unchecked Sendable {
         return stub
     }
 
-    /// Kills the jail (every process of its PID namespace dies with its init), reaps it, removes its cgroup.
-    func destroy() {
+    /// Kills the jail (every process of its PID namespace dies with its init), reaps it, removes its
+    /// cgroup. Its descriptors are closed unless `closingDescriptors` is false (a thread may still
+    /// use them: they are then leaked, since a closed number is soon another file's).
+    func destroy(closingDescriptors: Bool = true) {
         kill()
         guard reaped.withLock({ done in defer { done = true }; return !done }) else { return }
         var status: Int32 = 0
         while waitpid(pid, &status, __WALL) < 0 && errno == EINTR {}
-        closeDescriptors()
+        if closingDescriptors { closeDescriptors() }
         cgroup?.killAll()
         cgroup?.remove()
     }
