@@ -434,7 +434,14 @@ static void arrange_fds(const struct corral_clone_request *req) {
     for (int i = 0; i < 5; i++) {
         if (dup2(high[i], i) < 0) syscall(SYS_exit_group, 126);
     }
-    syscall(SYS_close_range, 5, ~0U, 0);
+    // Every other descriptor of the service must go (its connections are not all close-on-exec).
+    // Without close_range (kernels before 5.9, or a filter that denies it) each is closed in turn,
+    // up to the descriptor limit; a jail that cannot shed them does not start.
+    if (syscall(SYS_close_range, 5, ~0U, 0) != 0) {
+        struct rlimit nofile;
+        if (getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur > (1u << 20)) syscall(SYS_exit_group, 126);
+        for (int fd = 5; fd < (int)nofile.rlim_cur; fd++) syscall(SYS_close, fd);
+    }
     fcntl(3, F_SETFD, FD_CLOEXEC);
     fcntl(4, F_SETFD, FD_CLOEXEC);
 }

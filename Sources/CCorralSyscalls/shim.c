@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include "corral_syscalls.h"
 
 #include <fcntl.h>
@@ -40,7 +41,20 @@ static int write_text(const char *path, const char *text) {
     return w == (ssize_t)n ? 0 : -(w < 0 ? e : EIO);
 }
 
+static pthread_mutex_t userns_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int userns_fd_locked(const char *uid_map, const char *gid_map);
+
+/// One helper at a time: should `close_range` be missing, two helpers born together would each hold
+/// the other's write end and wait for each other forever.
 int corral_userns_fd(const char *uid_map, const char *gid_map) {
+    pthread_mutex_lock(&userns_lock);
+    int result = userns_fd_locked(uid_map, gid_map);
+    pthread_mutex_unlock(&userns_lock);
+    return result;
+}
+
+static int userns_fd_locked(const char *uid_map, const char *gid_map) {
     int release[2];
     if (pipe2(release, O_CLOEXEC) < 0) return -errno;
     // A raw clone, not fork(): the parent is multithreaded and fork() would run the atfork
@@ -49,8 +63,12 @@ int corral_userns_fd(const char *uid_map, const char *gid_map) {
     long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), NULL, NULL, NULL, NULL);
     if (pid < 0) { int e = errno; close(release[0]); close(release[1]); return -e; }
     if (pid == 0) {
+        // Keep only the read end: the child is a copy of the service and never execs, so it would
+        // hold every descriptor of the moment (other helpers' write ends, whose EOF they wait for;
+        // accepted connections, whose close their clients wait for).
         char c;
-        syscall(SYS_close, release[1]);
+        if (release[0] > 0) syscall(SYS_close_range, 0, (unsigned)release[0] - 1, 0);
+        syscall(SYS_close_range, (unsigned)release[0] + 1, ~0U, 0);
         syscall(SYS_read, release[0], &c, 1);
         syscall(SYS_exit_group, 0);
     }

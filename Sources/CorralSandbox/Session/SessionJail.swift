@@ -28,6 +28,7 @@ public final class SessionJail: @unchecked Sendable {
     /// own handlers does not wait for itself.
     private let loopReturned = DispatchSemaphore(value: 0)
     private let loopThread = Mutex<pthread_t?>(nil)
+    private let closeAfterLoop = Mutex(false)
     private let handlers: Mutex<(frame: @Sendable ([UInt8]) -> Void, end: @Sendable (String) -> Void)?>
     /// Bytes moved each way and the agent's last stderr, for `diagnosis()`.
     private let traffic = Mutex<(sent: Int, received: Int, frames: Int, stderrTail: [UInt8])>((0, 0, 0, []))
@@ -46,6 +47,8 @@ public final class SessionJail: @unchecked Sendable {
         let thread = Thread { [self] in
             loopThread.withLock { $0 = pthread_self() }
             loop()
+            // A destroy() from the loop's own handlers left the pipes to be closed here.
+            if closeAfterLoop.withLock({ $0 }) { stub.closeDescriptors() }
             loopReturned.signal()
         }
         thread.name = "corral-session"
@@ -99,7 +102,11 @@ public final class SessionJail: @unchecked Sendable {
         let onLoopThread = loopThread.withLock { $0.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
         // The loop returns within a poll interval of the kill (its pidfd turns readable). Should it
         // not (a handler of ours stuck), its descriptors are left open: a leak, never a reuse.
-        if !onLoopThread, loopReturned.wait(timeout: .now() + 30) == .timedOut {
+        if onLoopThread {
+            // Called from a frame or end handler: the loop closes the pipes once it has returned.
+            closeAfterLoop.withLock { $0 = true }
+            stub.destroy(closingDescriptors: false)
+        } else if loopReturned.wait(timeout: .now() + 30) == .timedOut {
             stub.destroy(closingDescriptors: false)
         } else {
             stub.destroy()
@@ -139,6 +146,7 @@ public final class SessionJail: @unchecked Sendable {
                 return finish("poll failed on the session's pipes (errno \(errno))")
             }
             if endReason != nil { return }
+            if destroyed.withLock({ $0 }) { return finish("the session's jail was destroyed") }
             if fds[3].revents != 0 { while Glibc.read(wake.read, &chunk, chunk.count) > 0 {} }
             if fds[1].revents != 0 {
                 while true {
