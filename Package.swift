@@ -108,6 +108,14 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
+        // The code agent (seed 004): an OpenAI-compatible model client and the loop that runs its
+        // Python actions in a session; presets and templates as data.
+        .target(
+            name: "CorralAgent",
+            dependencies: ["CorralEngine", "CorralPolicy", "CorralClient"],
+            resources: [.copy("Resources/presets.json")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CorralHTTP",
             dependencies: [
@@ -123,6 +131,7 @@ let package = Package(
             name: "corral",
             dependencies: [
                 "CorralSandbox", "CorralRuntimes", "CorralPolicy", "CorralStore", "CorralEngine", "CorralHTTP", "CorralClient", "CorralNATS", "CorralRedis", "CorralPostgres",
+                "CorralAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -189,6 +198,11 @@ let package = Package(
             dependencies: ["CorralNATSClient", "CorralNATS", "CorralRedis", "CorralPostgres", "CorralEngine", "CorralStore", "CorralSandbox", "CorralTestSupport",
                            .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CorralAgentTests",
+            dependencies: ["CorralAgent", "CorralHTTP", "CorralEngine", "CorralPolicy", "CorralStore", "CorralTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -58,6 +58,8 @@ public struct EngineConfiguration: Sendable {
     /// TypeScript): long-lived analyzers in their own jails, so `warn` mode does not start an
     /// interpreter per request; nil: a fresh jail per analysis (what a one-run CLI process wants).
     public var analyzerWorkers: AnalyzerWorkers.Configuration? = AnalyzerWorkers.Configuration()
+    /// The code agent that runs tasks given in words (nil: such tasks are refused).
+    public var codeAgent: (any CodeAgent)?
     /// The name this instance reports as `agent_id`.
     public var instanceID = "corral-" + (ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "local")
 

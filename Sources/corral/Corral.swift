@@ -9,7 +9,7 @@ struct Corral: AsyncParsableCommand {
         commandName: "corral",
         abstract: "Run untrusted code in a Linux namespace jail with hard limits.",
         version: "0.1.0",
-        subcommands: [Run.self, Shadow.self, Validate.self, Serve.self, SessionCommand.self, TaskCommand.self, History.self, Stats.self, Doctor.self, Languages.self]
+        subcommands: [Run.self, Shadow.self, AgentCommand.self, Validate.self, Serve.self, SessionCommand.self, TaskCommand.self, History.self, Stats.self, Doctor.self, Languages.self]
     )
 }
 

@@ -69,6 +69,8 @@ extension Corral {
             valueName: "MODE"))
         var policyMode: String?
 
+        @OptionGroup(title: "Code agent") var llm: LLMOptions
+
         @Option(name: .customLong("nats-url"), help: ArgumentHelp(
             "Join a fleet over NATS: serve seed 000's agent.<name>.task/status/health and $SRV.* (also NATS_URL).", valueName: "nats://HOST:PORT"))
         var natsURL: String?

@@ -128,6 +128,7 @@ struct ServeSettings {
             s.engine.tasks.allowedCallbackHosts.append(host)
         }
         s.fleet.apply(flags: flags)
+        if let agent = try flags.llm.codeAgent(environment: env) { s.engine.codeAgent = agent }
         if let id = s.fleet.instanceID { s.engine.instanceID = id }
         s.engine.tasks.directory = s.dataDirectory + "/tasks"
         // Compiled artifacts live with the rest of the service's data unless CORRAL_COMPILE_CACHE says otherwise.

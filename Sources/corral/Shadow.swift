@@ -65,32 +65,9 @@ extension Corral {
                             if exitStatus == 0 { exitStatus = 1 }
                         }
                     }
-                    let changes = try engine.sessionChanges(session.sessionID, context: context).changes
-                    guard !changes.isEmpty else {
-                        StandardStream.error.line("corral shadow: the command changed nothing in \(root)")
-                        try engine.deleteSession(session.sessionID, context: context)
-                        return exitStatus
-                    }
-                    let diff = try engine.sessionDiff(session.sessionID, path: nil, context: context)
-                    StandardStream.output.write(diff.diff)
-                    StandardStream.error.line("corral shadow: \(changes.count) change(s): "
-                        + changes.prefix(20).map { "\($0.kind) \($0.path)" }.joined(separator: ", ") + (changes.count > 20 ? ", …" : ""))
-                    var approved = apply
-                    if !approved, isatty(STDIN_FILENO) == 1 {
-                        StandardStream.error.write("Apply these changes to \(root)? [y/N] ")
-                        approved = ["y", "yes"].contains((readLine() ?? "").trimmingCharacters(in: .whitespaces).lowercased())
-                    }
-                    if approved {
-                        do throws(EngineError) {
-                            let applied = try engine.applySessionChanges(session.sessionID, ApplyRequest(), context: context)
-                            StandardStream.error.line("corral shadow: applied \(applied.changes.count) change(s) to \(root)")
-                        } catch where error.code == .conflict {
-                            StandardStream.error.line("corral shadow: not applied: \(error.message)")
-                            if exitStatus == 0 { exitStatus = 1 }
-                        }
-                    } else {
-                        StandardStream.error.line("corral shadow: not applied (nothing was written to \(root); --apply writes the changes)")
-                    }
+                    let applied = try ShadowReview.offer(engine: engine, sessionID: session.sessionID, root: root, apply: apply,
+                                                         label: "corral shadow", context: context)
+                    if !applied, exitStatus == 0 { exitStatus = 1 }
                     try engine.deleteSession(session.sessionID, context: context)
                     return exitStatus
                 } catch {

@@ -19,7 +19,8 @@ extension Engine {
         var failure: String?
         var session: Session?
         do throws(EngineError) {
-            let plan = try sessions.plan(Self.sessionRequest(task.request), maximum: configuration.maximumLimits)
+            let shape = try task.request.task == nil ? nil : configuration.codeAgent.map { agent throws(EngineError) in try agentSessionShape(agent, task.request) }
+            let plan = try sessions.plan(Self.sessionRequest(task.request, agent: shape), maximum: configuration.maximumLimits)
             try sessions.reserve(forTask: true)
             do throws(EngineError) {
                 let started = try await sessions.start(plan, owner: TaskManager.sessionOwner)
@@ -146,6 +147,8 @@ extension Engine {
         let input = step.input
         do throws(EngineError) {
             switch input.tool {
+            case Self.agentTool:
+                return await runAgentStep(input.content ?? "", task: task, session: session, id: id, context: context)
             case "write_file":
                 let path = try Self.taskPath(input.path)
                 do throws(WorkspaceFiles.Failure) { try session.files.write(path, Array((input.content ?? "").utf8)) } catch {
@@ -187,6 +190,26 @@ extension Engine {
             }
             return StepResult(executionID: id, result: RunResult(status: .internalError, executionTimeMs: elapsed(), errorMessage: error.message))
         }
+    }
+
+    /// A task in words: the code agent works in the task's session; its answer is the step's
+    /// stdout, its transcript `agent_transcript.json` in the task's directory.
+    private func runAgentStep(_ text: String, task: LiveTask, session: Session, id: String, context: ExecutionContext) async -> StepResult {
+        guard let agent = configuration.codeAgent else {
+            return StepResult(executionID: id, result: RunResult(status: .error, errorMessage: "this server has no code agent (--llm-url)"))
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let events = task.events, directory = task.directory
+        let outcome = await agent.run(task: text, options: task.request.agentOptions, engine: self, sessionID: session.id, context: context) { line in
+            directory.log("agent: " + line)
+            events.append("output", OutputEvent(step: 0, stream: "stdout", text: line + "\n"))
+        }
+        directory.writeFile("agent_transcript.json", outcome.transcript)
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        var result = RunResult(status: outcome.error == nil ? .success : .error, stdout: outcome.answer ?? "", exitCode: outcome.error == nil ? 0 : nil,
+                               executionTimeMs: ms, errorMessage: outcome.error)
+        result.stderr = "agent: \(outcome.steps) step(s), \(outcome.tokens) token(s)"
+        return StepResult(executionID: id, result: result)
     }
 
     static func taskPath(_ path: String?) throws(EngineError) -> String {

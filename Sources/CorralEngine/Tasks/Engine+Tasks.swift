@@ -9,14 +9,20 @@ extension Engine {
     /// Accepts a task: checks everything that can be checked before it runs (a bad step is a 400
     /// now, not a failed task later), saves it as `scheduled` and queues it.
     public func submitTask(_ request: TaskRequest, context: ExecutionContext) async throws(EngineError) -> TaskAccepted {
+        var agentShape: AgentSessionShape?
         if request.task != nil {
-            throw EngineError(.invalidRequest, "'task' (a task in words) needs the code agent and a model, and no model is configured on this server; "
-                + "give 'steps' instead (tools: \(TaskStepRequest.toolNames.joined(separator: ", ")))", field: "task")
+            guard let agent = configuration.codeAgent else {
+                throw EngineError(.invalidRequest, "'task' (a task in words) needs the code agent and a model, and no model is configured on this server "
+                    + "(corral serve --llm-url URL --llm-model NAME); give 'steps' instead (tools: \(TaskStepRequest.toolNames.joined(separator: ", ")))",
+                    field: "task")
+            }
+            agentShape = try agentSessionShape(agent, request)
         }
         guard let root = configuration.tasks.directory else {
             throw EngineError(.internalError, "this engine has no task directory (EngineConfiguration.tasks.directory); corral serve sets DATA_DIR/tasks")
         }
-        let steps = request.steps ?? []
+        // A task in words is one `agent` step: the agent's own steps are in its transcript.
+        let steps = request.task.map { [TaskStepRequest(tool: Self.agentTool, content: $0)] } ?? request.steps ?? []
         guard steps.count <= configuration.tasks.maxSteps else {
             throw EngineError(.invalidRequest, "a task holds at most \(configuration.tasks.maxSteps) steps (--max-steps), got \(steps.count)", field: "steps")
         }
@@ -50,7 +56,7 @@ extension Engine {
                                   field: "steps[\(index)].timeout_seconds")
             }
         }
-        _ = try sessions.plan(Self.sessionRequest(request), maximum: configuration.maximumLimits)
+        _ = try sessions.plan(Self.sessionRequest(request, agent: agentShape), maximum: configuration.maximumLimits)
 
         let id = UUID().uuidString.lowercased()
         let now = Date()
@@ -81,11 +87,22 @@ extension Engine {
         }
     }
 
-    /// The session a task runs in.
-    static func sessionRequest(_ request: TaskRequest) -> CreateSessionRequest {
+    /// What a task in words needs of its session, within this server's maximum memory.
+    func agentSessionShape(_ agent: any CodeAgent, _ request: TaskRequest) throws(EngineError) -> AgentSessionShape {
+        var shape = try agent.sessionShape(request.agentOptions)
+        shape.memoryMb = min(shape.memoryMb, configuration.maximumLimits.memoryMB)
+        return shape
+    }
+
+    /// The step tool of a task in words.
+    static let agentTool = "agent"
+
+    /// The session a task runs in (an agent's: its template's memory, its directory mounted).
+    static func sessionRequest(_ request: TaskRequest, agent: AgentSessionShape? = nil) -> CreateSessionRequest {
         var s = CreateSessionRequest()
         s.language = request.language
-        s.maxMemoryMb = request.maxMemoryMb
+        s.maxMemoryMb = request.maxMemoryMb ?? agent?.memoryMb
+        if let agent, let dir = request.dir { s.mount = CreateSessionRequest.Mount(hostPath: dir, mode: agent.mountMode) }
         s.processes = request.processes
         s.cpuPercent = request.cpuPercent
         s.diskMb = request.diskMb

@@ -64,6 +64,16 @@ final class TaskDirectory: Sendable {
         saveMemory()
     }
 
+    /// Writes a file of the task's own (next to agent.log), replacing it: best effort, like the log.
+    func writeFile(_ name: String, _ data: Data) {
+        let fd = open(path + "/" + name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { log("cannot write \(name): \(String(cString: strerror(errno)))"); return }
+        defer { close(fd) }
+        if !data.isEmpty, !Posix.writeAll(fd, [UInt8](data)) {
+            log("cannot write \(name): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Appends one line to `agent.log`: an RFC 3339 time and the action.
     func log(_ line: String) {
         let text = Session.iso(Date().timeIntervalSince1970) + " " + line.replacingOccurrences(of: "\n", with: "\\n") + "\n"

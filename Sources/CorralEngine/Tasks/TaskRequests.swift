@@ -1,3 +1,5 @@
+import Foundation
+
 /// `POST /v1/tasks` (and `POST /schedule`): steps run in order in one session, or (seed 002) a
 /// task in words for the code agent.
 public struct TaskRequest: Sendable, Codable, KnownFields {
@@ -19,11 +21,25 @@ public struct TaskRequest: Sendable, Codable, KnownFields {
     public var continueOnError: Bool?
     public var metadata: [String: String]?
     public var callbackURL: String?
+    /// With `task` only: the code agent's preset, host directory, model, step and token limits.
+    public var preset: String?
+    public var dir: String?
+    public var model: String?
+    public var maxSteps: Int?
+    public var tokenBudget: Int?
 
     public init(steps: [TaskStepRequest]) { self.steps = steps }
+    public init(task: String) { self.task = task }
+
+    /// The agent fields.
+    public var agentOptions: AgentTaskOptions {
+        AgentTaskOptions(preset: preset, dir: dir, model: model, maxSteps: maxSteps, tokenBudget: tokenBudget)
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case steps, task, files, language, processes, metadata
+        case steps, task, files, language, processes, metadata, preset, dir, model
+        case maxSteps = "max_steps"
+        case tokenBudget = "token_budget"
         case maxMemoryMb = "max_memory_mb"
         case cpuPercent = "cpu_percent"
         case diskMb = "disk_mb"
@@ -34,7 +50,7 @@ public struct TaskRequest: Sendable, Codable, KnownFields {
         case callbackURL = "callback_url"
     }
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
-    public static var wholeNumberFields: Set<String> { ["max_memory_mb", "processes", "cpu_percent", "disk_mb"] }
+    public static var wholeNumberFields: Set<String> { ["max_memory_mb", "processes", "cpu_percent", "disk_mb", "max_steps", "token_budget"] }
     public static var elementTypes: [String: any KnownFields.Type] { ["steps": TaskStepRequest.self] }
 
     public func checkShape() throws(EngineError) {
@@ -44,7 +60,21 @@ public struct TaskRequest: Sendable, Codable, KnownFields {
         case (let steps?, nil):
             guard !steps.isEmpty else { throw EngineError(.invalidRequest, "steps is empty: give at least one step", field: "steps") }
             for (index, step) in steps.enumerated() { try step.check(index) }
-        case (nil, .some): break
+        case (nil, let task?):
+            guard !task.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw EngineError(.invalidRequest, "task is empty: say in words what the agent should do", field: "task")
+            }
+            guard task.unicodeScalars.count <= 30_000, !task.utf8.contains(0) else {
+                throw EngineError(.invalidRequest, "task must be at most 30,000 characters of text", field: "task")
+            }
+            if let maxSteps, !(1...100).contains(maxSteps) { throw EngineError(.invalidLimit, "max_steps must be between 1 and 100", field: "max_steps") }
+            if let tokenBudget, !(1...10_000_000).contains(tokenBudget) {
+                throw EngineError(.invalidLimit, "token_budget must be between 1 and 10,000,000", field: "token_budget")
+            }
+        }
+        if steps != nil, let extra = [("preset", preset), ("dir", dir), ("model", model)].first(where: { $0.1 != nil })?.0
+            ?? (maxSteps != nil ? "max_steps" : tokenBudget != nil ? "token_budget" : nil) {
+            throw EngineError(.invalidRequest, "'\(extra)' belongs to a task in words ('task'), not to 'steps'", field: extra)
         }
     }
 }

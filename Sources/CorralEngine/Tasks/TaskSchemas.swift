@@ -2,13 +2,29 @@
 extension TaskRequest {
     /// `withTask`: the schema of `POST /schedule`, which also takes seed 002's `{"task": "..."}`.
     public static func schema(in context: SchemaContext, withTask: Bool) -> JSONSchema {
+        let properties = Self.properties(in: context)
+        let withSteps = JSONSchema.object(properties, required: ["steps"])
+        guard !context.agentPresets.isEmpty else {
+            // No code agent on this server: a task in words is refused with 400 (what to configure).
+            return withTask ? withSteps.described("Seed 001's {steps}. Seed 002's {task} is refused with 400: this server has no model (--llm-url).") : withSteps
+        }
+        return JSONSchema.exactlyOne([withSteps, agentRunSchema(in: context)])
+    }
+
+    /// A task in words for the code agent (seed 002, `POST /v1/agent/runs`).
+    public static func agentRunSchema(in context: SchemaContext) -> JSONSchema {
+        agentSchema(in: context, common: properties(in: context).filter { $0.0 != "steps" })
+    }
+
+    /// Every field but the agent's, as a task with steps takes them.
+    static func properties(in context: SchemaContext) -> [(String, JSONSchema)] {
         let max = context.maximumLimits
         let steps = JSONSchema.array(.ref("TaskStep"), minItems: 1, maxItems: context.tasks.maxSteps)
-        let properties: [(String, JSONSchema)] = CodingKeys.allCases.compactMap { key in
+        return CodingKeys.allCases.compactMap { key in
             let schema: JSONSchema
             switch key {
             case .steps: schema = steps.described("The steps, run in order in one session.")
-            case .task: return nil
+            case .task, .preset, .dir, .model, .maxSteps, .tokenBudget: return nil
             case .callbackURL:
                 // Only a server that allows callback hosts takes one, and only to those hosts.
                 guard !context.tasks.allowedCallbackHosts.isEmpty else { return nil }
@@ -28,10 +44,19 @@ extension TaskRequest {
             }
             return (key.stringValue, key == .steps ? schema : schema.orNull)
         }
-        // Seed 002's {"task": "..."} is taken by the route and refused with a 400 until the code agent
-        // has a model: the document states what is accepted today.
-        let schema = JSONSchema.object(properties, required: ["steps"])
-        return withTask ? schema.described("Seed 001's {steps}. Seed 002's {task} is refused with 400 until a model is configured.") : schema
+    }
+
+    /// The agent's fields and `common`.
+    static func agentSchema(in context: SchemaContext, common: [(String, JSONSchema)]) -> JSONSchema {
+        let agent: [(String, JSONSchema)] = [
+            ("task", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).with("maxLength", 30_000).described("What the agent should do, in words.")),
+            ("preset", JSONSchema.enumeration(context.agentPresets).orNull.described("Tools, template and mount (default general).")),
+            ("dir", JSONSchema.string(minLength: 1).orNull.described("A host directory under a root the server allows: read-only for digger, a shadow copy otherwise.")),
+            ("model", JSONSchema.string(minLength: 1).orNull.described("The model to ask (default: the server's --llm-model).")),
+            ("max_steps", JSONSchema.integer(minimum: 1, maximum: 100).orNull),
+            ("token_budget", JSONSchema.integer(minimum: 1, maximum: 10_000_000).orNull),
+        ]
+        return JSONSchema.object(agent + common, required: ["task"])
     }
 }
 

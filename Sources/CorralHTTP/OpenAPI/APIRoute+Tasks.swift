@@ -30,11 +30,17 @@ extension APIRoute {
         responseSchema: nil, errors: taskErrors + [.conflict, .payloadTooLarge],
         responseMedia: ["application/octet-stream": JSONSchema(["type": "string", "format": "binary"])], catchAll: true)
 
-    static var taskRoutes: [APIRoute] { [createTask, listTasks, getTask, cancelTask, taskEvents, taskOutput, taskFile] }
+    public static let agentRun = APIRoute(method: .post, path: "/v1/agent/runs", operationID: "createAgentRun",
+        summary: "Run the code agent on a task in words (a preset, a host directory, model options): a task (202) whose one step is the agent; "
+            + "its answer is the step's stdout, its transcript agent_transcript.json in output.zip. 400 when the server has no model (--llm-url).",
+        requestSchema: "AgentRunRequest", responseSchema: "TaskAccepted",
+        errors: bodyErrors + [.invalidLimit, .limitReached, .shuttingDown, .internalError], successStatus: 202)
+
+    static var taskRoutes: [APIRoute] { [createTask, listTasks, getTask, cancelTask, taskEvents, taskOutput, taskFile, agentRun] }
 
     // Seeds 001 and 002, verbatim.
     public static let schedule = APIRoute(method: .post, path: "/schedule", operationID: "schedule",
-        summary: "Seed 001: {steps: [...]} → {task_id}. Seed 002's {task: \"...\"} needs the code agent and a model: refused with 400 until one is configured.",
+        summary: "Seed 001: {steps: [...]} → {task_id}. Seed 002's {task: \"...\"} runs the code agent (400 when the server has no model: --llm-url).",
         requestSchema: "ScheduleRequest", responseSchema: "ScheduleResponse",
         errors: bodyErrors + [.unknownLanguage, .invalidLimit, .limitReached, .shuttingDown, .internalError])
     public static let seedStatus = APIRoute(method: .get, path: "/status", operationID: "seedStatus",

@@ -67,6 +67,7 @@ enum OpenAPIComponents {
                                               required: ["files", "bytes"]),
             "TaskRequest": TaskRequest.schema(in: context, withTask: false),
             "ScheduleRequest": TaskRequest.schema(in: context, withTask: true),
+            "AgentRunRequest": TaskRequest.agentRunSchema(in: context),
             "TaskStep": TaskStepRequest.schema(in: context),
             "TaskStepState": TaskStepInfo.schema(in: context),
             "Task": TaskInfo.schema(in: context),

@@ -24,6 +24,17 @@ extension CorralServer {
             response.headers[.location] = accepted.statusURL
             return response
         }
+        on(.agentRun) { request, _, ctx in
+            let body = try await JSONBody.decode(TaskRequest.self, from: request, limit: http.maxBodyBytes)
+            guard body.task != nil else {
+                throw APIError(EngineError(.invalidRequest, "give 'task': what the agent should do, in words (POST /v1/tasks takes steps)", field: "task"))
+            }
+            let accepted: TaskAccepted
+            do throws(EngineError) { accepted = try await engine.submitTask(body, context: ctx) } catch { throw APIError(error) }
+            var response = try JSONBody.response(accepted, status: .accepted)
+            response.headers[.location] = accepted.statusURL
+            return response
+        }
         on(.listTasks) { request, _, ctx in
             let query = request.uri.queryParameters
             var status: TaskStatus?

@@ -28,6 +28,8 @@ public struct SchemaContext: Sendable {
     public var sessions = SessionSettings()
     /// The task settings the task bodies are bounded by.
     public var tasks = TaskSettings()
+    /// The code agent's presets (empty: no agent, a task in words is refused).
+    public var agentPresets: [String] = []
 
     public init(defaultLimits: ResourceLimits = ResourceLimits(), maximumLimits: ResourceLimits = .maximum,
                 languages: [String] = [], languageNames: [String] = [], profiles: [String] = [], maxBatchSize: Int = 64) {
@@ -51,6 +53,7 @@ extension Engine {
         context.sessions = configuration.sessions
         context.tasks = configuration.tasks
         context.maximumCodeBytes = configuration.maxCodeBytes
+        context.agentPresets = configuration.codeAgent?.presetNames ?? []
         return context
     }
 }
