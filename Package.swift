@@ -187,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "CorralHTTPTests",
             dependencies: [
-                "CorralHTTP", "CorralEngine", "CorralStore", "CorralTestSupport",
+                "CorralHTTP", "CorralEngine", "CorralStore", "CorralTestSupport", "CorralAgent",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

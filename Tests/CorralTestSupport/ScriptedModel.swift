@@ -33,7 +33,8 @@ public final class ScriptedModel: @unchecked Sendable {
 
     public func setReplies(_ replies: [Reply]) throws {
         let data = try JSONSerialization.data(withJSONObject: replies.map(\.object))
-        try data.write(to: URL(fileURLWithPath: server.directory + "/script.json"))
+        // Atomically (a new file): the server starts a new script from its first reply.
+        try data.write(to: URL(fileURLWithPath: server.directory + "/script.json"), options: .atomic)
     }
 
     /// Every request so far: its path, Authorization header and JSON body.

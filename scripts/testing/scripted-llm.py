@@ -6,7 +6,7 @@ Replays canned replies in order and records every request; nothing is generated.
     scripted-llm.py --port PORT --dir DIR
 
 DIR/script.json is read at each request: a list of replies, the Nth request gets the Nth (the last
-repeats). A reply is {"content": "..."} (200), or {"status": 500, "body": "..."}, and may carry
+repeats); a new script (the file rewritten) starts again from its first reply. A reply is {"content": "..."} (200), or {"status": 500, "body": "..."}, and may carry
 "delay": seconds before answering (a hung model) and "usage": {...}. Each request is appended to
 DIR/requests.jsonl as {"path", "authorization", "body"}.
 """
@@ -22,6 +22,7 @@ signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
 lock = threading.Lock()
 count = 0
+script_version = None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -31,7 +32,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self):
-        global count
+        global count, script_version
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
         try:
@@ -39,6 +40,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = {"unparsable": raw.decode("utf-8", "replace")}
         with lock:
+            st = os.stat(os.path.join(args.dir, "script.json"))
+            version = (st.st_ino, st.st_mtime_ns)
+            if version != script_version:
+                script_version, count = version, 0
             index = count
             count += 1
             with open(os.path.join(args.dir, "requests.jsonl"), "a") as f:

@@ -12,8 +12,12 @@ extension TaskRequest {
     }
 
     /// A task in words for the code agent (seed 002, `POST /v1/agent/runs`).
+    /// On a server without a model no body is valid (each is a 400 naming --llm-url).
     public static func agentRunSchema(in context: SchemaContext) -> JSONSchema {
-        agentSchema(in: context, common: properties(in: context).filter { $0.0 != "steps" })
+        guard !context.agentPresets.isEmpty else {
+            return JSONSchema(["not": .object([:])]).described("This server has no model (corral serve --llm-url URL --llm-model NAME): every request is a 400.")
+        }
+        return agentSchema(in: context, common: properties(in: context).filter { $0.0 != "steps" })
     }
 
     /// Every field but the agent's, as a task with steps takes them.
@@ -49,10 +53,11 @@ extension TaskRequest {
     /// The agent's fields and `common`.
     static func agentSchema(in context: SchemaContext, common: [(String, JSONSchema)]) -> JSONSchema {
         let agent: [(String, JSONSchema)] = [
-            ("task", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).with("maxLength", 30_000).described("What the agent should do, in words.")),
-            ("preset", JSONSchema.enumeration(context.agentPresets).orNull.described("Tools, template and mount (default general).")),
-            ("dir", JSONSchema.string(minLength: 1).orNull.described("A host directory under a root the server allows: read-only for digger, a shadow copy otherwise.")),
-            ("model", JSONSchema.string(minLength: 1).orNull.described("The model to ask (default: the server's --llm-model).")),
+            ("task", JSONSchema.string(minLength: 1, pattern: TaskRequest.taskPattern).with("maxLength", 30_000).described("What the agent should do, in words.")),
+            ("preset", (context.agentPresets.isEmpty ? JSONSchema.string(minLength: 1) : JSONSchema.enumeration(context.agentPresets)).orNull
+                .described("Tools, template and mount (default general).")),
+            ("dir", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).orNull.described("A host directory under a root the server allows: read-only for digger, a shadow copy otherwise.")),
+            ("model", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).orNull.described("The model to ask (default: the server's --llm-model).")),
             ("max_steps", JSONSchema.integer(minimum: 1, maximum: 100).orNull),
             ("token_budget", JSONSchema.integer(minimum: 1, maximum: 10_000_000).orNull),
         ]
@@ -113,7 +118,7 @@ extension TaskStepInfo {
         .object(CodingKeys.self) { key in
             switch key {
             case .index: JSONSchema.integer(minimum: 0)
-            case .tool: JSONSchema.enumeration(TaskStepRequest.toolNames)
+            case .tool: JSONSchema.enumeration(TaskStepRequest.toolNames + [Engine.agentTool])
             case .name: JSONSchema.string().orNull
             case .status: JSONSchema.enumeration(TaskStepStatus.allCases.map(\.rawValue))
             case .startedAt, .finishedAt: JSONSchema.string().orNull

@@ -9,7 +9,7 @@ extension APIRoute {
     public static let createTask = APIRoute(method: .post, path: "/v1/tasks", operationID: "createTask",
         summary: "Schedule a task: its steps run in order in a session of its own; answers at once with its id (202).",
         requestSchema: "TaskRequest", responseSchema: "TaskAccepted",
-        errors: bodyErrors + [.unknownLanguage, .invalidLimit, .limitReached, .shuttingDown, .internalError], successStatus: 202)
+        errors: bodyErrors + [.unknownLanguage, .invalidLimit, .forbidden, .limitReached, .shuttingDown, .internalError], successStatus: 202)
     public static let listTasks = APIRoute(method: .get, path: "/v1/tasks", operationID: "listTasks",
         summary: "The caller's tasks, newest first.", responseSchema: "TaskList", query: [.taskStatus, .taskLimit, .offset],
         errors: [.invalidRequest, .internalError])
@@ -34,7 +34,7 @@ extension APIRoute {
         summary: "Run the code agent on a task in words (a preset, a host directory, model options): a task (202) whose one step is the agent; "
             + "its answer is the step's stdout, its transcript agent_transcript.json in output.zip. 400 when the server has no model (--llm-url).",
         requestSchema: "AgentRunRequest", responseSchema: "TaskAccepted",
-        errors: bodyErrors + [.invalidLimit, .limitReached, .shuttingDown, .internalError], successStatus: 202)
+        errors: bodyErrors + [.unknownLanguage, .invalidLimit, .forbidden, .limitReached, .shuttingDown, .internalError], successStatus: 202)
 
     static var taskRoutes: [APIRoute] { [createTask, listTasks, getTask, cancelTask, taskEvents, taskOutput, taskFile, agentRun] }
 
@@ -42,7 +42,7 @@ extension APIRoute {
     public static let schedule = APIRoute(method: .post, path: "/schedule", operationID: "schedule",
         summary: "Seed 001: {steps: [...]} → {task_id}. Seed 002's {task: \"...\"} runs the code agent (400 when the server has no model: --llm-url).",
         requestSchema: "ScheduleRequest", responseSchema: "ScheduleResponse",
-        errors: bodyErrors + [.unknownLanguage, .invalidLimit, .limitReached, .shuttingDown, .internalError])
+        errors: bodyErrors + [.unknownLanguage, .invalidLimit, .forbidden, .limitReached, .shuttingDown, .internalError])
     public static let seedStatus = APIRoute(method: .get, path: "/status", operationID: "seedStatus",
         summary: "Seed 001: scheduled, running, completed or failed, and the path of the log.", responseSchema: "SeedTaskStatus",
         query: [.taskID], errors: taskErrors)

@@ -31,7 +31,13 @@ struct SchemathesisTests {
             Issue.record("schemathesis is not installed at \(Self.executable.path): run scripts/bootstrap")
             return
         }
+        // The code agent against a scripted model that answers at once: /v1/agent/runs and
+        // /schedule's {task} are fuzzed as a server with a model serves them.
+        let model = try ScriptedModel([.code("final_answer('fuzzed')")])
+        defer { model.stop() }
+        let agent = try AgentRouteTests.agent(model)
         let service = try TestService(workers: 2, queue: 64, maxBatchSize: 4) { configuration in
+            configuration.codeAgent = agent
             // Defaults and profiles within the lowered maxima, as `corral serve`'s are within its own.
             for limits in [\EngineConfiguration.maximumLimits, \.defaultLimits] {
                 configuration[keyPath: limits].timeoutSeconds = 5
