@@ -22,11 +22,13 @@ public struct CorralCodeAgent: CodeAgent {
     }
 
     public func run(task: String, options: AgentTaskOptions, engine: Engine, sessionID: String, context: ExecutionContext,
+                    deadlineSeconds: Double, isCancelled: @escaping @Sendable () -> Bool,
                     progress: @escaping @Sendable (String) -> Void) async -> CodeAgentOutcome {
         let transcript: AgentTranscript
         do throws(EngineError) {
             let sandbox = try await EngineSandbox.open(engine: engine, sessionID: sessionID, context: context)
-            transcript = await loop.run(task: task, options: options, sandbox: sandbox) { progress($0.description) }
+            transcript = await loop.run(task: task, options: options, sandbox: sandbox, deadlineSeconds: deadlineSeconds,
+                                        isCancelled: isCancelled) { progress($0.description) }
         } catch {
             var failed = AgentTranscript(task: task, preset: options.preset ?? "general", model: options.model ?? loop.client.settings.model)
             failed.error = "the agent's Python context could not start: \(error.message)"

@@ -60,6 +60,9 @@ public final class HTTPConnection: @unchecked Sendable {
     public let timeout: Double
     /// Headers sent with every request (an API key).
     public var headers: [(String, String)] = []
+    /// The largest response body held in memory (a body given to `onBody` is not held); a larger
+    /// one is `malformed`. A server that is not trusted (a model endpoint) gets a small one.
+    public var maxBodyBytes = 1 << 30
     private var fd: Int32 = -1
     private var pending: [UInt8] = []
     /// Requests sent on the current connection (0: it is new).
@@ -158,6 +161,7 @@ public final class HTTPConnection: @unchecked Sendable {
     private func send(_ bytes: [UInt8], deadline: UInt64) throws(Failure) {
         var offset = 0
         while offset < bytes.count {
+            if Self.now() > deadline { throw .timeout }
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             if n > 0 { offset += n; continue }
             let e = errno
@@ -173,6 +177,8 @@ public final class HTTPConnection: @unchecked Sendable {
     private func fill(deadline: UInt64) throws(Failure) {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
+            // Before every read: a server that trickles a byte a second must not outlast the deadline.
+            if Self.now() > deadline { throw .timeout }
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n > 0 { pending += chunk[0..<n]; return }
             if n == 0 { throw .closed(partial: !pending.isEmpty) }
@@ -226,9 +232,11 @@ public final class HTTPConnection: @unchecked Sendable {
                 var lineEnd = index(of: Self.crlf)
                 while lineEnd == nil { try fill(deadline: deadline); lineEnd = index(of: Self.crlf) }
                 let sizeText = String(decoding: pending[0..<lineEnd!], as: UTF8.self).split(separator: ";").first ?? ""
-                guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
+                guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
                     throw .malformed("chunk size '\(sizeText.prefix(20))'")
                 }
+                if onBody == nil, size > maxBodyBytes - response.body.count { throw .malformed("body over \(maxBodyBytes) bytes") }
+                if size > maxBodyBytes { throw .malformed("a chunk over \(maxBodyBytes) bytes") }
                 pending.removeFirst(lineEnd! + 2)
                 if size == 0 {
                     // Trailers, then the final CRLF.
@@ -249,6 +257,7 @@ public final class HTTPConnection: @unchecked Sendable {
         }
         if let lengthText = response.header("Content-Length") {
             guard let length = Int(lengthText), length >= 0 else { throw .malformed("Content-Length '\(lengthText)'") }
+            guard length <= maxBodyBytes else { throw .malformed("body of \(length) bytes, over \(maxBodyBytes)") }
             while pending.count < length { try fill(deadline: deadline) }
             response.body = Array(pending[0..<length])
             pending.removeFirst(length)
@@ -256,6 +265,7 @@ public final class HTTPConnection: @unchecked Sendable {
         }
         // No length: the body runs to the end of the connection.
         while true {
+            if pending.count > maxBodyBytes { throw .malformed("body over \(maxBodyBytes) bytes") }
             do throws(Failure) { try fill(deadline: deadline) } catch {
                 if case .closed = error { break }
                 throw error

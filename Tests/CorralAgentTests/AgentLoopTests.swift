@@ -2,6 +2,7 @@ import CorralAgent
 import CorralEngine
 import CorralTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The agent loop against a scripted OpenAI-compatible model (a real HTTP server replaying canned
@@ -199,5 +200,84 @@ struct AgentLoopTests {
         #expect(seen.contains("Read-only file system") || seen.contains("Permission denied"), "\(seen)")
         #expect(seen.contains("Network is unreachable") || seen.contains("OSError") || seen.contains("Errno"), "\(seen)")
         #expect(!FileManager.default.fileExists(atPath: "/usr/pwned"), "the host is untouched")
+    }
+
+    @Test("a context that dies is restarted with its tools: the next step can still call them and final_answer")
+    func contextRestartKeepsTheTools() async throws {
+        let harness = try AgentHarness([
+            .code("import os\nos._exit(3)"),
+            .code("print(search_files('*.nothing'))\nfinal_answer('still here')"),
+        ])
+        let (transcript, _) = try await harness.run("Crash, then go on")
+        await harness.end()
+        #expect(transcript.steps.first?.error?.hasPrefix("ContextDied") == true, "\(transcript.steps.first?.error ?? "")")
+        #expect(transcript.answer == "still here", "\(transcript.error ?? "")")
+    }
+
+    @Test("the tools' modules are not globals of the context: the model's code reaches only what it imports")
+    func toolModulesAreNotGlobals() async throws {
+        let harness = try AgentHarness([
+            .code("print(sorted(n for n in globals() if n.startswith('_') and not n.startswith('__')))"),
+            .code("final_answer('ok')"),
+        ])
+        let (transcript, _) = try await harness.run("Look around")
+        await harness.end()
+        #expect(transcript.steps.first?.observation.contains("Output:\n[]") == true, "\(transcript.steps.first?.observation ?? "")")
+    }
+
+    @Test("a cancelled run stops before its next model call")
+    func cancelStopsTheRun() async throws {
+        let harness = try AgentHarness([.code("print('working')")])
+        let agent = try CorralCodeAgent(settings: harness.settings())
+        let session = try await harness.engine.createSession(CreateSessionRequest(), context: harness.context)
+        let sandbox = try await EngineSandbox.open(engine: harness.engine, sessionID: session.sessionID, context: harness.context)
+        let asked = Mutex(0)
+        let transcript = await agent.loop.run(task: "Work", options: AgentTaskOptions(maxSteps: 10), sandbox: sandbox,
+                                              isCancelled: { asked.withLock { $0 += 1; return $0 > 2 } })
+        await harness.end()
+        #expect(transcript.error == "cancelled")
+        #expect(transcript.steps.count == 2 && harness.model.requests.count == 2)
+    }
+
+    @Test("a run past its deadline stops before the next model call")
+    func deadlineStopsTheRun() async throws {
+        let harness = try AgentHarness([.code("run_bash_command('sleep 0.6')")])
+        let agent = try CorralCodeAgent(settings: harness.settings())
+        let session = try await harness.engine.createSession(CreateSessionRequest(), context: harness.context)
+        let sandbox = try await EngineSandbox.open(engine: harness.engine, sessionID: session.sessionID, context: harness.context)
+        let transcript = await agent.loop.run(task: "Sleep", options: AgentTaskOptions(maxSteps: 10), sandbox: sandbox, deadlineSeconds: 1)
+        await harness.end()
+        #expect(transcript.error?.contains("time (1 s) was used up") == true, "\(transcript.error ?? "")")
+        #expect((1...3).contains(transcript.steps.count))
+    }
+
+    @Test("hostile model output: a flood of preview markers, absurd token counts — bounded, no crash")
+    func hostileModelOutput() async throws {
+        let harness = try AgentHarness([
+            .usage("```python\nprint('[[corral:preview_changes]]' * 20000)\n```", promptTokens: Int.max / 2, completionTokens: Int.max / 2),
+            .code("final_answer('done')"),
+        ])
+        let (transcript, _) = try await harness.run("Flood", tokenBudget: 10_000_000)
+        await harness.end()
+        let seen = transcript.steps.first?.observation ?? ""
+        #expect(seen.count < 25_000, "the observation is bounded: \(seen.count) characters")
+        #expect(seen.components(separatedBy: "Diff of the working copy").count == 2, "one diff in place of the first marker")
+        #expect(transcript.totalTokens == 20_000_000, "each count clamped to 10,000,000: \(transcript.totalTokens)")
+        #expect(transcript.error?.contains("token budget") == true, "\(transcript.error ?? "")")
+    }
+
+    @Test("a hostile endpoint: an absurd Content-Length, a negative chunk size, a reply trickled byte by byte — each a clear failure, none a crash or a hang",
+          arguments: [
+              ("HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n\r\n{", 0.0, "over 16777216"),
+              ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nx\r\n", 0.0, "chunk size"),
+              ("HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"choices\": []}                         ", 0.3, "no answer within 1 s"),
+          ])
+    func hostileEndpoint(raw: String, trickle: Double, expected: String) async throws {
+        let harness = try AgentHarness([.raw(raw, trickle: trickle)])
+        let started = Date()
+        let (transcript, _) = try await harness.run("Answer", timeout: 1, retries: 0)
+        await harness.end()
+        #expect(transcript.error?.contains(expected) == true, "\(transcript.error ?? "")")
+        #expect(Date().timeIntervalSince(started) < 5)
     }
 }

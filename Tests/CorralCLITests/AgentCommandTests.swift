@@ -60,4 +60,18 @@ struct AgentCommandTests {
         #expect(looping.exitCode == 1, "\(looping)")
         #expect(looping.stderr.contains("no final answer within max_steps (2 steps)"), "\(looping.stderr)")
     }
+
+    @Test("codemod that stops without a final answer: its diff is shown, nothing is written even with --apply")
+    func stoppedRunIsNotApplied() async throws {
+        let root = try Self.tree(Self.files)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let model = try ScriptedModel([.code("print(apply_changes(r'old_name', 'half_done'))")])
+        defer { model.stop() }
+        let run = try await CorralCLI.run(["agent", "codemod", "rename", "--dir", root, "--apply", "--max-steps", "1",
+                                           "--llm-url", model.url, "--llm-model", "m"])
+        #expect(run.exitCode == 1, "\(run)")
+        #expect(run.stdout.contains("+half_done = 1"), "the half-made diff is shown: \(run.stdout)")
+        #expect(run.stderr.contains("not applied: the agent stopped without a final answer"), "\(run.stderr)")
+        #expect(try String(contentsOfFile: root + "/a.py", encoding: .utf8) == "old_name = 1\n")
+    }
 }

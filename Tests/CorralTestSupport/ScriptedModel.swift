@@ -14,6 +14,8 @@ public final class ScriptedModel: @unchecked Sendable {
             .text("\(prose)\n```python\n\(python)\n```")
         }
         public static func failure(_ status: Int, delay: Double = 0) -> Reply { Reply(object: ["status": status, "delay": delay]) }
+        /// These bytes as the whole response, one every `trickle` seconds (a broken or hostile server).
+        public static func raw(_ bytes: String, trickle: Double = 0) -> Reply { Reply(object: ["raw": bytes, "trickle": trickle]) }
         public static func usage(_ content: String, promptTokens: Int, completionTokens: Int) -> Reply {
             Reply(object: ["content": content, "usage": ["prompt_tokens": promptTokens, "completion_tokens": completionTokens,
                                                           "total_tokens": promptTokens + completionTokens]])

@@ -7,7 +7,8 @@ Replays canned replies in order and records every request; nothing is generated.
 
 DIR/script.json is read at each request: a list of replies, the Nth request gets the Nth (the last
 repeats); a new script (the file rewritten) starts again from its first reply. A reply is {"content": "..."} (200), or {"status": 500, "body": "..."}, and may carry
-"delay": seconds before answering (a hung model) and "usage": {...}. Each request is appended to
+"delay": seconds before answering (a hung model) and "usage": {...}. {"raw": "..."} sends those
+bytes as the whole response (a broken server), one every "trickle" seconds when given. Each request is appended to
 DIR/requests.jsonl as {"path", "authorization", "body"}.
 """
 import argparse, json, os, signal, threading, time
@@ -52,6 +53,16 @@ class Handler(BaseHTTPRequestHandler):
                 script = json.load(f)
         reply = script[min(index, len(script) - 1)]
         time.sleep(reply.get("delay", 0))
+        if "raw" in reply:
+            self.close_connection = True
+            try:
+                for byte in reply["raw"].encode():
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(reply.get("trickle", 0))
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         status = reply.get("status", 200)
         if status == 200 and "content" in reply:
             usage = reply.get("usage", {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120})

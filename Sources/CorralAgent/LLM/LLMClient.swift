@@ -42,6 +42,8 @@ public struct LLMClient: Sendable {
         for attempt in 1...tries {
             let connection = HTTPConnection(host: endpoint.host, port: endpoint.port, timeout: settings.timeoutSeconds)
             if let key = settings.apiKey { connection.headers = [("Authorization", "Bearer \(key)")] }
+            // The endpoint is not trusted: a reply larger than this is its failure, not our memory's.
+            connection.maxBodyBytes = Self.maxReplyBytes
             defer { connection.close() }
             var retryAfter: Double?
             do throws(HTTPConnection.Failure) {
@@ -80,9 +82,21 @@ public struct LLMClient: Sendable {
         }
         let content = message["content"] as? String ?? ""
         let usage = object["usage"] as? [String: Any]
-        let prompt = (usage?["prompt_tokens"] as? NSNumber)?.intValue ?? 0
-        let completion = (usage?["completion_tokens"] as? NSNumber)?.intValue ?? 0
-        return .success(Completion(content: content, promptTokens: max(0, prompt), completionTokens: max(0, completion), attempts: attempts))
+        return .success(Completion(content: content, promptTokens: tokens(usage?["prompt_tokens"]),
+                                   completionTokens: tokens(usage?["completion_tokens"]), attempts: attempts))
+    }
+
+    /// The most of a reply's body read (16 MiB).
+    static let maxReplyBytes = 16 << 20
+    /// The most tokens one count may claim: a reply's own figure, never trusted to be sane.
+    static let maxTokens = 10_000_000
+
+    /// A usage count as an Int in 0...maxTokens (a negative, fractional, huge or missing one as the endpoint gave it, clamped).
+    static func tokens(_ value: Any?) -> Int {
+        guard let number = value as? NSNumber else { return 0 }
+        let double = number.doubleValue
+        guard double.isFinite, double > 0 else { return 0 }
+        return double >= Double(maxTokens) ? maxTokens : Int(double)
     }
 
     static func clip(_ text: String) -> String { text.count > 300 ? String(text.prefix(300)) + "…" : text }

@@ -37,7 +37,10 @@ public struct AgentLoop: Sendable {
         self.client = client; self.presets = presets
     }
 
-    public func run(task: String, options: AgentTaskOptions, sandbox: any AgentSandbox,
+    /// Runs the agent. `deadlineSeconds` bounds the whole run (model calls and actions);
+    /// `isCancelled` is asked before every model call (a cancelled task stops asking).
+    public func run(task: String, options: AgentTaskOptions, sandbox: any AgentSandbox, deadlineSeconds: Double = 3600,
+                    isCancelled: @escaping @Sendable () -> Bool = { false },
                     progress: @escaping @Sendable (AgentEvent) -> Void = { _ in }) async -> AgentTranscript {
         let started = DispatchTime.now().uptimeNanoseconds
         let model = options.model ?? client.settings.model
@@ -50,12 +53,14 @@ public struct AgentLoop: Sendable {
         }
         let resolved: (name: String, preset: AgentPresets.Preset, template: AgentPresets.Template)
         do throws(AgentError) { resolved = try presets.resolve(options.preset) } catch { return stop(error.description) }
-        let maxSteps = options.maxSteps ?? resolved.preset.maxSteps
-        let budget = options.tokenBudget ?? defaultTokenBudget
+        // Whatever a caller or a presets file says, a run has 1 to 100 steps.
+        let maxSteps = min(100, max(1, options.maxSteps ?? resolved.preset.maxSteps))
+        let budget = max(1, options.tokenBudget ?? defaultTokenBudget)
         let timeout = resolved.template.timeoutSeconds
+        let definitions = AgentTools.definitions(resolved.preset.tools)
 
         do throws(EngineError) {
-            let defined = try await sandbox.run(AgentTools.definitions(resolved.preset.tools), timeout: 30)
+            let defined = try await sandbox.run(definitions, timeout: 30)
             if let error = defined.error { return stop("the agent's tools could not be defined: \(error.name): \(error.value)") }
         } catch {
             return stop("the agent's sandbox did not start: \(error.message)")
@@ -64,39 +69,47 @@ public struct AgentLoop: Sendable {
         transcript.messages = [.system(SystemPrompt.text(presetName: resolved.name, preset: resolved.preset, workspace: "/workspace", maxSteps: maxSteps)),
                                .user("Task: \(task)")]
         for index in 1...maxSteps {
+            if isCancelled() {
+                transcript.diff = await boundedDiff(sandbox)
+                return stop("cancelled")
+            }
+            if Self.ms(since: started) > deadlineSeconds * 1000 {
+                transcript.diff = await boundedDiff(sandbox)
+                return stop("the run's time (\(SecondsText.text(deadlineSeconds))) was used up before step \(index)")
+            }
             progress(.step(index, of: maxSteps))
             let modelStart = DispatchTime.now().uptimeNanoseconds
             let completion: Completion
             do throws(AgentError) { completion = try await client.complete(transcript.messages, model: options.model) } catch {
                 return stop("the model failed at step \(index): \(error.description)")
             }
-            transcript.totalTokens += completion.totalTokens
+            transcript.totalTokens = Self.add(transcript.totalTokens, completion.totalTokens)
             transcript.messages.append(.assistant(completion.content))
             var step = AgentTranscript.Step(index: index, modelOutput: completion.content, code: nil, observation: "", error: nil,
                                             promptTokens: completion.promptTokens, completionTokens: completion.completionTokens,
                                             modelMs: Self.ms(since: modelStart), executionMs: 0)
             let outcome = await act(on: completion.content, step: &step, authorizedImports: resolved.preset.authorizedImports,
-                                    timeout: timeout, sandbox: sandbox, progress: progress)
+                                    timeout: timeout, definitions: definitions, sandbox: sandbox, progress: progress)
             transcript.steps.append(step)
             switch outcome {
             case .answer(let answer):
                 progress(.finished(answer))
                 transcript.answer = answer
-                transcript.diff = await sandbox.diff()
+                transcript.diff = await boundedDiff(sandbox)
                 transcript.durationMs = Self.ms(since: started)
                 return transcript
             case .failed(let why):
-                transcript.diff = await sandbox.diff()
+                transcript.diff = await boundedDiff(sandbox)
                 return stop(why)
             case .goOn:
                 transcript.messages.append(.user("Observation:\n" + step.observation))
             }
             if transcript.totalTokens > budget {
-                transcript.diff = await sandbox.diff()
+                transcript.diff = await boundedDiff(sandbox)
                 return stop("the token budget (\(budget)) was used up after step \(index) (\(transcript.totalTokens) tokens)")
             }
         }
-        transcript.diff = await sandbox.diff()
+        transcript.diff = await boundedDiff(sandbox)
         return stop("no final answer within max_steps (\(maxSteps) steps)")
     }
 
@@ -108,7 +121,7 @@ public struct AgentLoop: Sendable {
 
     /// One step's action: its code extracted, validated, run; the observation written into `step`.
     private func act(on reply: String, step: inout AgentTranscript.Step, authorizedImports: [String], timeout: Double,
-                     sandbox: any AgentSandbox, progress: @Sendable (AgentEvent) -> Void) async -> Outcome {
+                     definitions: String, sandbox: any AgentSandbox, progress: @Sendable (AgentEvent) -> Void) async -> Outcome {
         let index = step.index
         guard let code = CodeBlocks.extract(reply) else {
             step.error = "no code block"
@@ -135,9 +148,23 @@ public struct AgentLoop: Sendable {
         let result: RunCodeResult
         do throws(EngineError) { result = try await sandbox.run(code, timeout: timeout) } catch {
             step.executionMs = Self.ms(since: runStart)
+            if error.code == .payloadTooLarge || error.code == .invalidLimit {
+                // The model's to fix (code too long): told, not fatal.
+                step.error = error.message
+                step.observation = "Your code was not run: \(error.message)"
+                progress(.observation(index, step.observation, failed: true))
+                return .goOn
+            }
             return .failed("step \(index)'s code could not run: \(error.message)")
         }
         step.executionMs = Self.ms(since: runStart)
+        if let error = result.error, Self.contextRestarted(error) {
+            // The context was restarted (a timeout, a crash): its tools are defined again; the
+            // model's own variables are gone, and the error says so.
+            do throws(EngineError) { _ = try await sandbox.run(definitions, timeout: 30) } catch {
+                return .failed("the agent's tools could not be defined again after step \(index): \(error.message)")
+            }
+        }
         if let error = result.error, error.name == AgentTools.finalAnswerName {
             step.observation = result.stdout.isEmpty ? "final answer given" : clipped(result.stdout)
             return .answer(error.value)
@@ -150,10 +177,13 @@ public struct AgentLoop: Sendable {
 
     /// What the model is told about a run: its output (a diff where it asked for one), its last value, its error.
     private func observation(_ result: RunCodeResult, sandbox: any AgentSandbox) async -> String {
-        var stdout = result.stdout
-        if stdout.contains(AgentTools.previewMarker) {
-            let diff = await sandbox.diff() ?? "(no changes to the working copy)"
-            stdout = stdout.replacingOccurrences(of: AgentTools.previewMarker, with: "Diff of the working copy:\n" + diff)
+        var stdout = clipped(result.stdout)
+        if let marker = stdout.range(of: AgentTools.previewMarker) {
+            // One diff, bounded, in place of the first marker; other markers are dropped.
+            let diff = await boundedDiff(sandbox) ?? "(no changes to the working copy)"
+            let before = String(stdout[..<marker.lowerBound])
+            let after = String(stdout[marker.upperBound...]).replacingOccurrences(of: AgentTools.previewMarker, with: "")
+            stdout = before + "Diff of the working copy:\n" + diff + after
         }
         var parts: [String] = []
         if !stdout.isEmpty { parts.append("Output:\n" + stdout) }
@@ -163,6 +193,22 @@ public struct AgentLoop: Sendable {
             parts.append("Error: \(error.name): \(error.value)" + (error.traceback.isEmpty ? "" : "\n" + error.traceback))
         }
         return clipped(parts.isEmpty ? "The code ran and printed nothing." : parts.joined(separator: "\n"))
+    }
+
+    /// The working copy's diff, cut to the observation limit.
+    private func boundedDiff(_ sandbox: any AgentSandbox) async -> String? {
+        (await sandbox.diff()).map(clipped)
+    }
+
+    /// Whether the context server was restarted under this error (its state, the tools included, is gone).
+    static func contextRestarted(_ error: RunCodeResult.CellError) -> Bool {
+        error.traceback.isEmpty && error.name == "TimeoutError" || error.name == "ContextDied"
+    }
+
+    /// Saturating: a count reported by the model never wraps.
+    static func add(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int.max : sum
     }
 
     private func clipped(_ text: String) -> String {

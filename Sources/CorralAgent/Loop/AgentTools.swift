@@ -21,15 +21,19 @@ public enum AgentTools {
     /// The exception `final_answer` raises (a BaseException: `except Exception` in the model's code does not swallow it).
     static let finalAnswerName = "FinalAnswer"
 
-    /// Defined before any tool: the imports the tools use (the model's code is checked against its
-    /// authorized imports; this prelude is Corral's), and `final_answer`.
-    static let prelude = """
-    import os as _os, re as _re, fnmatch as _fnmatch, subprocess as _subprocess, ast as _ast, py_compile as _py_compile
+    /// What every run's context gets besides the tools: `final_answer` and the exception it raises.
+    static let finalAnswer = """
     class FinalAnswer(BaseException):
         pass
     def final_answer(answer):
         \"\"\"Ends the run with `answer` (any value; it is shown as text).\"\"\"
         raise FinalAnswer(str(answer))
+    """
+
+    /// The modules the tools use and their helper: inside the factory that makes the tools, so
+    /// that none is a global of the context (the model's code imports only what it is allowed).
+    static let toolPrelude = """
+    import os as _os, re as _re, fnmatch as _fnmatch, subprocess as _subprocess, ast as _ast, py_compile as _py_compile
     def _corral_files(directory, file_pattern):
         for root, dirs, files in _os.walk(directory):
             dirs[:] = [d for d in dirs if not d.startswith('.')]
@@ -104,11 +108,12 @@ public enum AgentTools {
                   body: """
                   rx, changed = _re.compile(pattern), {}
                   for path in _corral_files('.', file_pattern):
-                      with open(path, errors='replace') as f:
+                      # surrogateescape: bytes that are not UTF-8 are written back as they were.
+                      with open(path, encoding='utf-8', errors='surrogateescape') as f:
                           text = f.read()
                       new, n = rx.subn(replacement, text)
                       if n:
-                          with open(path, 'w') as f:
+                          with open(path, 'w', encoding='utf-8', errors='surrogateescape') as f:
                               f.write(new)
                           changed[path] = n
                   return changed
@@ -156,8 +161,12 @@ public enum AgentTools {
 
     public static func named(_ name: String) -> AgentTool? { all.first { $0.name == name } }
 
-    /// The code run once in the context: the prelude and the preset's tools.
+    /// The code run once in the context (and again after a restart): `final_answer`, and the
+    /// preset's tools made by a factory that is deleted afterwards, so only the tools are globals.
     static func definitions(_ names: [String]) -> String {
-        ([prelude] + names.compactMap(named).map(\.definition)).joined(separator: "\n")
+        let body = ([toolPrelude] + names.compactMap(named).map(\.definition)).joined(separator: "\n")
+        let indented = body.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    " + $0 }.joined(separator: "\n")
+        let exported = names.filter { named($0) != nil }.map { "'\($0)': \($0)" }.joined(separator: ", ")
+        return finalAnswer + "\ndef _corral_tools():\n" + indented + "\n    return {\(exported)}\nglobals().update(_corral_tools())\ndel _corral_tools\n"
     }
 }

@@ -4,6 +4,9 @@ import Foundation
 /// seed 004's `Code:` … `<end_code>`), joined in order. Prose around them is ignored; blocks in
 /// another language (```bash, ```json) are not Python and are skipped.
 public enum CodeBlocks {
+    /// The languages of a fence whose code runs (a bare fence included).
+    static let pythonFences: Set<String> = ["", "python", "py", "python3", "ipython"]
+
     public static func extract(_ reply: String) -> String? {
         var blocks: [String] = []
         var current: [Substring]?
@@ -14,7 +17,7 @@ public enum CodeBlocks {
                 language = trimmed.dropFirst(3).trimmingCharacters(in: .whitespaces).lowercased()
                 current = []
             } else if current != nil, trimmed.hasPrefix("```") || trimmed == "<end_code>" {
-                if ["", "python", "py", "python3", "ipython"].contains(language), let body = current, !body.isEmpty {
+                if Self.pythonFences.contains(language), let body = current, !body.isEmpty {
                     blocks.append(dedented(body))
                 }
                 current = nil
@@ -23,7 +26,7 @@ public enum CodeBlocks {
             }
         }
         // An unclosed fence at the end of a reply (the model was cut off): its code still counts.
-        if let body = current, ["", "python", "py", "python3"].contains(language), !body.isEmpty {
+        if let body = current, Self.pythonFences.contains(language), !body.isEmpty {
             blocks.append(dedented(body))
         }
         let code = blocks.joined(separator: "\n\n")
@@ -33,10 +36,10 @@ public enum CodeBlocks {
     /// The block without the indentation all its lines share (a block indented in a list item),
     /// and without blank lines around it; Python's own indentation stays.
     static func dedented(_ lines: [Substring]) -> String {
-        var lines = lines
-        while let first = lines.first, first.allSatisfy(\.isWhitespace) { lines.removeFirst() }
-        while let last = lines.last, last.allSatisfy(\.isWhitespace) { lines.removeLast() }
-        let common = lines.filter { !$0.allSatisfy(\.isWhitespace) }.map { $0.prefix(while: { $0 == " " || $0 == "\t" }).count }.min() ?? 0
-        return lines.map { $0.count >= common ? String($0.dropFirst(common)) : "" }.joined(separator: "\n")
+        guard let first = lines.firstIndex(where: { !$0.allSatisfy(\.isWhitespace) }),
+              let last = lines.lastIndex(where: { !$0.allSatisfy(\.isWhitespace) }) else { return "" }
+        let body = lines[first...last]
+        let common = body.filter { !$0.allSatisfy(\.isWhitespace) }.map { $0.prefix(while: { $0 == " " || $0 == "\t" }).count }.min() ?? 0
+        return body.map { $0.count >= common ? String($0.dropFirst(common)) : "" }.joined(separator: "\n")
     }
 }

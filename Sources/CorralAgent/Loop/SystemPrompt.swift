@@ -6,7 +6,7 @@ enum SystemPrompt {
             "def \(tool.name)\(tool.signature):\n    \"\"\"\(tool.doc)\"\"\""
         }.joined(separator: "\n\n")
         return """
-        You are \(presetName == "general" ? "a coding agent" : presetName.capitalized), a coding agent. \(preset.description)
+        You are \(presetName == "general" ? "a coding agent" : presetName.capitalized + ", a coding agent"). \(preset.description)
         You act by writing Python code. Each reply holds one ```python code block; it runs in a \
         Python interpreter that keeps its variables between steps, in the directory \(workspace) \
         (the files you work on), with no network. What the code prints, the value of its last \

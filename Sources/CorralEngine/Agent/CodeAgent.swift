@@ -12,7 +12,9 @@ public protocol CodeAgent: Sendable {
     func sessionShape(_ options: AgentTaskOptions) throws(EngineError) -> AgentSessionShape
     /// Runs the agent in session `sessionID` (reachable with `context`) until it answers, fails or
     /// runs out of steps or tokens. Never throws: every failure is in the outcome.
+    /// `deadlineSeconds` bounds the whole run; `isCancelled` is asked before each model call.
     func run(task: String, options: AgentTaskOptions, engine: Engine, sessionID: String, context: ExecutionContext,
+             deadlineSeconds: Double, isCancelled: @escaping @Sendable () -> Bool,
              progress: @escaping @Sendable (String) -> Void) async -> CodeAgentOutcome
 }
 

@@ -200,7 +200,10 @@ extension Engine {
         }
         let started = DispatchTime.now().uptimeNanoseconds
         let events = task.events, directory = task.directory
-        let outcome = await agent.run(task: text, options: task.request.agentOptions, engine: self, sessionID: session.id, context: context) { line in
+        // The whole run is bounded by the task's timeout_seconds, else the longest a step may take.
+        let deadline = task.request.timeoutSeconds ?? configuration.tasks.maxStepSeconds
+        let outcome = await agent.run(task: text, options: task.request.agentOptions, engine: self, sessionID: session.id, context: context,
+                                      deadlineSeconds: deadline, isCancelled: { task.isCancelled }) { line in
             directory.log("agent: " + line)
             events.append("output", OutputEvent(step: 0, stream: "stdout", text: line + "\n"))
         }

@@ -76,7 +76,7 @@ final class TaskDirectory: Sendable {
 
     /// Appends one line to `agent.log`: an RFC 3339 time and the action.
     func log(_ line: String) {
-        let text = Session.iso(Date().timeIntervalSince1970) + " " + line.replacingOccurrences(of: "\n", with: "\\n") + "\n"
+        let text = Session.iso(Date().timeIntervalSince1970) + " " + PlainText.escapingControls(line) + "\n"
         let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { return }
         _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

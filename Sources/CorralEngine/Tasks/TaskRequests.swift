@@ -53,15 +53,6 @@ public struct TaskRequest: Sendable, Codable, KnownFields {
     public static var wholeNumberFields: Set<String> { ["max_memory_mb", "processes", "cpu_percent", "disk_mb", "max_steps", "token_budget"] }
     public static var elementTypes: [String: any KnownFields.Type] { ["steps": TaskStepRequest.self] }
 
-    /// A task with at least one character that is not blank (`isBlank`), without NUL.
-    public static let taskPattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
-
-    /// Blank as the schema's `\\s` (Python's and ECMAScript's) counts it: Unicode White_Space, and
-    /// the separators U+001C to U+001F that Python's `\\s` adds.
-    static func isBlank(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.isWhitespace || (0x1c...0x1f).contains(scalar.value)
-    }
-
     public func checkShape() throws(EngineError) {
         switch (steps, task) {
         case (nil, nil): throw EngineError(.invalidRequest, "give 'steps' (a list of tools to run) or 'task' (a task in words for the code agent)", field: "steps")
@@ -70,11 +61,11 @@ public struct TaskRequest: Sendable, Codable, KnownFields {
             guard !steps.isEmpty else { throw EngineError(.invalidRequest, "steps is empty: give at least one step", field: "steps") }
             for (index, step) in steps.enumerated() { try step.check(index) }
         case (nil, let task?):
-            guard task.unicodeScalars.contains(where: { !Self.isBlank($0) }) else {
+            guard !RequestText.isBlank(task) else {
                 throw EngineError(.invalidRequest, "task is empty: say in words what the agent should do", field: "task")
             }
-            guard task.unicodeScalars.count <= 30_000, !task.utf8.contains(0) else {
-                throw EngineError(.invalidRequest, "task must be at most 30,000 characters of text, without NUL", field: "task")
+            guard task.unicodeScalars.count <= 30_000 else {
+                throw EngineError(.invalidRequest, "task must be at most 30,000 characters", field: "task")
             }
             for (name, value) in [("model", model), ("dir", dir)] {
                 if let value, value.isEmpty || value.utf8.contains(0) {

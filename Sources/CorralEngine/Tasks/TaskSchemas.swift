@@ -53,7 +53,7 @@ extension TaskRequest {
     /// The agent's fields and `common`.
     static func agentSchema(in context: SchemaContext, common: [(String, JSONSchema)]) -> JSONSchema {
         let agent: [(String, JSONSchema)] = [
-            ("task", JSONSchema.string(minLength: 1, pattern: TaskRequest.taskPattern).with("maxLength", 30_000).described("What the agent should do, in words.")),
+            ("task", JSONSchema.string(minLength: 1, pattern: RequestText.nonBlankPattern).with("maxLength", 30_000).described("What the agent should do, in words.")),
             ("preset", (context.agentPresets.isEmpty ? JSONSchema.string(minLength: 1) : JSONSchema.enumeration(context.agentPresets)).orNull
                 .described("Tools, template and mount (default general).")),
             ("dir", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).orNull.described("A host directory under a root the server allows: read-only for digger, a shadow copy otherwise.")),

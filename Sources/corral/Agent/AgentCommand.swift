@@ -14,7 +14,7 @@ extension Corral {
             abstract: "Run the code agent: an LLM that acts in Python inside a sandbox, on a copy of a directory.",
             discussion: """
             The model (--llm-url, --llm-model, or CORRAL_LLM_URL and CORRAL_LLM_MODEL; key in CORRAL_LLM_API_KEY) writes Python; each step is validated and run in a session's stateful context, with no network, and what it printed or raised is its next observation. See docs/agent.md.
-            digger answers a question about DIR (mounted read-only). codemod changes DIR on a shadow copy: the diff is printed and written back only with --apply or a "y" on a terminal. run does a task (on a shadow copy of --dir, or in an empty workspace).
+            digger answers a question about DIR (mounted read-only). codemod changes DIR on a shadow copy: the diff is printed and written back only with --apply or a "y" on a terminal, and only when the agent gave a final answer. run does a task in an empty workspace, or on --dir as its --preset mounts it (digger and codemod take the current directory by default).
             Exit status: 0 when the agent gave a final answer (and any apply succeeded); 1 when it stopped without one or the apply was refused; 64 for bad input; 125 if Corral failed.
             """,
             subcommands: [Digger.self, CodeMod.self, RunTask.self])
@@ -62,6 +62,7 @@ struct AgentOptions: ParsableArguments {
         do { agent = try CorralCodeAgent(settings: settings) } catch { throw CLIFailure.usage(error.description) }
         let options = AgentTaskOptions(preset: presetName, dir: nil, maxSteps: maxSteps, tokenBudget: tokenBudget)
         if let maxSteps, !(1...100).contains(maxSteps) { throw CLIFailure.usage("--max-steps must be between 1 and 100") }
+        if let tokenBudget, !(1...10_000_000).contains(tokenBudget) { throw CLIFailure.usage("--token-budget must be between 1 and 10,000,000") }
         let shape: AgentSessionShape
         do { shape = try agent.sessionShape(options) } catch { throw CLIFailure(error) }
         let wantsDirectory = directory != nil || presetName != "general"
@@ -83,25 +84,38 @@ struct AgentOptions: ParsableArguments {
                 create.maxMemoryMb = min(shape.memoryMb, engine.configuration.maximumLimits.memoryMB)
                 if let root { create.mount = CreateSessionRequest.Mount(hostPath: root, mode: shape.mountMode) }
                 let session = try await engine.createSession(create, context: context)
-                defer { try? engine.deleteSession(session.sessionID, context: context) }
-                let sandbox = try await EngineSandbox.open(engine: engine, sessionID: session.sessionID, context: context)
-                let started = Date()
-                let transcript = await agent.loop.run(task: task, options: options, sandbox: sandbox) { event in
-                    StandardStream.error.line("corral agent: \(event)")
-                    if case .code(_, let code) = event {
-                        StandardStream.error.line(code.split(separator: "\n", omittingEmptySubsequences: false).map { "    | " + $0 }.joined(separator: "\n"))
+                defer {
+                    // The session's workspace (a shadow copy's changes) is on this host until it is deleted.
+                    do throws(EngineError) { try engine.deleteSession(session.sessionID, context: context) } catch {
+                        StandardStream.error.line("corral agent: the session could not be removed (\(error.message)); the next corral command removes what it left")
                     }
                 }
+                let sandbox = try await EngineSandbox.open(engine: engine, sessionID: session.sessionID, context: context)
+                let started = Date()
+                // What the model wrote is shown as text: its control characters cannot drive the terminal.
+                let transcript = await agent.loop.run(task: task, options: options, sandbox: sandbox, progress: { event in
+                    StandardStream.error.line("corral agent: " + PlainText.escapingControls("\(event)"))
+                    if case .code(_, let code) = event {
+                        StandardStream.error.line(code.split(separator: "\n", omittingEmptySubsequences: false)
+                            .map { "    | " + PlainText.escapingControls(String($0)) }.joined(separator: "\n"))
+                    }
+                })
                 if let path = transcriptPath, !FileManager.default.createFile(atPath: path, contents: transcript.json) {
                     StandardStream.error.line("corral agent: cannot write the transcript to \(path)")
                 }
-                if let answer = transcript.answer { StandardStream.output.line(answer) }
+                if let answer = transcript.answer {
+                    StandardStream.output.line(isatty(STDOUT_FILENO) == 1 ? PlainText.escapingControls(answer, keepingNewlines: true) : answer)
+                }
                 let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
                 StandardStream.error.line("corral agent: \(transcript.answer == nil ? "stopped" : "answered") after \(transcript.steps.count) step(s), "
                     + "\(transcript.totalTokens) token(s), \(seconds) s")
                 var exitStatus: Int32 = transcript.answer == nil ? 1 : 0
-                if let error = transcript.error { StandardStream.error.line("corral agent: \(error)") }
-                if let root, shape.mountMode == "shadow" {
+                if let error = transcript.error { StandardStream.error.line("corral agent: " + PlainText.escapingControls(error)) }
+                if let root, shape.mountMode == "shadow", transcript.answer == nil {
+                    // A run that stopped half-way leaves half-made changes: shown, never written back.
+                    if let diff = transcript.diff { StandardStream.output.write(PlainText.escapingControls(diff, keepingNewlines: true)) }
+                    StandardStream.error.line("corral agent: not applied: the agent stopped without a final answer (nothing was written to \(root))")
+                } else if let root, shape.mountMode == "shadow" {
                     let applied = try ShadowReview.offer(engine: engine, sessionID: session.sessionID, root: root, apply: apply,
                                                          label: "corral agent", context: context)
                     if !applied { exitStatus = 1 }
