@@ -11,8 +11,14 @@ public struct CorralCodeAgent: CodeAgent {
     }
 
     public var presetNames: [String] { loop.presets.names }
+    public var modelNames: [String] { [loop.client.settings.model] + loop.client.settings.otherModels }
 
     public func sessionShape(_ options: AgentTaskOptions) throws(EngineError) -> AgentSessionShape {
+        let settings = loop.client.settings
+        if let model = options.model, !settings.allows(model: model) {
+            throw EngineError(.invalidRequest, "model '\(model)' is not offered by this server (models: "
+                + ([settings.model] + settings.otherModels).joined(separator: ", ") + "; the operator adds one with --llm-allow-model)", field: "model")
+        }
         do throws(AgentError) {
             let resolved = try loop.presets.resolve(options.preset)
             return AgentSessionShape(mountMode: resolved.preset.mount, memoryMb: resolved.template.memoryMb)

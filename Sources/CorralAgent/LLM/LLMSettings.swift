@@ -15,6 +15,11 @@ public struct LLMSettings: Sendable {
     public var backoffSeconds: Double = 1
     /// Most tokens of one reply.
     public var maxTokens = 2048
+    /// Models a request may name besides `model` (each costs what the endpoint charges for it).
+    public var otherModels: [String] = []
+
+    /// Whether a request may ask for `name`.
+    public func allows(model name: String) -> Bool { name == model || otherModels.contains(name) }
 
     /// The parts of `url` a connection needs.
     struct Endpoint: Sendable {

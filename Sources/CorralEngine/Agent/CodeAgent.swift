@@ -7,6 +7,8 @@ import Foundation
 public protocol CodeAgent: Sendable {
     /// The presets a task may name.
     var presetNames: [String] { get }
+    /// The models a task may name.
+    var modelNames: [String] { get }
     /// Checks a task's agent fields before it is accepted (a bad preset is a 400 now, not a failed
     /// task later) and says what its session needs.
     func sessionShape(_ options: AgentTaskOptions) throws(EngineError) -> AgentSessionShape

@@ -57,7 +57,7 @@ extension TaskRequest {
             ("preset", (context.agentPresets.isEmpty ? JSONSchema.string(minLength: 1) : JSONSchema.enumeration(context.agentPresets)).orNull
                 .described("Tools, template and mount (default general).")),
             ("dir", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).orNull.described("A host directory under a root the server allows: read-only for digger, a shadow copy otherwise.")),
-            ("model", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).orNull.described("The model to ask (default: the server's --llm-model).")),
+            ("model", JSONSchema.enumeration(context.agentModels).orNull.described("The model to ask (default: the server's --llm-model; others with --llm-allow-model).")),
             ("max_steps", JSONSchema.integer(minimum: 1, maximum: 100).orNull),
             ("token_budget", JSONSchema.integer(minimum: 1, maximum: 10_000_000).orNull),
         ]

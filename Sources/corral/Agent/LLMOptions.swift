@@ -15,6 +15,8 @@ struct LLMOptions: ParsableArguments {
     var timeoutSeconds: Double?
     @Option(name: .customLong("llm-retries"), parsing: .unconditional, help: "Further tries of a call answered 429/5xx or not at all (default 3).")
     var retries: Int?
+    @Option(name: .customLong("llm-allow-model"), help: ArgumentHelp("Another model a request may name in 'model' (repeatable; default: only --llm-model).", valueName: "NAME"))
+    var otherModels: [String] = []
 
     /// The settings, or nil when no URL is given anywhere; throws what to fix.
     func settings(environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> LLMSettings? {
@@ -32,6 +34,7 @@ struct LLMOptions: ParsableArguments {
             }
             settings.timeoutSeconds = timeoutSeconds
         }
+        settings.otherModels = otherModels.filter { !$0.isEmpty }
         if let retries {
             guard (0...10).contains(retries) else { throw CLIFailure.usage("--llm-retries must be between 0 and 10") }
             settings.retries = retries

@@ -55,7 +55,8 @@ struct AgentRouteTests {
         let agent = try Self.agent(model)
         try await TestService(configure: { $0.codeAgent = agent }).live { client in
             for (body, field) in [(["task": "x", "preset": "nope"], "preset"), (["preset": "digger"], "task"),
-                                  (["task": "x", "max_steps": 0], "max_steps"), (["task": "  "], "task")] as [([String: Any], String)] {
+                                  (["task": "x", "max_steps": 0], "max_steps"), (["task": "  "], "task"),
+                                  (["task": "x", "model": "gpt-expensive"], "model")] as [([String: Any], String)] {
                 let (status, _, reply) = try await client.post("/v1/agent/runs", json: body)
                 let message = (reply["error"] as? [String: Any])?["message"] as? String ?? ""
                 #expect(status == .badRequest, "\(body): \(reply)")

@@ -30,6 +30,8 @@ public struct SchemaContext: Sendable {
     public var tasks = TaskSettings()
     /// The code agent's presets (empty: no agent, a task in words is refused).
     public var agentPresets: [String] = []
+    /// The models a task may name.
+    public var agentModels: [String] = []
 
     public init(defaultLimits: ResourceLimits = ResourceLimits(), maximumLimits: ResourceLimits = .maximum,
                 languages: [String] = [], languageNames: [String] = [], profiles: [String] = [], maxBatchSize: Int = 64) {
@@ -54,6 +56,7 @@ extension Engine {
         context.tasks = configuration.tasks
         context.maximumCodeBytes = configuration.maxCodeBytes
         context.agentPresets = configuration.codeAgent?.presetNames ?? []
+        context.agentModels = configuration.codeAgent?.modelNames ?? []
         return context
     }
 }
