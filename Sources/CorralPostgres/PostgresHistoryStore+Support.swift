@@ -40,18 +40,10 @@ extension PostgresHistoryStore {
     /// server and the operation (a deadline passed or a refused connection is `unavailable`).
     func timed<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws(HistoryStoreError) -> T {
         let deadline = operationTimeout
+        let timeout = HistoryStoreError(code: .unavailable, operation: operation, path: redactedURL,
+                                        reason: "PostgreSQL did not answer within \(deadline) s", hint: "check that the server runs and accepts connections")
         do {
-            return try await withThrowingTaskGroup(of: T.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(nanoseconds: UInt64(deadline * 1e9))
-                    throw HistoryStoreError(code: .unavailable, operation: operation, path: self.redactedURL,
-                                            reason: "PostgreSQL did not answer within \(deadline) s", hint: "check that the server runs and accepts connections")
-                }
-                guard let first = try await group.next() else { throw CancellationError() }
-                group.cancelAll()
-                return first
-            }
+            return try await Self.racing(body, deadline: deadline, timeout: timeout)
         } catch let error as HistoryStoreError {
             throw error
         } catch let error as PSQLError {
@@ -63,5 +55,58 @@ extension PostgresHistoryStore {
             throw HistoryStoreError(code: .unavailable, operation: operation, path: redactedURL, reason: "\(error)",
                                     hint: "check that the server runs and accepts connections")
         }
+    }
+
+    /// `body`'s result, or `timeout` once `deadline` seconds have passed, whichever comes first.
+    /// The deadline holds even when `body` ignores cancellation: it runs in a task of its own that
+    /// is cancelled and left to finish (a task group would wait for it — a query stuck on a lost
+    /// connection kept a history write pending forever).
+    static func racing<T: Sendable>(_ body: @escaping @Sendable () async throws -> T, deadline: Double,
+                                    timeout: HistoryStoreError) async throws -> T {
+        let race = Race<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                race.start(continuation, body: body, deadline: deadline, timeout: timeout)
+            }
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
+        }
+    }
+}
+
+/// One `racing` call: its continuation is resumed once, by the body, the deadline or a cancel.
+private final class Race<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var work: Task<Void, Never>?
+    private var finished = false
+
+    func start(_ continuation: CheckedContinuation<T, any Error>, body: @escaping @Sendable () async throws -> T,
+               deadline: Double, timeout: HistoryStoreError) {
+        let alreadyFinished = lock.withLock { () -> Bool in
+            if finished { return true }
+            self.continuation = continuation
+            return false
+        }
+        if alreadyFinished { continuation.resume(throwing: CancellationError()); return }
+        let task = Task { [self] in
+            do { finish(.success(try await body())) } catch { finish(.failure(error)) }
+        }
+        lock.withLock { work = task }
+        Task { [self] in
+            try? await Task.sleep(nanoseconds: UInt64(max(0, min(deadline, 86_400)) * 1e9))
+            finish(.failure(timeout))
+        }
+    }
+
+    /// Resumes the caller (the first call only) and cancels the body if it still runs.
+    func finish(_ result: Result<T, any Error>) {
+        let (waiting, task) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, Task<Void, Never>?) in
+            finished = true
+            defer { continuation = nil }
+            return (continuation, work)
+        }
+        waiting?.resume(with: result)
+        task?.cancel()
     }
 }
