@@ -7,16 +7,30 @@ extension Engine {
     static func owner(_ context: ExecutionContext) -> String { context.caller ?? "" }
 
     public func createSession(_ request: CreateSessionRequest, context: ExecutionContext) async throws(EngineError) -> SessionInfo {
-        let plan = try sessions.plan(request, maximum: configuration.maximumLimits)
+        var plan = try sessions.plan(request, maximum: configuration.maximumLimits)
+        let desktop = try request.desktop?.resolved()
+        if desktop != nil {
+            guard plan.limits.memoryMB >= DesktopSettings.minimumMemoryMB else {
+                throw EngineError(.invalidLimit, "a desktop needs at least \(DesktopSettings.minimumMemoryMB) MB: give max_memory_mb \(DesktopSettings.minimumMemoryMB) or more",
+                                  field: "max_memory_mb")
+            }
+            plan.environment.append((key: "DISPLAY", value: DesktopInfo.display))
+        }
         try sessions.reserve()
-        do throws(EngineError) {
-            let session = try await sessions.start(plan, owner: Self.owner(context))
-            sessions.register(session)
-            return session.info
-        } catch {
+        let session: Session
+        do throws(EngineError) { session = try await sessions.start(plan, owner: Self.owner(context)) } catch {
             sessions.register(nil)
             throw error
         }
+        sessions.register(session)
+        if let desktop {
+            // Its display starts as the session's own command (the session is registered first).
+            do throws(EngineError) { try await startDesktop(session, desktop) } catch {
+                sessions.end(session, reason: "its desktop did not start")
+                throw error
+            }
+        }
+        return session.info
     }
 
     public func listSessions(metadata: [String: String], context: ExecutionContext) -> SessionList {

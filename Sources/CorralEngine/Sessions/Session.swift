@@ -23,6 +23,11 @@ public final class Session: Sendable {
     private let clock: Mutex<(lastActive: Double, ttl: Double)>
     /// Contexts by language made on first `run_code` without a `context_id`.
     let defaultContexts = Mutex<[String: String]>([:])
+    /// Its display, once started (`desktop` at creation).
+    let desktop = Mutex<DesktopInfo?>(nil)
+
+    /// The context its owner's calls carry (the engine's own calls on its behalf).
+    var ownerContext: ExecutionContext { ExecutionContext(caller: owner) }
 
     init(id: String, owner: String, language: String, limits: SessionInfo.Limits, allowNetwork: Bool,
          mount: CreateSessionRequest.Mount?, metadata: [String: String], environment: [(key: String, value: String)],
@@ -55,7 +60,8 @@ public final class Session: Sendable {
             sessionID: id, status: ended == nil ? "running" : "ended", language: language,
             createdAt: Self.iso(createdAt), expiresAt: Self.iso(expiresAt), timeoutSeconds: ttl,
             allowNetwork: allowNetwork, limits: limits, mount: mount, metadata: metadata,
-            memoryUsedMb: jail.memoryBytes.map { (Double($0) / 1_048_576 * 100).rounded() / 100 }, endReason: ended)
+            memoryUsedMb: jail.memoryBytes.map { (Double($0) / 1_048_576 * 100).rounded() / 100 }, endReason: ended,
+            desktop: desktop.withLock { $0 })
     }
 
     static func iso(_ seconds: Double) -> String {

@@ -45,6 +45,8 @@ public struct SessionInfo: Sendable, Encodable {
     public var metadata: [String: String]
     public var memoryUsedMb: Double?
     public var endReason: String?
+    /// Its display, when it was created with one.
+    public var desktop: DesktopInfo?
 
     public struct Limits: Sendable, Encodable {
         public var maxMemoryMb: Int
@@ -68,6 +70,7 @@ public struct SessionInfo: Sendable, Encodable {
         case allowNetwork = "allow_network"
         case memoryUsedMb = "memory_used_mb"
         case endReason = "end_reason"
+        case desktop
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -84,6 +87,7 @@ public struct SessionInfo: Sendable, Encodable {
         try c.encode(metadata, forKey: .metadata)
         try c.encode(memoryUsedMb, forKey: .memoryUsedMb)
         try c.encode(endReason, forKey: .endReason)
+        try c.encode(desktop, forKey: .desktop)
     }
 }
 

@@ -13,6 +13,8 @@ public struct CreateSessionRequest: Sendable, Codable, KnownFields {
     public var files: [String: String]?
     public var mount: Mount?
     public var metadata: [String: String]?
+    /// A virtual display in the session (docs/desktop.md).
+    public var desktop: DesktopSettings?
 
     public struct Mount: Sendable, Codable, Equatable {
         public var hostPath: String
@@ -25,7 +27,7 @@ public struct CreateSessionRequest: Sendable, Codable, KnownFields {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case language, processes, files, mount, metadata
+        case language, processes, files, mount, metadata, desktop
         case maxMemoryMb = "max_memory_mb"
         case cpuPercent = "cpu_percent"
         case diskMb = "disk_mb"

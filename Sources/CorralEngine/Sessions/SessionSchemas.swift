@@ -23,8 +23,9 @@ public enum SessionPatterns {
 extension CreateSessionRequest: SchemaDescribed {
     public static func schema(in context: SchemaContext) -> JSONSchema {
         let max = context.maximumLimits
-        return .object(CodingKeys.self, required: []) { key in
+        let schema = JSONSchema.object(CodingKeys.self, required: []) { key in
             switch key {
+            case .desktop: JSONSchema.ref("DesktopSettings").orNull
             case .language: JSONSchema.enumeration(context.languageNames).described("The session's language (default python): contexts and `code` execs use it.")
             case .maxMemoryMb: JSONSchema.integer(minimum: SessionSettings.minimumMemoryMB, maximum: max.memoryMB).described("Memory over every process of the session, MiB.")
             case .processes: JSONSchema.integer(minimum: SessionSettings.minimumProcesses, maximum: max.processes).described("Processes and threads alive at once in the session.")
@@ -38,6 +39,48 @@ extension CreateSessionRequest: SchemaDescribed {
             case .metadata: JSONSchema.map(.string()).described("Free key/value labels (GET /v1/sessions?metadata=k=v filters on them).")
             }
         }
+        // A desktop needs memory of its own: with one, max_memory_mb has a higher floor.
+        let floor = JSONSchema.integer(minimum: DesktopSettings.minimumMemoryMB, maximum: max.memoryMB).orNull
+        return schema.with("dependentSchemas", .object(["desktop": .object(["properties": .object(["max_memory_mb": .object(floor.keywords)])])]))
+    }
+}
+
+extension DesktopSettings: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object([("width", JSONSchema.integer(minimum: widths.lowerBound, maximum: widths.upperBound).orNull.described("Pixels (default 1024).")),
+                 ("height", JSONSchema.integer(minimum: heights.lowerBound, maximum: heights.upperBound).orNull.described("Pixels (default 768).")),
+                 ("depth", JSONSchema(["enum": .array(depths.map { .int($0) } + [.null])]).described("Bits per pixel, 16 or 24 (default)."))],
+                required: [])
+    }
+}
+
+extension DesktopActionsRequest: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object([("actions", JSONSchema.array(.ref("DesktopAction"), minItems: 1, maxItems: maxActions))], required: ["actions"])
+    }
+}
+
+extension DesktopAction: SchemaDescribed {
+    /// One variant per type, each with the fields it takes (coordinates are checked against the
+    /// session's screen by the server: a point off it is a 400 naming the value).
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        let coordinate = JSONSchema.integer(minimum: 0, maximum: DesktopSettings.widths.upperBound - 1)
+        let button = JSONSchema.enumeration(buttons.keys.sorted())
+        func variant(_ type: String, _ fields: [(String, JSONSchema)], required: [String]) -> JSONSchema {
+            .object([("type", JSONSchema.constant(.string(type)))] + fields, required: ["type"] + required)
+        }
+        return JSONSchema.exactlyOne([
+            variant("move", [("x", coordinate), ("y", coordinate)], required: ["x", "y"]),
+            variant("click", [("x", coordinate), ("y", coordinate), ("button", button)], required: ["x", "y"]),
+            variant("double_click", [("x", coordinate), ("y", coordinate), ("button", button)], required: ["x", "y"]),
+            variant("drag", [("x", coordinate), ("y", coordinate), ("to_x", coordinate), ("to_y", coordinate), ("button", button)],
+                    required: ["x", "y", "to_x", "to_y"]),
+            variant("scroll", [("x", coordinate), ("y", coordinate), ("amount", JSONSchema.integer(minimum: -50, maximum: 50).with("not", .object(["const": .int(0)])))],
+                    required: ["x", "y", "amount"]),
+            variant("type", [("text", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).with("maxLength", 10_000))], required: ["text"]),
+            variant("key", [("key", JSONSchema.string(pattern: "^[A-Za-z0-9_]+(\\+[A-Za-z0-9_]+)*$").with("maxLength", 100)
+                .described("X key names joined by '+': Return, ctrl+s, alt+F4."))], required: ["key"]),
+        ]).described("A mouse or keyboard action, done with xdotool in the session.")
     }
 }
 
@@ -167,6 +210,9 @@ extension SessionInfo: SchemaDescribed {
             case .metadata: JSONSchema.map(.string())
             case .memoryUsedMb: JSONSchema.number(minimum: 0).orNull.described("Memory charged to the session now, MiB.")
             case .endReason: JSONSchema.string().orNull
+            case .desktop: JSONSchema.object(DesktopInfo.CodingKeys.self) { k in
+                    k == .display ? JSONSchema.string() : JSONSchema.integer(minimum: 0)
+                }.orNull.described("Its display, when it was created with one.")
             }
         }
     }
@@ -218,6 +264,31 @@ extension FileEntry: SchemaDescribed {
             case .modifiedAt: JSONSchema.number().described("Unix seconds.")
             case .target: JSONSchema.string().described("Where a symlink points (never followed).")
             }
+        }
+    }
+}
+
+extension DesktopActionsReport: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self) { key in
+            switch key {
+            case .performed: JSONSchema.integer(minimum: 1).described("Actions done.")
+            case .executionTimeMs: JSONSchema.number(minimum: 0).described("Their wall time in the jail, ms.")
+            }
+        }
+    }
+}
+
+extension DesktopWindowList: SchemaDescribed {
+    public static func schema(in context: SchemaContext) -> JSONSchema {
+        .object(CodingKeys.self) { _ in
+            JSONSchema.array(.object(DesktopWindow.CodingKeys.self) { key in
+                switch key {
+                case .title: JSONSchema.string().described("As the program set it: untrusted text.")
+                case .id, .width, .height: JSONSchema.integer(minimum: 0)
+                case .x, .y: JSONSchema.integer().described("Absolute, in screen pixels.")
+                }
+            })
         }
     }
 }

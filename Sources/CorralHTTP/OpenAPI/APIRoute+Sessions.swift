@@ -78,10 +78,23 @@ extension APIRoute {
         summary: "Write chosen changes back to the host directory; 409 with the conflicts, touching nothing.",
         requestSchema: "ApplyRequest", responseSchema: "ChangesReport", errors: sessionBodyErrors + [.conflict])
 
+    // Desktops (docs/desktop.md): 409 on a session created without one.
+    public static let desktopActions = APIRoute(method: .post, path: "/v1/sessions/{id}/desktop/actions", operationID: "desktopActions",
+        summary: "Mouse and keyboard actions on the session's desktop, in order (xdotool in the jail); answers when they are done. "
+            + "A point off the session's screen or an unknown key is a 400 naming it, before any action runs.",
+        requestSchema: "DesktopActionsRequest", responseSchema: "DesktopActionsReport", errors: sessionBodyErrors)
+    public static let desktopScreenshot = APIRoute(method: .get, path: "/v1/sessions/{id}/desktop/screenshot", operationID: "desktopScreenshot",
+        summary: "A PNG of the session's screen, or of a region of it, scaled down by a whole factor.", responseSchema: nil,
+        query: [.regionX, .regionY, .regionWidth, .regionHeight, .scale], errors: sessionErrors,
+        responseMedia: ["image/png": JSONSchema(["type": "string", "format": "binary"])])
+    public static let desktopWindows = APIRoute(method: .get, path: "/v1/sessions/{id}/desktop/windows", operationID: "desktopWindows",
+        summary: "Every window of the session's display: id, title, absolute position and size.", responseSchema: "DesktopWindowList", errors: sessionErrors)
+
     static let sessionRoutes: [APIRoute] = [
         createSession, listSessions, getSession, deleteSession, sessionTimeout, forkSession, sessionExec, sessionProcesses, sessionProcess,
         sessionProcessStdin, sessionProcessSignal, sessionProcessResize, sessionProcessConnect, createContext, listContexts, runCode,
         readFile, writeFile, deleteFile, moveFile, archive, uploadArchive, changes, diff, apply,
+        desktopActions, desktopScreenshot, desktopWindows,
     ]
 }
 
@@ -96,6 +109,11 @@ extension QueryParameter {
     public static let metadata = QueryParameter(name: "metadata", description: "Only sessions with these labels: k=v, several joined with '&' (URL-encoded).") { _ in
         .string(pattern: SessionPatterns.metadataFilter)
     }
+    public static let regionX = QueryParameter(name: "x", description: "Left edge of the region (default 0).") { _ in .integer(minimum: 0, maximum: DesktopSettings.widths.upperBound - 1) }
+    public static let regionY = QueryParameter(name: "y", description: "Top edge of the region (default 0).") { _ in .integer(minimum: 0, maximum: DesktopSettings.heights.upperBound - 1) }
+    public static let regionWidth = QueryParameter(name: "width", description: "Width of the region (default: to the right edge).") { _ in .integer(minimum: 0, maximum: DesktopSettings.widths.upperBound) }
+    public static let regionHeight = QueryParameter(name: "height", description: "Height of the region (default: to the bottom edge).") { _ in .integer(minimum: 0, maximum: DesktopSettings.heights.upperBound) }
+    public static let scale = QueryParameter(name: "scale", description: "Keep one pixel in SCALE each way (1-16, default 1).") { _ in .integer(minimum: 1, maximum: 16) }
     public static let wait = QueryParameter(name: "wait", description: "Seconds to wait for the process to exit before answering (0-10; ask again to wait longer).") { _ in
         .number(minimum: 0, maximum: Engine.maxProcessWaitSeconds)
     }

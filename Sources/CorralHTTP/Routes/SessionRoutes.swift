@@ -201,6 +201,24 @@ extension CorralServer {
             let id = try session(context, ctx), path: String? = request.uri.queryParameters.get("path").map { String($0) }
             return try await Self.answer { () throws(EngineError) in try engine.sessionDiff(id, path: path, context: ctx) }
         }
+        on(.desktopActions) { request, context, ctx in
+            let id = try session(context, ctx)
+            let body = try await JSONBody.decode(DesktopActionsRequest.self, from: request, limit: http.maxBodyBytes)
+            return try await Self.answerInSession { () throws(EngineError) in try await engine.desktopActions(id, body, context: ctx) }
+        }
+        on(.desktopScreenshot) { request, context, ctx in
+            let id = try session(context, ctx), query = QueryValues(request)
+            let region = DesktopRegion(x: try query.integer(.regionX) ?? 0, y: try query.integer(.regionY) ?? 0,
+                                       width: try query.integer(.regionWidth) ?? 0, height: try query.integer(.regionHeight) ?? 0,
+                                       scale: try query.integer(.scale) ?? 1)
+            let png: [UInt8]
+            do throws(EngineError) { png = try await engine.desktopScreenshot(id, region: region, context: ctx) } catch { throw APIError(error) }
+            return Self.bytes(png, type: "image/png")
+        }
+        on(.desktopWindows) { _, context, ctx in
+            let id = try session(context, ctx)
+            return try await Self.answerInSession { () throws(EngineError) in try await engine.desktopWindows(id, context: ctx) }
+        }
         on(.apply) { request, context, ctx in
             let id = try session(context, ctx)
             let body = try await JSONBody.decode(ApplyRequest.self, from: request, limit: http.maxBodyBytes)
