@@ -170,7 +170,7 @@ enum DesktopWindowTree {
             guard size.count >= 2, let w = Int(size[0]), let h = Int(size[1]), position.count == 2 else { continue }
             var title = ""
             let rest = line[line.index(after: space)...]
-            if rest.hasPrefix("\""), let end = rest.range(of: "\": (", options: .backwards) {
+            if rest.hasPrefix("\""), let end = rest.range(of: "\": (", options: .backwards), end.lowerBound > rest.startIndex {
                 title = String(rest[rest.index(after: rest.startIndex)..<end.lowerBound])
             }
             windows.append(DesktopWindow(id: id, title: title, x: position[0], y: position[1], width: w, height: h))

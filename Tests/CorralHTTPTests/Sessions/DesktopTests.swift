@@ -1,4 +1,4 @@
-import CorralEngine
+@testable import CorralEngine
 import CorralTestSupport
 import Foundation
 import HTTPTypes
@@ -118,5 +118,29 @@ struct DesktopTests {
             }
             #expect(gone, "the display died with its session")
         }
+    }
+}
+
+/// The window list's parser on what a hostile program can make xwininfo print.
+@Suite("Desktop window list")
+struct DesktopWindowTreeTests {
+    @Test("titles with quotes, colons and parentheses; no name; negative positions; garbage lines")
+    func parse() {
+        let text = """
+          Root window id: 0x50d (the root window) (has no name)
+             0x200016 "xmessage": ("xmessage" "Xmessage")  93x52+40+40  +40+40
+                0x200017 (has no name): ()  93x52+0+0  +41+41
+             0x300001 "evil": (": (x)" ": (": ("a" "b")  10x10+0+0  +-5+-7
+             0x300002 "": ()  1x1+0+0  +0+0
+             0x ": (
+             0xZZ "x": ()  1x1+0+0  +0+0
+             0x300003 "t"  notgeometry  +1+1
+        """
+        let windows = DesktopWindowTree.parse(text)
+        #expect(windows.map(\.id) == [0x200016, 0x200017, 0x300001, 0x300002])
+        #expect(windows[0] == DesktopWindow(id: 0x200016, title: "xmessage", x: 40, y: 40, width: 93, height: 52))
+        #expect(windows[1].title == "" && windows[1].x == 41)
+        #expect(windows[2].title.hasPrefix("evil") && windows[2].x == -5 && windows[2].y == -7, "\(windows[2])")
+        #expect(windows[3].title == "")
     }
 }
