@@ -1,11 +1,15 @@
 /// A session's virtual display (seeds 001 and 002's desktop): `POST /v1/sessions` with
 /// `desktop: {width, height, depth}`.
-public struct DesktopSettings: Sendable, Codable, Equatable {
+public struct DesktopSettings: Sendable, Codable, Equatable, KnownFields {
     public var width: Int?
     public var height: Int?
     public var depth: Int?
 
     public init(width: Int? = nil, height: Int? = nil, depth: Int? = nil) { self.width = width; self.height = height; self.depth = depth }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case width, height, depth }
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+    public static var wholeNumberFields: Set<String> { fieldNames }
 
     public static let widths = 320...3840, heights = 200...2160, depths = [16, 24]
     /// The least memory a session with a desktop needs (the display server and a program or two).

@@ -9,6 +9,8 @@ public protocol KnownFields: Decodable {
     /// Fields that hold a list of objects, with the type of each element: checked like a body of
     /// their own (a batch's `requests`: each item exactly like a single request).
     static var elementTypes: [String: any KnownFields.Type] { get }
+    /// Fields that hold one object, with its type: checked like a body of its own.
+    static var objectTypes: [String: any KnownFields.Type] { get }
     /// Other names of fields (alias → canonical name); a body may give only one of the two.
     static var aliases: [String: String] { get }
     /// Checks of the decoded body that need no configuration (the schema states them too);
@@ -19,6 +21,7 @@ public protocol KnownFields: Decodable {
 extension KnownFields {
     public static var wholeNumberFields: Set<String> { [] }
     public static var elementTypes: [String: any KnownFields.Type] { [:] }
+    public static var objectTypes: [String: any KnownFields.Type] { [:] }
     public static var aliases: [String: String] { [:] }
     public func checkShape() throws(EngineError) {}
 }

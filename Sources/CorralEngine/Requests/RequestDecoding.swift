@@ -3,8 +3,8 @@ import Foundation
 /// Decodes JSON bodies into engine requests with errors that say what to fix:
 /// the field, the expected type, and unknown fields (a typo must not be silently ignored).
 public enum RequestDecoding {
-    /// Decodes a `T`, refusing any field `T` does not know, at the top level and in the
-    /// elements of its nested lists (`T.elementTypes`).
+    /// Decodes a `T`, refusing any field `T` does not know, at the top level, in its nested
+    /// objects (`T.objectTypes`) and in the elements of its nested lists (`T.elementTypes`).
     public static func decode<T: KnownFields>(_ type: T.Type, from data: Data) throws(EngineError) -> T {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
@@ -40,6 +40,9 @@ public enum RequestDecoding {
             // Only numbers: any other type is left to the decoder, which names the type expected.
             guard let number = object[key] as? NSNumber, !isWholeNumber(number) else { continue }
             throw EngineError(.invalidRequest, "field '\(key)'\(place) must be a whole number, got \(number) (GET /v1/limits gives the allowed range)")
+        }
+        for (key, objectType) in type.objectTypes.sorted(by: { $0.key < $1.key }) {
+            if let item = object[key] as? [String: Any] { try check(item, as: objectType, at: key) }
         }
         for (key, elementType) in type.elementTypes.sorted(by: { $0.key < $1.key }) {
             // A list of something else is left to the decoder too.

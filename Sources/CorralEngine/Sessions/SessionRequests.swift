@@ -37,6 +37,7 @@ public struct CreateSessionRequest: Sendable, Codable, KnownFields {
     }
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
     public static var wholeNumberFields: Set<String> { ["max_memory_mb", "processes", "cpu_percent", "disk_mb"] }
+    public static var objectTypes: [String: any KnownFields.Type] { ["desktop": DesktopSettings.self] }
 }
 
 /// `POST /v1/sessions/{id}/exec`: a command (run by `/bin/bash -c`) or code in a language.
