@@ -14,8 +14,11 @@ struct NATSClientTests {
 
     /// Answers every request on `subject` with `transform(payload)` until the subscription ends.
     static func responder(_ connection: NATSConnection, _ subject: String, queue: String? = nil,
-                          _ transform: @escaping @Sendable ([UInt8]) -> [UInt8] = { $0 }) throws -> Task<Int, Never> {
+                          _ transform: @escaping @Sendable ([UInt8]) -> [UInt8] = { $0 }) async throws -> Task<Int, Never> {
         let subscription = try connection.subscribe(subject, queue: queue)
+        // The server has taken the SUB once it answers a PING sent after it: a request from another
+        // connection before that finds no responder (seen as a flaky no_responders).
+        guard await connection.flush() else { throw NATSTestError("the server did not confirm the subscription to \(subject)") }
         return Task {
             var served = 0
             for await message in subscription {
@@ -33,7 +36,7 @@ struct NATSClientTests {
             let service = try await NATSConnection.connect(options)
             let client = try await NATSConnection.connect(options)
             defer { service.close(); client.close() }
-            let echo = try Self.responder(service, "test.upper") { Array(String(decoding: $0, as: UTF8.self).uppercased().utf8) }
+            let echo = try await Self.responder(service, "test.upper") { Array(String(decoding: $0, as: UTF8.self).uppercased().utf8) }
             #expect(await service.flush())
             try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 for i in 0..<50 {
@@ -46,6 +49,9 @@ struct NATSClientTests {
             }
             // Headers travel (HPUB → HMSG).
             let sub = try service.subscribe("test.headers")
+            // Published from another connection: only once the server has the SUB (else the message is
+            // dropped and the wait below never ends — a CI hang).
+            #expect(await service.flush())
             try client.publish("test.headers", payload: Array("x".utf8), headers: NATSHeaders([("Corral-Test", "42")]))
             var iterator = sub.makeAsyncIterator()
             let got = await iterator.next()
@@ -101,7 +107,7 @@ struct NATSClientTests {
         try await Self.withServer { _, options in
             let service = try await NATSConnection.connect(options), client = try await NATSConnection.connect(options)
             defer { service.close(); client.close() }
-            let echo = try Self.responder(service, "big.echo") { Array($0.reversed()) }
+            let echo = try await Self.responder(service, "big.echo") { Array($0.reversed()) }
             #expect(await service.flush())
             let max = client.maxPayload
             #expect(max == 1 << 20, "nats-server's default max_payload is 1 MB: \(max)")
@@ -126,7 +132,7 @@ struct NATSClientTests {
         let options = NATSOptions(host: "127.0.0.1", port: server.port)
         let service = try await NATSConnection.connect(options), client = try await NATSConnection.connect(options)
         defer { service.close(); client.close() }
-        let echo = try Self.responder(service, "restart.echo")
+        let echo = try await Self.responder(service, "restart.echo")
         #expect(try await client.request("restart.echo", payload: [1], timeout: 5).payload == [1])
         // Requests keep flowing while the server dies and comes back.
         let load = Task {
@@ -175,7 +181,7 @@ struct NATSClientTests {
             for _ in 0..<10 { if let m = await iterator.next() { kept.append(String(decoding: m.payload, as: UTF8.self)) } }
             #expect(kept == (0..<10).map(String.init))
             #expect(slow.connectionState == .connected)
-            let echo = try Self.responder(sender, "after.flood")
+            let echo = try await Self.responder(sender, "after.flood")
             #expect(await sender.flush())
             #expect(try await slow.request("after.flood", payload: [9], timeout: 5).payload == [9])
             echo.cancel()
@@ -237,4 +243,9 @@ struct NATSClientTests {
             #expect(await counter.value == 1000)
         }
     }
+}
+
+struct NATSTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
