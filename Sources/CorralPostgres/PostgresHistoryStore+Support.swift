@@ -79,6 +79,7 @@ private final class Race<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var continuation: CheckedContinuation<T, any Error>?
     private var work: Task<Void, Never>?
+    private var timer: Task<Void, Never>?
     private var finished = false
 
     func start(_ continuation: CheckedContinuation<T, any Error>, body: @escaping @Sendable () async throws -> T,
@@ -92,21 +93,28 @@ private final class Race<T: Sendable>: @unchecked Sendable {
         let task = Task { [self] in
             do { finish(.success(try await body())) } catch { finish(.failure(error)) }
         }
-        lock.withLock { work = task }
-        Task { [self] in
-            try? await Task.sleep(nanoseconds: UInt64(max(0, min(deadline, 86_400)) * 1e9))
+        let clock = Task { [self] in
+            guard (try? await Task.sleep(nanoseconds: UInt64(max(0, min(deadline, 86_400)) * 1e9))) != nil else { return }
             finish(.failure(timeout))
         }
+        let late = lock.withLock { () -> Bool in
+            work = task
+            timer = clock
+            return finished
+        }
+        // Finished already (the body answered at once): neither is needed any more.
+        if late { task.cancel(); clock.cancel() }
     }
 
-    /// Resumes the caller (the first call only) and cancels the body if it still runs.
+    /// Resumes the caller (the first call only), cancels the body if it still runs and the clock.
     func finish(_ result: Result<T, any Error>) {
-        let (waiting, task) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, Task<Void, Never>?) in
+        let (waiting, task, clock) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, Task<Void, Never>?, Task<Void, Never>?) in
             finished = true
             defer { continuation = nil }
-            return (continuation, work)
+            return (continuation, work, timer)
         }
         waiting?.resume(with: result)
         task?.cancel()
+        clock?.cancel()
     }
 }

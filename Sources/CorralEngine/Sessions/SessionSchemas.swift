@@ -69,14 +69,19 @@ extension DesktopAction: SchemaDescribed {
         func variant(_ type: String, _ fields: [(String, JSONSchema)], required: [String]) -> JSONSchema {
             .object([("type", JSONSchema.constant(.string(type)))] + fields, required: ["type"] + required)
         }
+        /// A point that may be left out (the pointer stays where it is), but not half of it.
+        func optionalPoint(_ schema: JSONSchema) -> JSONSchema {
+            schema.with("dependentRequired", .object(["x": .array(["y"]), "y": .array(["x"])]))
+        }
         return JSONSchema.exactlyOne([
             variant("move", [("x", coordinate), ("y", coordinate)], required: ["x", "y"]),
-            variant("click", [("x", coordinate), ("y", coordinate), ("button", button)], required: ["x", "y"]),
-            variant("double_click", [("x", coordinate), ("y", coordinate), ("button", button)], required: ["x", "y"]),
+            optionalPoint(variant("click", [("x", coordinate), ("y", coordinate), ("button", button)], required: [])),
+            optionalPoint(variant("double_click", [("x", coordinate), ("y", coordinate), ("button", button)], required: [])),
             variant("drag", [("x", coordinate), ("y", coordinate), ("to_x", coordinate), ("to_y", coordinate), ("button", button)],
                     required: ["x", "y", "to_x", "to_y"]),
-            variant("scroll", [("x", coordinate), ("y", coordinate), ("amount", JSONSchema.integer(minimum: -50, maximum: 50).with("not", .object(["const": .int(0)])))],
-                    required: ["x", "y", "amount"]),
+            optionalPoint(variant("scroll", [("x", coordinate), ("y", coordinate),
+                                             ("amount", JSONSchema.integer(minimum: -50, maximum: 50).with("not", .object(["const": .int(0)])))],
+                                  required: [])),
             variant("type", [("text", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).with("maxLength", 10_000))], required: ["text"]),
             variant("key", [("key", JSONSchema.string(pattern: "^[A-Za-z0-9_]+(\\+[A-Za-z0-9_]+)*$").with("maxLength", 100)
                 .described("X key names joined by '+': Return, ctrl+s, alt+F4."))], required: ["key"]),
