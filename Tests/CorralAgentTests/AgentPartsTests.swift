@@ -37,6 +37,9 @@ struct AgentPartsTests {
         #expect(throws: AgentError.self) { try LLMSettings(url: "https://api.openai.com/v1", model: "gpt", apiKey: nil).endpoint() }
         #expect(throws: AgentError.self) { try LLMSettings(url: "http://127.0.0.1:1/v1", model: "", apiKey: nil).endpoint() }
         #expect(throws: AgentError.self) { try LLMSettings(url: "not a url", model: "m", apiKey: nil).endpoint() }
+        var huge = LLMSettings(url: "http://127.0.0.1:8080/v1", model: "m", apiKey: nil)
+        huge.timeoutSeconds = 1e300
+        #expect(throws: AgentError.self) { try huge.endpoint() }
         let endpoint = try LLMSettings(url: "http://127.0.0.1:8080/v1/", model: "m", apiKey: nil).endpoint()
         #expect(endpoint.path == "/v1/chat/completions" && endpoint.port == 8080)
         #expect(try LLMSettings(url: "http://localhost:11434/v1/chat/completions", model: "m", apiKey: nil).endpoint().path == "/v1/chat/completions")

@@ -42,8 +42,10 @@ public struct LLMSettings: Sendable {
                                  + "on this host (LiteLLM: `litellm --model gpt-4o-mini --port 4000`, then --llm-url http://127.0.0.1:4000/v1); see docs/agent.md")
         }
         guard !model.isEmpty else { throw .configuration("--llm-model is empty: name the model the endpoint serves") }
-        guard timeoutSeconds.isFinite, timeoutSeconds > 0, retries >= 0, backoffSeconds.isFinite, backoffSeconds >= 0 else {
-            throw .configuration("the model call's timeout must be above 0 s, its retries and backoff at least 0")
+        // Bounded: the HTTP client turns the timeout into nanoseconds (a huge one would not fit).
+        guard timeoutSeconds.isFinite, timeoutSeconds > 0, timeoutSeconds <= 86_400, (0...100).contains(retries),
+              backoffSeconds.isFinite, backoffSeconds >= 0 else {
+            throw .configuration("the model call's timeout must be above 0 s and at most a day, its retries 0 to 100, its backoff at least 0")
         }
         var path = parts.percentEncodedPath
         if path.hasSuffix("/") { path.removeLast() }
