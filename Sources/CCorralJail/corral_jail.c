@@ -195,6 +195,8 @@ struct program {
     int warm;
     /// Set while running a hand-off spec: RLIMIT ops apply to this running program at once.
     pid_t running;
+    /// CORRAL_OP_KEEP_CAPS: leave the bounding set (a zygote needs its namespace's capabilities).
+    int keep_caps;
 };
 
 static uint64_t u64(struct arg a) {
@@ -294,6 +296,10 @@ static int run_op(uint32_t op, struct arg *a, uint32_t argc, struct program *pro
         if (argc != 0) { errno = EINVAL; return -1; }
         prog->warm = 1;
         return 0;
+    case CORRAL_OP_KEEP_CAPS:
+        if (argc != 0) { errno = EINVAL; return -1; }
+        prog->keep_caps = 1;
+        return 0;
     case CORRAL_OP_SYSCTL: {
         // Never creates: the knob must exist, or the measure it stands for would silently be missing.
         if (argc != 2 || a[1].len == 0) { errno = EINVAL; return -1; }
@@ -339,7 +345,8 @@ static void exec_searching_path(struct program *prog) {
 __attribute__((noreturn)) static void become_program(struct program *prog) {
     // Capabilities: empty the bounding set while we still may, clear ambient,
     // then leave uid 0 so that permitted and effective sets are cleared too.
-    for (int cap = 0; cap <= 63; cap++) {
+    // (A zygote keeps them: it stays the namespace's root and drops them in each fork; see corral_jail.h.)
+    for (int cap = 0; cap <= 63 && !prog->keep_caps; cap++) {
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail(CORRAL_STEP_DROP_PRIVILEGES, cap);
     }
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);

@@ -111,3 +111,51 @@ long corral_fgetxattr(int fd, const char *name, void *value, unsigned long size)
     ssize_t n = fgetxattr(fd, name, value, size);
     return n < 0 ? -errno : (long)n;
 }
+
+#include <sys/socket.h>
+
+long corral_send_with_fds(int sock, const void *buf, unsigned long len, const int *fds, int nfds) {
+    if (nfds < 0 || nfds > 16) return -EINVAL;
+    union { char raw[CMSG_SPACE(16 * sizeof(int))]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (nfds > 0) {
+        msg.msg_control = control.raw;
+        msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+    }
+    ssize_t n;
+    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT); } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : (long)n;
+}
+
+long corral_recv_with_fd(int sock, void *buf, unsigned long len, int *fd) {
+    *fd = -1;
+    union { char raw[CMSG_SPACE(16 * sizeof(int))]; struct cmsghdr align; } control;
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.raw, .msg_controllen = sizeof control.raw };
+    ssize_t n;
+    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int received[16];
+        if (count > 16) count = 16;
+        memcpy(received, CMSG_DATA(c), (size_t)count * sizeof(int));
+        for (int i = 0; i < count; i++) {
+            if (*fd < 0) *fd = received[i]; else close(received[i]);
+        }
+    }
+    return (long)n;
+}
+
+int corral_pidfd_open(int pid) {
+    long r = syscall(SYS_pidfd_open, pid, 0);
+    return r < 0 ? -errno : (int)r;
+}

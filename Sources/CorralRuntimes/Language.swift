@@ -52,11 +52,19 @@ public struct Language: Sendable, Codable, Hashable {
         /// Prefixes of environment variables the interpreter reads only as it starts (`PYTHON`): a
         /// run that sets one cannot use a jail started without it, and runs cold.
         public var startupEnv: [String]?
+        /// A fork-server for this language (`python` bootstrap only): its zygote imports `preload`.
+        public var fork: ForkStart?
 
         enum CodingKeys: String, CodingKey {
-            case run, bootstrap
+            case run, bootstrap, fork
             case startupEnv = "startup_env"
         }
+    }
+
+    /// How a fork-server's zygote starts (docs/fork-server.md): the warm command with the zygote as
+    /// its bootstrap, and the modules it imports before it forks (shared by every run, read-only).
+    public struct ForkStart: Sendable, Codable, Hashable {
+        public var preload: [String]
     }
 
     enum CodingKeys: String, CodingKey {

@@ -44,6 +44,15 @@ public struct LanguageCatalog: Sendable {
             guard warm.execsRunCommand || language.run.contains(where: { $0.contains("{source}") }) else {
                 throw CatalogError(message: "\(path): \(language.name): a '\(warm.bootstrap)' bootstrap runs the main file, so `run` must name it with {source}")
             }
+            if let fork = warm.fork {
+                guard warm.bootstrap == "python" else {
+                    throw CatalogError(message: "\(path): \(language.name): only the python bootstrap has a fork-server (its zygote forks a Python interpreter)")
+                }
+                // A preload is imported by name in the zygote: a dotted module name, nothing else.
+                for module in fork.preload where module.isEmpty || !module.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) {
+                    throw CatalogError(message: "\(path): \(language.name): fork preload '\(module)' is not a module name")
+                }
+            }
         }
     }
 

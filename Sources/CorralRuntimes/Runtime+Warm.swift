@@ -16,17 +16,45 @@ extension Runtime {
         return templates
     }
 
-    /// Runs `request` on a warm jail of its language when one is ready and the request can use it;
-    /// nil: run it cold (no pool, none ready, a request a warm jail cannot serve, or the jail failed
-    /// before the run began).
+    /// The fork-servers' templates: for each language whose warm entry has a `fork` section (and that
+    /// `settings` names), its warm command with the zygote as its program.
+    static func forkTemplates(_ catalog: LanguageCatalog, settings: WarmPoolSettings) -> [String: ForkServers.Template] {
+        var templates: [String: ForkServers.Template] = [:]
+        for language in catalog.languages where settings.forkServers.contains(language.name) {
+            guard let warm = language.warm, let fork = warm.fork, warm.bootstrap == "python" else { continue }
+            var limits = ResourceLimits()
+            if let minimum = language.minimumLimits { limits = minimum.raise(limits) }
+            let argv = warm.run.map { $0 == "{bootstrap}" ? "{zygote}" : $0 }
+            let spec = JailSpec(arguments: argv, environment: Self.catalogEnvironment(language),
+                                readOnlyPaths: language.paths ?? [], limits: limits)
+            templates[language.name] = .init(spec: spec, runner: WarmBootstrap.pythonRunner, preload: fork.preload)
+        }
+        return templates
+    }
+
+    /// Runs `request` on a fork of its language's fork-server, or else on a warm jail, when one is
+    /// ready and the request can use it; nil: run it cold (no pool, none ready, a request a warm jail
+    /// cannot serve, or the jail failed before the run began).
     func runWarm(_ request: RunRequest, language: Language, started: (@Sendable (JailHandle) -> Void)? = nil) async -> RunResult? {
-        guard let pools = warmPools, let (files, arguments, environment) = warmRequest(request, language: language),
-              let jail = await pools.take(language.name) else { return nil }
+        guard let pools = warmPools, let (files, arguments, environment) = warmRequest(request, language: language) else { return nil }
         var limits = request.limits
         if let minimum = language.minimumLimits { limits = minimum.raise(limits) }
         var run = WarmRun(files: files, writableWorkspace: request.writableWorkspace, limits: limits,
                           request: WarmRequestFrame.encode(arguments: arguments, environment: environment), stdin: request.stdin)
         run.onOutput = request.onOutput
+        run.arguments = arguments
+        run.environment = environment
+        if let servers = pools.forkServers,
+           let (server, slot) = await servers.lease(language.name, waitSeconds: max(pools.settings.forkWaitSeconds, pools.settings.waitForJailSeconds)) {
+            switch await sandbox.run(run, forkingFrom: server, identity: slot, started: started) {
+            case .ran(let result):
+                servers.recordFork(language.name)
+                return result
+            case .fellBack(let reason):
+                servers.recordFallback(language.name, reason: reason)
+            }
+        }
+        guard let jail = await pools.take(language.name) else { return nil }
         switch await sandbox.run(run, in: jail, started: started) {
         case .ran(let result):
             return result

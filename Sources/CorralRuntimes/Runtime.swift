@@ -18,7 +18,9 @@ public struct Runtime: Sendable {
         self.compileCache = compileCache
         self.versions = versions
         let templates = settings.enabled ? Self.warmTemplates(catalog) : [:]
-        warmPools = templates.isEmpty ? nil : WarmPools(sandbox: sandbox, templates: templates, settings: settings)
+        let forkTemplates = settings.enabled ? Self.forkTemplates(catalog, settings: settings) : [:]
+        warmPools = templates.isEmpty ? nil
+            : WarmPools(sandbox: sandbox, templates: templates, forkTemplates: forkTemplates, settings: settings)
     }
 
     /// Runs `request` and returns the result (errors in the request are results too).

@@ -47,6 +47,10 @@ extension Corral {
         var warmPool: String?
         @Option(name: .customLong("warm-pool-memory"), parsing: .unconditional, help: "Memory all warm jails may hold together, in MB (default 160).")
         var warmPoolMemoryMB: Int?
+        @Option(name: .customLong("fork-server"), help: ArgumentHelp(
+            "Python runs as forks of a fork-server's zygote (docs/fork-server.md): 'on' (default) or 'off'.",
+            valueName: "on|off"))
+        var forkServer: String?
         @Option(name: .customLong("max-sessions"), parsing: .unconditional, help: "Sessions alive at once; one more is a 429 (default 16, 0 turns sessions off).")
         var maxSessions: Int?
         @Option(name: .customLong("session-max-timeout"), parsing: .unconditional, help: "The longest idle timeout a session may ask for, in seconds (default 86400).")

@@ -29,17 +29,18 @@ struct ServeSettings {
         static let fieldNames: Set<String> = [
             "host", "port", "workers", "history", "data_dir", "queue_capacity", "api_keys", "cache_ttl_seconds",
             "retention_days", "retention_rows", "grace_seconds", "log_level", "policy", "warm_pool", "warm_pool_memory_mb",
+            "fork_server",
         ]
         var host: String?, port: Int?, dataDir: String?, workers: Int?, queueCapacity: Int?
         var apiKeys: [String: String]?, cacheTtlSeconds: Double?, retentionDays: Double?, retentionRows: Int?
         var graceSeconds: Double?, history: String?, logLevel: String?, policy: String?
-        var warmPool: WarmPoolSize?, warmPoolMemoryMb: Int?
+        var warmPool: WarmPoolSize?, warmPoolMemoryMb: Int?, forkServer: String?
         enum CodingKeys: String, CodingKey {
             case host, port, workers, history, policy
             case dataDir = "data_dir", queueCapacity = "queue_capacity", apiKeys = "api_keys"
             case cacheTtlSeconds = "cache_ttl_seconds", retentionDays = "retention_days", retentionRows = "retention_rows"
             case graceSeconds = "grace_seconds", logLevel = "log_level"
-            case warmPool = "warm_pool", warmPoolMemoryMb = "warm_pool_memory_mb"
+            case warmPool = "warm_pool", warmPoolMemoryMb = "warm_pool_memory_mb", forkServer = "fork_server"
         }
     }
 
@@ -82,6 +83,7 @@ struct ServeSettings {
         if let v = env["CORRAL_API_KEYS"] { s.http.apiKeys.merge(try parseKeys(v.split(separator: ",").map(String.init))) { $1 } }
         if let v = env["CORRAL_LOG_LEVEL"] { s.logLevel = v }
         if let v = env["CORRAL_WARM_POOL"] { try s.setWarmPool(v, source: "CORRAL_WARM_POOL") }
+        if let v = env["CORRAL_FORK_SERVER"] { try s.setForkServer(v, source: "CORRAL_FORK_SERVER") }
         if let v = env["CORRAL_POLICY"] { s.engine.policyMode = try policyMode(v, source: "CORRAL_POLICY") }
         s.engine.applyResourceEnvironment(env)
 
@@ -105,6 +107,7 @@ struct ServeSettings {
         if let v = flags.logLevel { s.logLevel = v }
         if let v = flags.warmPool { try s.setWarmPool(v, source: "--warm-pool") }
         if let v = flags.warmPoolMemoryMB { s.engine.warmPools.memoryBudgetMB = v }
+        if let v = flags.forkServer { try s.setForkServer(v, source: "--fork-server") }
         if let v = flags.policyMode { s.engine.policyMode = try policyMode(v, source: "--policy") }
         if let v = flags.maxSessions { s.engine.sessions.maxSessions = v }
         if let v = flags.sessionMaxTimeout {
@@ -193,12 +196,24 @@ struct ServeSettings {
         }
     }
 
-    /// Warm pools of `corral serve`: up to 4 jails per interpreted language, Python warmed at start.
+    /// Warm pools of `corral serve`: up to 4 jails per interpreted language, Python warmed at start,
+    /// and Python's fork-server (its runs are forks of a zygote; the pool serves them when it is busy).
     static let defaultWarmPools: WarmPoolSettings = {
         var w = WarmPoolSettings()
         w.prewarm = ["python"]
+        w.forkServers = Self.forkServerLanguages
         return w
     }()
+    static let forkServerLanguages = ["python"]
+
+    /// `on` or `off`: whether the languages that have a fork-server use it.
+    mutating func setForkServer(_ value: String, source: String) throws {
+        switch value.lowercased() {
+        case "on", "true", "1": engine.warmPools.forkServers = Self.forkServerLanguages
+        case "off", "false", "0": engine.warmPools.forkServers = []
+        default: throw CLIFailure.usage("\(source) '\(value)' is not 'on' or 'off' (--fork-server, CORRAL_FORK_SERVER, \"fork_server\")")
+        }
+    }
     static let maxWarmPoolSize = 64
     static let maxWarmPoolMemoryMB = 65_536
 
@@ -244,6 +259,7 @@ struct ServeSettings {
         if let v = f.logLevel { logLevel = v }
         if let v = f.warmPool { try setWarmPool(v.text, source: "\"warm_pool\"") }
         if let v = f.warmPoolMemoryMb { engine.warmPools.memoryBudgetMB = v }
+        if let v = f.forkServer { try setForkServer(v, source: "\"fork_server\"") }
         if let v = f.policy { engine.policyMode = try Self.policyMode(v, source: "\"policy\"") }
     }
 

@@ -11,14 +11,16 @@ public enum TestSupport {
         do { return try Sandbox() } catch { fatalError("the sandbox cannot start on this host: \(error)") }
     }()
 
-    /// Which jails the shared runtime runs interpreted languages on: `cold` (a jail per run), or
-    /// `warm` (`CORRAL_TEST_JAIL_PATH=warm`: warm pools, and every run that can be warm must be).
-    /// `scripts/test` runs the abuse, limit and concurrency suites on both.
+    /// Which jails the shared runtime runs interpreted languages on: `cold` (a jail per run), `warm`
+    /// (`CORRAL_TEST_JAIL_PATH=warm`: warm pools, and every run that can be warm must be), or `fork`
+    /// (`CORRAL_TEST_JAIL_PATH=fork`: Python runs are forks of a fork-server's zygote and must be; the
+    /// other languages warm). `scripts/test` runs the abuse, limit and concurrency suites on all three.
     public static let jailPath: String = ProcessInfo.processInfo.environment["CORRAL_TEST_JAIL_PATH"] ?? "cold"
 
     public static let runtime: Runtime = {
-        guard jailPath == "warm" else { return Runtime(sandbox: sandbox) }
+        guard jailPath == "warm" || jailPath == "fork" else { return Runtime(sandbox: sandbox) }
         var settings = WarmPoolSettings()
+        if jailPath == "fork" { settings.forkServers = ["python"] }
         settings.maxPerLanguage = 8
         settings.prewarm = ["python", "javascript"]
         settings.idleSeconds = 3600
@@ -36,9 +38,10 @@ public enum TestSupport {
             box.set(handle)
             started?(handle)
         }
-        guard box.get()?.warm == true else {
+        let mustFork = runtime.warmPools?.forkServers?.languages.contains(request.language) == true
+        guard box.get()?.warm == true, !mustFork || box.get()?.forked == true else {
             let pool = runtime.warmPools?.snapshot()[request.language]
-            return .internalError("the test expected a warm run, but it ran cold: \(String(describing: pool)); its result: \(result)")
+            return .internalError("the test expected a \(mustFork ? "forked" : "warm") run, but it was not: \(String(describing: pool)); its result: \(result)")
         }
         return result
     }
@@ -124,9 +127,11 @@ public enum TestSupport {
 /// Descriptors of observed jails' PID namespaces, kept open for the test process's life.
 let pinnedNamespaces = Mutex<[Int32]>([])
 
-final class HandleBox: @unchecked Sendable {
+/// The jail handle a run's `started` callback saw.
+public final class HandleBox: @unchecked Sendable {
     private let lock = NSLock()
     private var handle: JailHandle?
-    func set(_ h: JailHandle) { lock.lock(); handle = h; lock.unlock() }
-    func get() -> JailHandle? { lock.lock(); defer { lock.unlock() }; return handle }
+    public init() {}
+    public func set(_ h: JailHandle) { lock.lock(); handle = h; lock.unlock() }
+    public func get() -> JailHandle? { lock.lock(); defer { lock.unlock() }; return handle }
 }

@@ -41,6 +41,8 @@ enum corral_op {
     CORRAL_OP_EXEC = 17,          // path (searched in the spec's PATH when it has no '/')
     CORRAL_OP_SYSCTL = 18,        // path, value: writes an existing file (a namespaced /proc/sys knob)
     CORRAL_OP_WARM = 19,          // (none): after the program starts, wait for a hand-off spec (below)
+    CORRAL_OP_KEEP_CAPS = 20,     // (none): the program keeps the namespace's capabilities (a fork-server's
+                                  // zygote, which runs no user code and re-jails each fork: docs/fork-server.md)
 };
 
 // Warm jails. A spec with CORRAL_OP_WARM starts its program (an interpreter that then blocks

@@ -26,4 +26,14 @@ int corral_idmapped_bind(const char *source, const char *target, int userns_fd, 
 /// fgetxattr(2): the value's length, or -errno.
 long corral_fgetxattr(int fd, const char *name, void *value, unsigned long size);
 
+/// sendmsg(2), non-blocking, of up to `len` bytes with `nfds` descriptors (SCM_RIGHTS, at most 16): bytes sent, or -errno.
+long corral_send_with_fds(int sock, const void *buf, unsigned long len, const int *fds, int nfds);
+
+/// recvmsg(2) of up to `len` bytes and at most one descriptor (SCM_RIGHTS, received close-on-exec;
+/// -1 in `*fd` when none came, extra ones closed): bytes received, or -errno.
+long corral_recv_with_fd(int sock, void *buf, unsigned long len, int *fd);
+
+/// pidfd_open(2): a pidfd for `pid`, or -errno.
+int corral_pidfd_open(int pid);
+
 #endif

@@ -28,6 +28,7 @@ enum OpenAPIComponents {
             "CodingMetrics": StatusReport.CodingMetrics.schema(in: context),
             "StatusReport": StatusReport.schema(in: context),
             "WarmPoolStatus": WarmPoolStatus.schema(in: context),
+            "ForkServerStatus": ForkServerStatus.schema(in: context),
             "Health": HealthReport.schema(.ok),
             "Ready": HealthReport.schema(.ready),
             "Error": ErrorBody.schema(),

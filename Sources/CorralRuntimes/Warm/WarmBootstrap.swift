@@ -15,14 +15,10 @@ enum WarmBootstrap {
         }
     }
 
-    /// Runs the main file in a fresh `__main__` as `python3 FILE` does (same globals, `sys.path[0]`,
-    /// tracebacks without the bootstrap's frame, `SystemExit` and uncaught exceptions' statuses),
-    /// and ends as it does (threads joined, atexit handlers run, the program's files closed, stdio
-    /// flushed) without finalising the interpreter's modules, which alone cost ~4 ms.
-    static let python = #"""
+    /// Reads the run's request, then runs its main file with `pythonRunner`.
+    static let python = pythonRunner + #"""
 def _corral_warm():
-    import os, sys
-    import atexit, builtins, gc, importlib.machinery  # before the wait, not in the run's time
+    import os
     def read(n):
         chunks = []
         while n > 0:
@@ -39,10 +35,28 @@ def _corral_warm():
     fields = read(int(line)).split(b"\0")
     argc, envc = int(fields[0]), int(fields[1])
     argv = [os.fsdecode(a) for a in fields[2:2 + argc]]
-    os.environ.clear()
+    environment = []
     for entry in fields[2 + argc:2 + argc + envc]:
         key, _, value = entry.partition(b"=")
-        os.environ[os.fsdecode(key)] = os.fsdecode(value)
+        environment.append((os.fsdecode(key), os.fsdecode(value)))
+    _corral_run_main(argv, environment)
+
+_corral_warm()
+"""#
+
+    /// `_corral_run_main(argv, environment)`: runs the main file `argv[0]` in a fresh `__main__` as
+    /// `python3 FILE` does (same globals, `sys.path[0]`, tracebacks without the runner's frame,
+    /// `SystemExit` and uncaught exceptions' statuses), and ends as it does (threads joined, atexit
+    /// handlers run, the program's files closed, stdio flushed) without finalising the interpreter's
+    /// modules, which alone cost ~4 ms. Shared by the warm bootstrap and the fork-server's zygote
+    /// (`ForkServer`), which calls it in each fork once the fork is jailed.
+    static let pythonRunner = #"""
+def _corral_run_main(argv, environment):
+    import os, sys
+    import atexit, builtins, gc, importlib.machinery
+    os.environ.clear()
+    for key, value in environment:
+        os.environ[key] = value
     path = argv[0]
     sys.argv = argv
     sys.orig_argv = sys.orig_argv[:-2] + argv  # the interpreter's flags and the file, as `python3 FILE` shows
@@ -74,7 +88,7 @@ def _corral_warm():
     except SystemExit as e:
         status = exit_status(e.code)
     except BaseException as e:
-        e.__traceback__ = e.__traceback__.tb_next  # the bootstrap's own frame is not the program's
+        e.__traceback__ = e.__traceback__.tb_next  # the runner's own frame is not the program's
         sys.excepthook(type(e), e, e.__traceback__)
         status = 130 if isinstance(e, KeyboardInterrupt) else 1
     # The end of `python3 FILE` without tearing the interpreter down (finalising its modules costs
@@ -93,7 +107,8 @@ def _corral_warm():
             status = 120
     os._exit(status)
 
-_corral_warm()
+import atexit, builtins, gc, importlib.machinery  # before the wait, not in the run's time
+
 """#
 
     /// Runs the language's own run command with the run's environment (`env -i`): the cold run

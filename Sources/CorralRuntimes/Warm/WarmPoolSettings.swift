@@ -17,6 +17,13 @@ public struct WarmPoolSettings: Sendable, Equatable {
     /// How long a run that finds no ready jail waits for one before running cold (0: never waits;
     /// tests that must run warm wait).
     public var waitForJailSeconds: Double = 0
+    /// Languages served by a fork-server (a zygote forked per run; docs/fork-server.md) before their
+    /// warm pool: those whose catalog `warm` entry has a `fork` section.
+    public var forkServers: [String] = []
+    /// Zygotes per fork-server language at most (each runs a few forks at once; more start while all are busy).
+    public var zygotesPerLanguage = 4
+    /// How long a run waits for a busy fork-server's free fork before it takes a warm or cold jail.
+    public var forkWaitSeconds: Double = 0.5
 
     public init() {}
 
@@ -24,8 +31,9 @@ public struct WarmPoolSettings: Sendable, Equatable {
     public static let off: WarmPoolSettings = {
         var s = WarmPoolSettings()
         s.maxPerLanguage = 0
+        s.forkServers = []
         return s
     }()
 
-    public var enabled: Bool { maxPerLanguage > 0 }
+    public var enabled: Bool { maxPerLanguage > 0 || !forkServers.isEmpty }
 }

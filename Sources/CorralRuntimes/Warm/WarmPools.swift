@@ -21,6 +21,8 @@ public final class WarmPools: Sendable {
         public var lastFailure: String?
         /// Why the last fallback happened (a taken jail failed before its run).
         public var lastFallback: String?
+        /// The language's fork-server, when it has one (its runs are forks; the pool serves the rest).
+        public var forkServer: ForkServers.Snapshot?
 
         public init() {}
     }
@@ -35,15 +37,21 @@ public final class WarmPools: Sendable {
     }
 
     public let settings: WarmPoolSettings
+    /// Fork-servers of the languages that have one (nil: none).
+    public let forkServers: ForkServers?
     private let sandbox: Sandbox
     private let templates: [String: JailSpec]
     private let state: Mutex<(pools: [String: Pool], closed: Bool)>
 
     /// Pools for every language of `templates` (name → the spec its warm jails start from).
-    init(sandbox: Sandbox, templates: [String: JailSpec], settings: WarmPoolSettings) {
+    init(sandbox: Sandbox, templates: [String: JailSpec], forkTemplates: [String: ForkServers.Template] = [:],
+         settings: WarmPoolSettings) {
         self.sandbox = sandbox
         self.templates = templates
         self.settings = settings
+        forkServers = forkTemplates.isEmpty ? nil
+            : ForkServers(sandbox: sandbox, templates: forkTemplates, failureLimit: settings.failureLimit,
+                          maxServers: settings.zygotesPerLanguage)
         var pools: [String: Pool] = [:]
         for name in templates.keys {
             var pool = Pool()
@@ -197,15 +205,21 @@ public final class WarmPools: Sendable {
     /// Each language's pool as it stands.
     public func snapshot() -> [String: Snapshot] {
         let pools = state.withLock { s in s.pools.mapValues { ($0.snapshot, $0.ready) } }
+        let forks = forkServers?.snapshot() ?? [:]
         return pools.mapValues { snapshot, ready in
             var s = snapshot
             s.memoryBytes = ready.reduce(0) { $0 + ($1.memoryBytes ?? 0) }
+            return s
+        }.merging(forks.mapValues { fork in var s = Snapshot(); s.forkServer = fork; return s }) { pool, fork in
+            var s = pool
+            s.forkServer = fork.forkServer
             return s
         }
     }
 
     /// Kills every waiting jail; no new ones start. Runs in flight finish normally.
     public func close() {
+        forkServers?.close()
         let jails = state.withLock { s -> [WarmJail] in
             s.closed = true
             defer { for name in s.pools.keys { s.pools[name]?.ready.removeAll(); s.pools[name]?.snapshot.ready = 0 } }

@@ -28,7 +28,10 @@ struct JailLayout {
 
     /// The init's operations for `spec`. `warm`: start the program, then wait for a hand-off
     /// (`encodeHandoff`) before the run it serves; the spec is then the template of a warm pool.
-    func encode(_ spec: JailSpec, warm: Bool = false) throws(SandboxError) -> SpecEncoder {
+    /// `zygote`: the program is a fork-server's template (`ForkServer`): it stays the namespace's
+    /// root with its capabilities and no filter, and applies the program's credentials, rlimits and
+    /// seccomp program in each fork itself, before the run's code.
+    func encode(_ spec: JailSpec, warm: Bool = false, zygote: Bool = false) throws(SandboxError) -> SpecEncoder {
         try Self.validate(spec)
         var e = SpecEncoder()
         let root = stagingRoot
@@ -63,7 +66,9 @@ struct JailLayout {
         e.mount("proc", root + "/proc", "proc", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC))
         // Kernel accounts no cgroup charges, capped while the init may still write its own namespaces' knobs.
         for cap in KernelAccounts.presentUserNamespaceCaps {
-            e.sysctl(root + "/proc/sys/user/" + cap.name, String(cap.value))
+            // A zygote's forks each make a user namespace of their own (as distinct ids: one each).
+            let value = zygote && cap.name == "max_user_namespaces" ? KernelAccounts.zygoteUserNamespaces : cap.value
+            e.sysctl(root + "/proc/sys/user/" + cap.name, String(value))
         }
         e.sysctl(root + "/proc/sys/net/ipv4/tcp_rmem", KernelAccounts.tcpReceiveBuffer)
         e.sysctl(root + "/proc/sys/net/ipv4/tcp_wmem", KernelAccounts.tcpSendBuffer)
@@ -121,9 +126,13 @@ struct JailLayout {
         // A warm jail's program takes its run's rlimits at the hand-off, where only lowering a hard
         // limit is allowed (raising one needs CAP_SYS_RESOURCE in the host's namespace): it waits
         // with the highest any run may ask for.
-        programRlimits(warm ? .maximum : spec.limits, encoder: &e)
-        e.credentials(uid: programID, gid: programID)
-        if let bpf = seccompProgram { e.seccomp(bpf) }
+        programRlimits(warm || zygote ? .maximum : spec.limits, encoder: &e)
+        if zygote {
+            e.keepCapabilities()
+        } else {
+            e.credentials(uid: programID, gid: programID)
+            if let bpf = seccompProgram { e.seccomp(bpf) }
+        }
         for (key, value) in spec.environment { e.env(key, value) }
         for a in spec.arguments { e.arg(a) }
         if warm { e.warm() }
@@ -147,24 +156,32 @@ struct JailLayout {
 
     /// The program's rlimits: set before its execve (cold), or applied to it running (a warm hand-off).
     private func programRlimits(_ limits: ResourceLimits, encoder e: inout SpecEncoder) {
+        for limit in rlimits(limits) { e.rlimit(limit.resource, limit.soft, limit.hard) }
+    }
+
+    /// The rlimits of a program with `limits` (the same on every path: cold, warm, forked).
+    func rlimits(_ limits: ResourceLimits) -> [(resource: Int32, soft: UInt64, hard: UInt64)] {
         let cpu = UInt64(limits.effectiveCPUSeconds.rounded(.up))
         // With cgroups the supervisor enforces CPU time over the whole jail, exactly; the per-process rlimit
         // (tick-granular, it fires early under load) is only a backstop one second later.
         let cpuSoft = rlimitFallback ? cpu : cpu + 1
-        e.rlimit(Rlimit.cpu, cpuSoft, cpuSoft + 1)
         let fsize = UInt64(limits.fileSizeMB) << 20
-        e.rlimit(Rlimit.fsize, fsize, fsize)
-        e.rlimit(Rlimit.nofile, UInt64(limits.openFiles), UInt64(limits.openFiles))
-        e.rlimit(Rlimit.core, 0, 0)
-        e.rlimit(Rlimit.memlock, 0, 0)
-        e.rlimit(Rlimit.stack, 8 << 20, 8 << 20)
-        e.rlimit(Rlimit.messageQueue, KernelAccounts.messageQueueBytes, KernelAccounts.messageQueueBytes)
-        e.rlimit(Rlimit.pendingSignals, KernelAccounts.pendingSignals, KernelAccounts.pendingSignals)
+        var list: [(resource: Int32, soft: UInt64, hard: UInt64)] = [
+            (Rlimit.cpu, cpuSoft, cpuSoft + 1),
+            (Rlimit.fsize, fsize, fsize),
+            (Rlimit.nofile, UInt64(limits.openFiles), UInt64(limits.openFiles)),
+            (Rlimit.core, 0, 0),
+            (Rlimit.memlock, 0, 0),
+            (Rlimit.stack, 8 << 20, 8 << 20),
+            (Rlimit.messageQueue, KernelAccounts.messageQueueBytes, KernelAccounts.messageQueueBytes),
+            (Rlimit.pendingSignals, KernelAccounts.pendingSignals, KernelAccounts.pendingSignals),
+        ]
         if rlimitFallback {
             let memory = UInt64(limits.memoryMB) << 20
-            e.rlimit(Rlimit.addressSpace, memory, memory)
-            e.rlimit(Rlimit.nproc, UInt64(limits.processes), UInt64(limits.processes))
+            list.append((Rlimit.addressSpace, memory, memory))
+            list.append((Rlimit.nproc, UInt64(limits.processes), UInt64(limits.processes)))
         }
+        return list
     }
 
     /// A warm jail's hand-off: what makes a jail started from a template into the jail of `run`. The

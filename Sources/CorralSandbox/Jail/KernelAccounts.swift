@@ -19,6 +19,10 @@ enum KernelAccounts {
         ("max_user_namespaces", 0),
     ]
 
+    /// User namespaces each id of a fork-server's zygote namespace may hold: a fork's root makes one
+    /// (the kernel frees an ended one's count a little later, when the identity may be in use again).
+    static let zygoteUserNamespaces = 16
+
     /// Caps the kernel knows on this host (an older kernel lacks some knobs; the rest still apply).
     static let presentUserNamespaceCaps = userNamespaceCaps.filter { Posix.exists("/proc/sys/user/" + $0.name) }
 

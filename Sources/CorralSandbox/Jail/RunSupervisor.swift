@@ -16,6 +16,9 @@ struct RunSupervisor {
     var appliedLimits: ResourceLimits?
     /// Output as it comes (a streamed run).
     var onOutput: OutputSink?
+    /// A fork-server's run (`Sandbox.run(_:forkingFrom:)`): the jail is set up already (no spec to
+    /// write) and the run counts as begun only once its program has started.
+    var forked = false
 
     init(stub: JailStub, spec: SpecEncoder, limits: ResourceLimits, stdin: [UInt8], warm: Bool = false,
          appliedLimits: ResourceLimits? = nil) {
@@ -53,7 +56,7 @@ struct RunSupervisor {
     /// Waits for the jail's init and closes the run's descriptors.
     private func reap(_ usage: inout rusage) {
         var rawStatus: Int32 = 0
-        while wait4(stub.pid, &rawStatus, __WALL, &usage) < 0 && errno == EINTR {}
+        while !stub.isForked && wait4(stub.pid, &rawStatus, __WALL, &usage) < 0 && errno == EINTR {}
         stub.markReaped()
         for fd in [stub.stdoutRead, stub.stderrRead, stub.statusRead, stub.pidfd] { close(fd) }
     }
@@ -75,9 +78,10 @@ struct RunSupervisor {
             stub.cgroup?.resetPeakMemory()
             cpuBaseline = stub.cgroup?.cpuNanoseconds() ?? 0
         }
-        let framed = spec.framed()
-        if !Posix.writeAll(stub.specWrite, framed) { o.specFailed = errno }
-        close(stub.specWrite)
+        if !forked {
+            if !Posix.writeAll(stub.specWrite, spec.framed()) { o.specFailed = errno }
+            close(stub.specWrite)
+        }
 
         // The timeout is the program's own: counted from setup until the program starts, then from its start.
         let timeoutNs = UInt64(limits.timeoutSeconds * 1e9)
@@ -157,7 +161,7 @@ struct RunSupervisor {
         if !stub.isReapedLater { reap(&usage) }
         var cg = stub.cgroup?.usage()
         if let cpu = cg?.cpuNanoseconds { cg?.cpuNanoseconds = cpu - min(cpu, cpuBaseline) }
-        return (result(o, usage: usage, cgroup: cg, spawnedAt: spawnedAt), !warm || o.startedAt != nil)
+        return (result(o, usage: usage, cgroup: cg, spawnedAt: spawnedAt), !(warm || forked) || o.startedAt != nil)
     }
 
     /// Reads and drops what a pipe holds now (non-blocking read ends).

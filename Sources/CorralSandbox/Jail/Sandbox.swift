@@ -86,8 +86,8 @@ public final class Sandbox: Sendable {
             return .internalError("could not create a jail: \(error)")
         }
         // A writable output directory belongs to this jail's program alone: its host uid is the slot's.
-        if let out = spec.outputDirectory, !spec.outputReadOnly,
-           chown(out, stub.identity.programHostID, stub.identity.programHostID) != 0 {
+        if let out = spec.outputDirectory, !spec.outputReadOnly, let identity = stub.identity,
+           chown(out, identity.programHostID, identity.programHostID) != 0 {
             let e = errno
             stub.destroy()
             return .internalError(SandboxError.system(call: "chown", errno: e, context: "the jail's output directory \(out)").description)
@@ -158,6 +158,9 @@ public final class Sandbox: Sendable {
     /// Identity slots held by jails that are alive (pooled or running).
     public var identitiesInUse: Int { identities.inUse }
 
+    /// Of those, the slots fork-servers hold for their forks (`ForkServer`), whether a fork uses one now or not.
+    public var identitiesReservedForForks: Int { identities.reservedForForks.load(ordering: .relaxed) }
+
     /// Why cloning a jail in the background last failed, if it did (for `corral doctor` and status).
     public var lastPoolFailure: String? { pool.lastRefillFailure }
 }
@@ -178,13 +181,15 @@ public struct JailHandle: Sendable {
     public var pidNamespace: String
     /// The jail's cgroup directories: removed once the run has returned.
     public var cgroupDirectories: [String]
-    /// Whether the jail was a warm one (started ahead of the run, see `Sandbox.prestart`).
+    /// Whether the jail was a warm one (started ahead of the run, see `Sandbox.prestart`), or a fork
+    /// of a fork-server's zygote (`Sandbox.run(_:forkingFrom:)`, warm too).
     public var warm = false
+    public var forked = false
 }
 
 extension JailHandle {
-    init(_ stub: JailStub, warm: Bool) {
+    init(_ stub: JailStub, warm: Bool, forked: Bool = false) {
         self.init(initPID: stub.pid, pidNamespace: Posix.readLink("/proc/\(stub.pid)/ns/pid") ?? "",
-                  cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? [], warm: warm)
+                  cgroupDirectories: stub.cgroup.map { Array($0.directories.values) } ?? [], warm: warm, forked: forked)
     }
 }

@@ -86,5 +86,6 @@ extension SpecEncoder {
     mutating func env(_ key: String, _ value: String) { append(CORRAL_OP_ENV, [.string("\(key)=\(value)")], describe: "env \(key)") }
     mutating func arg(_ a: String) { append(CORRAL_OP_ARG, [.string(a)], describe: "argument") }
     mutating func warm() { append(CORRAL_OP_WARM, [], describe: "wait for a hand-off") }
+    mutating func keepCapabilities() { append(CORRAL_OP_KEEP_CAPS, [], describe: "keep the namespace's capabilities (zygote)") }
     mutating func exec(_ path: String) { append(CORRAL_OP_EXEC, [.string(path)], describe: "exec \(path)") }
 }

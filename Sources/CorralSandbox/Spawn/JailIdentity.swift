@@ -101,6 +101,9 @@ final class JailIdentityPool: Sendable {
     /// Slots held by live jails (tests check that every run gives its slot back).
     var inUse: Int { state.withLock { $0.inUse } }
 
+    /// Of those, slots fork-servers hold for their forks (free or in use; see `ForkServer`).
+    let reservedForForks = Atomic<Int>(0)
+
     enum LockOutcome { case locked(Int32), heldElsewhere, failed(String, Int32) }
 
     private func lock(_ slot: Int) -> LockOutcome {

@@ -9,9 +9,13 @@ final class JailStub: @unchecked Sendable {
     let pid: pid_t
     let pidfd: Int32
     let cgroup: JailCgroup?
-    /// The host ids of this jail, returned to `identities` when the stub goes.
-    let identity: JailIdentity
-    private let identities: JailIdentityPool
+    /// The host ids of this jail, returned to `identities` when the stub goes (none for a forked
+    /// run's jail: it runs with its fork-server's ids).
+    let identity: JailIdentity?
+    private let identities: JailIdentityPool?
+    /// A forked run's jail (`ForkServer`): its init is not this process's child but its zygote's
+    /// jail's, which reaps it; it is never waited for here (its pid may soon be another process's).
+    let isForked: Bool
     /// Parent ends.
     let stdinWrite: Int32, stdoutRead: Int32, stderrRead: Int32, specWrite: Int32, statusRead: Int32
     /// Set once the init is reaped: its pidfd may then be closed and must not be signalled.
@@ -22,22 +26,34 @@ final class JailStub: @unchecked Sendable {
     /// CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
     static let namespaceFlags: UInt64 = 0x1000_0000 | 0x2000_0000 | 0x0002_0000 | 0x4000_0000 | 0x0800_0000 | 0x0400_0000 | 0x0200_0000
 
-    private init(pid: pid_t, pidfd: Int32, cgroup: JailCgroup?, identity: JailIdentity, identities: JailIdentityPool,
-                 fds: (Int32, Int32, Int32, Int32, Int32)) {
+    private init(pid: pid_t, pidfd: Int32, cgroup: JailCgroup?, identity: JailIdentity?, identities: JailIdentityPool?,
+                 fds: (Int32, Int32, Int32, Int32, Int32), isForked: Bool = false) {
         self.pid = pid; self.pidfd = pidfd; self.cgroup = cgroup
         self.identity = identity; self.identities = identities
+        self.isForked = isForked
         (stdinWrite, stdoutRead, stderrRead, specWrite, statusRead) = fds
+    }
+
+    /// The jail of a run forked by a fork-server: its init (`pid`, host view, and `pidfd`), its run's
+    /// cgroup and the parent ends of its streams. There is no spec to write (`specWrite` is -1).
+    static func forked(pid: pid_t, pidfd: Int32, cgroup: JailCgroup, stdinWrite: Int32, stdoutRead: Int32,
+                       stderrRead: Int32, statusRead: Int32) -> JailStub {
+        JailStub(pid: pid, pidfd: pidfd, cgroup: cgroup, identity: nil, identities: nil,
+                 fds: (stdinWrite, stdoutRead, stderrRead, -1, statusRead), isForked: true)
     }
 
     /// Clones a stub. Runs on the spawner thread. The stub owns an identity from `identities` until it goes:
     /// a fresh one, or `acquired` (taken from `identities` by the caller, who needed its ids first).
+    /// `stdinSocket`: the program's stdin is a unix stream socket (a fork-server's zygote receives each
+    /// run's descriptors on it), not a pipe; `stdinWrite` is then the parent's (blocking) end.
+    /// `extraIDMap`: more lines of the uid and gid maps (a zygote maps the identities its forks run as).
     static func spawn(hierarchy: CgroupHierarchy, identities: JailIdentityPool, name: String,
-                      acquired: JailIdentity? = nil) throws(SandboxError) -> JailStub {
+                      acquired: JailIdentity? = nil, stdinSocket: Bool = false, extraIDMap: String = "") throws(SandboxError) -> JailStub {
         let identity: JailIdentity
         if let acquired { identity = acquired } else { identity = try identities.acquire() }
         var ownedByStub = false
         defer { if !ownedByStub { identities.release(identity) } }
-        let stdin = try Posix.pipe(nonBlockingWrite: true)
+        let stdin = stdinSocket ? try Posix.socketPair() : try Posix.pipe(nonBlockingWrite: true)
         let stdout = try Posix.pipe(nonBlockingRead: true)
         let stderr = try Posix.pipe(nonBlockingRead: true)
         let spec = try Posix.pipe()
@@ -78,7 +94,7 @@ final class JailStub: @unchecked Sendable {
         ownedByStub = true
         do throws(SandboxError) {
             let proc = "/proc/\(pid)"
-            let map = identity.idMap
+            let map = identity.idMap + extraIDMap
             try Posix.writeFile(proc + "/setgroups", "deny")
             try Posix.writeFile(proc + "/gid_map", map)
             try Posix.writeFile(proc + "/uid_map", map)
@@ -97,7 +113,7 @@ final class JailStub: @unchecked Sendable {
         kill()
         guard reaped.withLock({ done in defer { done = true }; return !done }) else { return }
         var status: Int32 = 0
-        while waitpid(pid, &status, __WALL) < 0 && errno == EINTR {}
+        while !isForked && waitpid(pid, &status, __WALL) < 0 && errno == EINTR {}
         if closingDescriptors { closeDescriptors() }
         cgroup?.killAll()
         cgroup?.remove()
@@ -139,7 +155,7 @@ final class JailStub: @unchecked Sendable {
     deinit {
         // Reaped or killed by now: a stub is released only by its run's end or by `destroy()`.
         destroy()
-        identities.release(identity)
+        if let identity { identities?.release(identity) }
         releaseHook.withLock { $0 }?()
     }
 }

@@ -23,6 +23,13 @@ public enum Posix {
         return (fds[0], fds[1])
     }
 
+    /// A connected pair of unix sockets, both close-on-exec and blocking: [child's end, parent's end].
+    public static func socketPair(type: Int32 = Int32(SOCK_STREAM.rawValue)) throws(SandboxError) -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        try check("socketpair", "a jail socket") { socketpair(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+        return (fds[0], fds[1])
+    }
+
     /// Writes all of `bytes` to a blocking descriptor (retrying short writes and EINTR); false on failure, errno set.
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0

@@ -37,7 +37,7 @@ extension Sandbox {
     static let warmStartTimeoutMs = 15_000
 
     /// Waits for the program's ready byte (true), or its end or the timeout (false).
-    private static func awaitReadyByte(_ stdout: Int32, _ pidfd: Int32, timeoutMs: Int32) -> Bool {
+    static func awaitReadyByte(_ stdout: Int32, _ pidfd: Int32, timeoutMs: Int32) -> Bool {
         let deadline = Posix.monotonicNanoseconds() + UInt64(timeoutMs) * 1_000_000
         while true {
             let now = Posix.monotonicNanoseconds()

@@ -12,6 +12,10 @@ public struct WarmRun: Sendable {
     public var stdin: [UInt8]
     /// Where output goes as it comes (see `JailSpec.onOutput`).
     public var onOutput: OutputSink?
+    /// The program's argv and environment, for a fork-server's run (which gets them with its
+    /// request, not on stdin: there `request` is unused).
+    public var arguments: [String] = []
+    public var environment: [(key: String, value: String)] = []
 
     public init(files: [JailFile], writableWorkspace: Bool, limits: ResourceLimits, request: [UInt8], stdin: [UInt8]) {
         self.files = files

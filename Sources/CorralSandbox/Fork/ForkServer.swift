@@ -1,0 +1,180 @@
+import CCorralSyscalls
+import Foundation
+import Glibc
+import Synchronization
+
+/// A fork-server (zygote) of one interpreter: a template process with its runtime and preloaded
+/// modules imported, living in a jail of its own that never runs a run's code. Each run is a fork
+/// of it that enters fresh namespaces, filesystems, cgroup, rlimits, credentials and seccomp filter
+/// before its code runs (`ZygoteProgram`; design and threat analysis in docs/fork-server.md).
+/// Start one with `Sandbox.startForkServer`, run with `Sandbox.run(_:forkingFrom:)`.
+public final class ForkServer: Sendable {
+    let stub: JailStub
+    /// The zygote's control socket (the parent's end of its stdin).
+    var control: Int32 { stub.stdinWrite }
+    /// One request at a time on the control stream.
+    let sending = Mutex(())
+    let runs = Atomic<Int>(0)
+    /// When it started (CLOCK_MONOTONIC ns).
+    public let startedAt: UInt64
+    /// The identities its forks run as (each fork one of its own, as a cold jail has), mapped into
+    /// the zygote's user namespace at `insideID(of:)`; which are free.
+    let forkIdentities: [JailIdentity]
+    private let slots: Mutex<(free: [Int], stopped: Bool)>
+    private let identities: JailIdentityPool
+
+    init(stub: JailStub, forkIdentities: [JailIdentity], identities: JailIdentityPool) {
+        self.stub = stub
+        self.forkIdentities = forkIdentities
+        self.identities = identities
+        slots = Mutex((Array(forkIdentities.indices.reversed()), false))
+        startedAt = Posix.monotonicNanoseconds()
+        identities.reservedForForks.add(forkIdentities.count, ordering: .relaxed)
+    }
+
+    /// Where the zygote's namespace maps fork identity `index` (root, program, nobody follow).
+    static func insideID(of index: Int) -> UInt32 { 200_000 + UInt32(index) * JailIdentity.idsPerSlot }
+
+    /// The zygote namespace's map lines of `identities` (appended to its own).
+    static func idMapLines(_ identities: [JailIdentity]) -> String {
+        identities.enumerated().map { "\(insideID(of: $0.offset)) \($0.element.rootHostID) 3\n" }.joined()
+    }
+
+    /// Forks that may run at once: each holds an identity until its jail is gone.
+    public var capacity: Int { forkIdentities.count }
+
+    /// Forks running now.
+    public var busy: Int { slots.withLock { forkIdentities.count - $0.free.count } }
+
+    /// A free fork identity's index, or nil when every one is in use.
+    public func leaseIdentity() -> Int? {
+        slots.withLock { s in s.stopped ? nil : s.free.popLast() }
+    }
+
+    /// A fork's identity comes back once its jail is gone (no process of it can hold an account).
+    public func returnIdentity(_ index: Int) {
+        let release = slots.withLock { s -> Bool in
+            if s.stopped { return true }
+            s.free.append(index)
+            return false
+        }
+        if release { releaseToPool(index) }
+    }
+
+    /// False once the zygote's jail is gone (it crashed, or something killed it).
+    public var isAlive: Bool {
+        var p = pollfd(fd: stub.pidfd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) == 0
+    }
+
+    /// Runs forked so far.
+    public var forks: Int { runs.load(ordering: .relaxed) }
+
+    /// Host pid of the zygote jail's init (tests attack it; `corral doctor` names it).
+    public var initPID: Int32 { stub.pid }
+
+    /// Memory the zygote's jail holds (its cgroup's count).
+    public var memoryBytes: UInt64? { stub.cgroup?.currentMemoryBytes() }
+
+    /// Kills the zygote and its jail. Runs already forked are in their own jails and finish (their
+    /// identities go back to the host's pool as they end).
+    public func stop() {
+        stub.destroy()
+        let free = slots.withLock { s -> [Int] in
+            defer { s.free = []; s.stopped = true }
+            return s.stopped ? [] : s.free
+        }
+        free.forEach(releaseToPool)
+    }
+
+    private func releaseToPool(_ index: Int) {
+        identities.release(forkIdentities[index])
+        identities.reservedForForks.subtract(1, ordering: .relaxed)
+    }
+
+    deinit { stop() }
+}
+
+/// The configuration a zygote reads first (`ZygoteProgram`): who a run becomes and what it gets.
+struct ZygoteConfiguration: Encodable {
+    var uid: UInt32
+    var gid: UInt32
+    /// The seccomp program (struct sock_filter array), hex.
+    var seccomp: String
+    var preload: [String]
+    var workspace: String
+    /// /proc entries bound read-only over themselves, as in a cold jail.
+    var proc_hidden: [String]
+    /// Network-namespace knobs each run's fresh namespace gets (path, value).
+    var sysctls: [[String]]
+    /// The caps each fork writes into its own user namespace's /proc/sys/user (name, value).
+    var user_caps: [[String]]
+}
+
+/// One run's request to a zygote: its program, files, filesystems' sizes and rlimits.
+struct ZygoteRequest: Encodable {
+    struct File: Encodable {
+        var path: String
+        var size: Int
+        var mode: Int
+    }
+    var argv: [String]
+    var env: [[String]]
+    var files: [File]
+    var tmp_mb: Int
+    var workspace_mb: Int
+    var writable: Bool
+    var rlimits: [[UInt64]]
+    var cwd: String
+    /// The fork's root, program and nobody ids in the zygote's namespace (its identity's host ids).
+    var identity: [UInt32]
+}
+
+extension ForkServer {
+    /// Frames a message for the zygote: header length (u32), payload length (u64), JSON, payload.
+    static func frame<T: Encodable>(_ header: T, payload: [UInt8] = []) throws(SandboxError) -> [UInt8] {
+        let json: Data
+        do { json = try JSONEncoder().encode(header) } catch {
+            throw .invalidRequest("the fork-server request could not be encoded: \(error)")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(12 + json.count + payload.count)
+        withUnsafeBytes(of: UInt32(json.count).littleEndian) { out += $0 }
+        withUnsafeBytes(of: UInt64(payload.count).littleEndian) { out += $0 }
+        out += json
+        out += payload
+        return out
+    }
+
+    /// Sends `message` with `fds` attached to its first bytes, within `timeoutMs` (a zygote that
+    /// stopped reading must not hold the caller). False on failure or timeout.
+    func send(_ message: [UInt8], fds: [Int32], timeoutMs: Int = 5000) -> Bool {
+        sending.withLock { _ in
+            let deadline = Posix.monotonicNanoseconds() + UInt64(timeoutMs) * 1_000_000
+            var offset = 0
+            while offset < message.count {
+                let now = Posix.monotonicNanoseconds()
+                guard now < deadline else { return false }
+                var p = pollfd(fd: control, events: Int16(POLLOUT), revents: 0)
+                let ready = poll(&p, 1, Int32((deadline - now) / 1_000_000) + 1)
+                if ready < 0 && errno == EINTR { continue }
+                guard ready > 0, p.revents & Int16(POLLOUT) != 0 else { return false }
+                let n: Int = message.withUnsafeBytes { raw in
+                    let base = raw.baseAddress! + offset
+                    let length = raw.count - offset
+                    if offset == 0 {
+                        return fds.withUnsafeBufferPointer {
+                            corral_send_with_fds(control, base, UInt(length), $0.baseAddress, Int32(fds.count))
+                        }
+                    }
+                    let sent = Glibc.send(control, base, length, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                    return sent < 0 ? -Int(errno) : sent
+                }
+                if n == -Int(EINTR) || n == -Int(EAGAIN) { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+    }
+}

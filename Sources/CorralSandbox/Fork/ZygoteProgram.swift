@@ -1,0 +1,284 @@
+/// The Python program of a fork-server's zygote (see `ForkServer` and docs/fork-server.md).
+///
+/// It runs in a jail of its own as that jail's user-namespace root, keeps the namespace's
+/// capabilities and no filter, and never runs a run's code itself. It reads its configuration,
+/// imports the preloaded modules, says it waits (one NUL byte on stdout), then serves requests
+/// from its control socket (its stdin): a request is a JSON header, the run's file bytes and the
+/// descriptors of the run (stdin, stdout, stderr, status socket, the run's cgroup.procs files).
+///
+/// Each request forks a *middle* process, which moves itself into the run's cgroup (everything
+/// after is the run's), enters fresh mount, PID, network, IPC, UTS and cgroup namespaces and forks
+/// the run's *init* (PID 1 of the new namespace) and leaves. The init mounts a fresh /proc (its
+/// kernel knobs read-only again), fresh tmpfs /tmp, /dev/shm and workspace with the run's files,
+/// brings up loopback, sends the host a pidfd of itself (status kind 5) and forks the *program*,
+/// then reaps: the program's wait status goes to the host like a cold init's (`corral_status`),
+/// and the init's exit ends every process of the namespace. The program takes the run's stdio,
+/// closes every other descriptor, empties its capability bounding set, becomes the program's
+/// uid/gid, sets no_new_privs, the run's rlimits and the seccomp filter, reports STARTED, and only
+/// then runs the code with `_corral_run_main` (the language runner prepended to this source).
+enum ZygoteProgram {
+    /// The status kind a forked run's init sends with its pidfd (after corral_status_kind's 1–4).
+    static let forkedStatusKind: Int32 = 5
+
+    static let source = #"""
+def _corral_zygote():
+    import ctypes, fcntl, json, os, resource, signal, socket, struct, sys, time
+    libc = ctypes.CDLL(None, use_errno=True)
+    SETUP_ERROR, STARTED, EXITED, FORKED = 1, 2, 3, 5
+    STEP_OP, STEP_FORK, STEP_DROP, STEP_RLIMIT, STEP_SECCOMP = 4, 5, 6, 7, 8
+    MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC = 1, 2, 4, 8, 32, 4096, 8192, 16384
+    NEW_NAMESPACES = 0x00020000 | 0x20000000 | 0x40000000 | 0x08000000 | 0x04000000 | 0x02000000
+    PR_SET_DUMPABLE, PR_SET_NAME, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_SET_SECCOMP = 4, 15, 24, 38, 47, 22
+
+    class SetupError(Exception):
+        def __init__(self, step, errno, what):
+            super().__init__(what)
+            self.step, self.errno = step, errno
+
+    def check(result, step, what):
+        if result < 0:
+            raise SetupError(step, ctypes.get_errno(), what)
+
+    def mount(source, target, fstype, flags, data=None):
+        check(libc.mount(source, target.encode(), fstype, ctypes.c_ulong(flags), data.encode() if data else None),
+              STEP_OP, "mount " + target)
+
+    def scrub(words):
+        """Writes `words` over this process's command line (what /proc/PID/cmdline shows; the
+        zygote's own is its source) and clears its environment block, as far as they fit."""
+        stat = open("/proc/self/stat", "rb").read()
+        fields = stat[stat.rindex(b")") + 2:].split()
+        arg_start, arg_end, env_start, env_end = (int(v) for v in fields[45:49])
+        text = b"\0".join(words)[:max(0, arg_end - arg_start - 1)] + b"\0"
+        ctypes.memset(arg_start, 0, arg_end - arg_start)
+        ctypes.memmove(arg_start, text, len(text))
+        ctypes.memset(env_start, 0, env_end - env_start)
+
+    def umount(target):
+        check(libc.umount2(target.encode(), 2), STEP_OP, "umount " + target)  # MNT_DETACH
+
+    control = socket.socket(fileno=os.dup(0))
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)  # no fork may read the control socket as its stdin
+    os.close(null)
+
+    def read_exact(n):
+        parts = []
+        while n > 0:
+            part = control.recv(min(n, 1 << 20))
+            if not part:
+                os._exit(0)  # the host closed the control socket: the zygote ends
+            parts.append(part)
+            n -= len(part)
+        return b"".join(parts)
+
+    def read_request():
+        head, fds, _, _ = socket.recv_fds(control, 12, 16, socket.MSG_CMSG_CLOEXEC)
+        if not head:
+            os._exit(0)
+        head += read_exact(12 - len(head)) if len(head) < 12 else b""
+        header_length, payload_length = struct.unpack("<IQ", head)
+        body = read_exact(header_length + payload_length)
+        return json.loads(body[:header_length]), memoryview(body)[header_length:], fds
+
+    config, _, _ = read_request()
+    for name in config["preload"]:
+        __import__(name)
+    uid, gid = config["uid"], config["gid"]
+    seccomp = ctypes.create_string_buffer(bytes.fromhex(config["seccomp"]))
+    seccomp_length = len(config["seccomp"]) // 16
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    def now():
+        return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+    def middle(request, payload, fds):
+        stdin, stdout, stderr, status = fds[:4]
+        def report(kind, error=0, step=0, wait_status=0, at=0):
+            os.write(status, struct.pack("<iiiiiiq", kind, error, step, 0, wait_status, 0, at or now()))
+        try:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            control.close()
+            for fd in fds[4:]:
+                os.write(fd, b"0")  # into the run's cgroup (opened by the host): all that follows is the run's
+                os.close(fd)
+            check(libc.unshare(NEW_NAMESPACES), STEP_OP, "unshare")
+            up_r, up_w = os.pipe()      # the init to this process
+            down_r, down_w = os.pipe()  # this process to the init
+            if os.fork() == 0:
+                os.close(up_r); os.close(down_w)
+                run_init(request, payload, stdin, stdout, stderr, status, report, up_w, down_r)
+            os.close(up_w); os.close(down_r)
+            # The init made its user namespace (as the run's own root id here): map it to the run's
+            # identity. This process shares the init's mount namespace, whose /proc is the init's
+            # PID namespace's: the init is /proc/1 there.
+            if os.read(up_r, 1) != b"u":
+                os._exit(0)  # the init failed and reported it
+            root, program_id, nobody = request["identity"]
+            ids = "0 %d 1\n%d %d 1\n65534 %d 1\n" % (root, uid, program_id, nobody)
+            for name, text in (("setgroups", "deny"), ("gid_map", ids), ("uid_map", ids)):
+                with open("/proc/1/" + name, "w") as f:
+                    f.write(text)
+            os.write(down_w, b"m")
+            # The init wrote its namespace's caps; now the kernel's knobs turn read-only for the run.
+            if os.read(up_r, 1) != b"c":
+                os._exit(0)
+            for name in config["proc_hidden"]:
+                path = "/proc/" + name
+                if os.path.lexists(path):
+                    mount(path.encode(), path, None, MS_BIND | MS_REC)
+                    mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            os.write(down_w, b"r")
+            os._exit(0)
+        except SetupError as e:
+            report(SETUP_ERROR, e.errno, e.step)
+        except OSError as e:
+            report(SETUP_ERROR, e.errno or 5, STEP_OP)
+        except BaseException:
+            report(SETUP_ERROR, 5, STEP_OP)
+        os._exit(126)
+
+    def run_init(request, payload, stdin, stdout, stderr, status, report, up, down):
+        # PID 1 of the run's namespaces, still the namespace's root: the run's filesystems, each
+        # replacing the zygote's (not stacked on it). A new proc may only be mounted while a whole
+        # one is visible: it is mounted on /tmp first, the zygote's is detached, and it moves over.
+        mount(b"proc", "/tmp", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        umount("/proc")
+        mount(b"/tmp", "/proc", None, MS_MOVE)
+        for path in ("/tmp", "/dev/shm", config["workspace"]):
+            umount(path)
+        for path, value in config["sysctls"]:
+            with open(path, "w") as f:
+                f.write(value)
+        root, program_id, _ = request["identity"]
+        tmp, workspace = request["tmp_mb"], request["workspace_mb"]
+        mount(b"tmpfs", "/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % tmp)
+        mount(b"tmpfs", "/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=%dm,mode=1777" % tmp)
+        ws = config["workspace"]
+        mount(b"tmpfs", ws, b"tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=0755,uid=%d,gid=%d" % (workspace, program_id, program_id))
+        offset = 0
+        for f in request["files"]:
+            path = ws + "/" + f["path"]
+            os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, f["mode"])
+            data = payload[offset:offset + f["size"]]
+            offset += f["size"]
+            while data:
+                data = data[os.write(fd, data):]
+            os.fchown(fd, program_id, program_id)
+            os.fchmod(fd, f["mode"])
+            os.close(fd)
+        if not request["writable"]:
+            mount(None, ws, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            flags = struct.unpack_from("16sh", fcntl.ioctl(s, 0x8913, struct.pack("16sh22x", b"lo", 0)))[1]
+            fcntl.ioctl(s, 0x8914, struct.pack("16sh22x", b"lo", flags | 0x1 | 0x40))
+        os.chdir(request["cwd"])
+        pidfd = os.pidfd_open(os.getpid())
+        with socket.socket(fileno=os.dup(status)) as s:
+            socket.send_fds(s, [struct.pack("<iiiiiiq", FORKED, 0, 0, 0, 0, 0, now())], [pidfd])
+        os.close(pidfd)
+        oom = open("/proc/self/oom_score_adj", "r+")  # opened while this process may
+        # The run's own user namespace, made by its identity's root (so that what the kernel counts
+        # per user up the namespace chain is the run's, not every fork's), mapped by the middle.
+        os.setresgid(root, root, root)
+        os.setresuid(root, root, root)
+        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # its maps are the middle's to write
+        check(libc.unshare(0x10000000), STEP_DROP, "a user namespace")  # CLONE_NEWUSER
+        os.write(up, b"u")
+        if os.read(down, 1) != b"m":
+            raise SetupError(STEP_DROP, 1, "the user namespace's maps")
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+        for name, value in config["user_caps"]:
+            with open("/proc/sys/user/" + name, "w") as f:
+                f.write(value)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        os.write(up, b"c")
+        if os.read(down, 1) != b"r":
+            raise SetupError(STEP_OP, 1, "the read-only /proc knobs")
+        os.close(up); os.close(down)
+        libc.prctl(PR_SET_NAME, b"corral-init", 0, 0, 0)
+        scrub([b"corral-init"])
+        # The program (and all it forks) is the OOM killer's first choice, as in a cold jail.
+        saved = oom.read()
+        oom.seek(0); oom.write("1000"); oom.flush()
+        child = os.fork()
+        if child == 0:
+            program(request, stdin, stdout, stderr, status, report)
+        oom.seek(0); oom.write(saved); oom.close()
+        for fd in (stdin, stdout, stderr, 1, 2):
+            os.close(fd)  # the streams reach EOF when the program's last process exits
+        while True:
+            try:
+                pid, wait_status = os.waitpid(-1, 0)
+            except InterruptedError:
+                continue
+            except ChildProcessError:
+                os._exit(0)
+            at = now()
+            if pid == child:
+                report(EXITED, wait_status=wait_status, at=at)
+                os._exit(0)  # the init's exit ends every process of the namespace
+
+    def program(request, stdin, stdout, stderr, status, report):
+        try:
+            for target, fd in ((0, stdin), (1, stdout), (2, stderr)):
+                os.dup2(fd, target)
+            status = os.dup2(status, 3)
+            os.closerange(4, 1 << 20)  # the run's streams and status only; never the control socket
+            def report(kind, error=0, step=0):
+                os.write(status, struct.pack("<iiiiiiq", kind, error, step, 0, 0, 0, now()))
+            for cap in range(64):
+                if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 and ctypes.get_errno() != 22:
+                    raise SetupError(STEP_DROP, ctypes.get_errno(), "capability bounding set")
+            libc.prctl(PR_CAP_AMBIENT, 4, 0, 0, 0)
+            try:
+                os.setresgid(gid, gid, gid)
+                os.setresuid(uid, uid, uid)
+            except OSError as e:
+                raise SetupError(STEP_DROP, e.errno, "credentials")
+            check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), STEP_DROP, "no_new_privs")
+            # As after a cold run's execve: the program's /proc/self files are its own.
+            libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+            for number, soft, hard in request["rlimits"]:
+                infinite = lambda v: resource.RLIM_INFINITY if v >= (1 << 63) else v
+                try:
+                    resource.setrlimit(number, (infinite(soft), infinite(hard)))
+                except (OSError, ValueError) as e:
+                    raise SetupError(STEP_RLIMIT, getattr(e, "errno", None) or 22, "rlimit")
+            fprog = SockFprog(seccomp_length, ctypes.cast(seccomp, ctypes.c_void_p))
+            if seccomp_length:
+                check(libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0), STEP_SECCOMP, "seccomp")
+            argv = request["argv"]
+            scrub([os.fsencode(w) for w in sys.orig_argv[:-2] + argv])
+            report(STARTED)  # the program's wall time starts here
+            os.close(status)
+        except SetupError as e:
+            report(SETUP_ERROR, e.errno, e.step)
+            os._exit(126)
+        except BaseException:
+            report(SETUP_ERROR, 5, STEP_FORK)
+            os._exit(126)
+        _corral_run_main(request["argv"], request["env"])
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # middles leave at once; the kernel reaps them
+    os.write(1, b"\0")  # waiting for runs
+    while True:
+        request, payload, fds = read_request()
+        if len(fds) < 4:
+            for fd in fds:
+                os.close(fd)
+            continue
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.fork() == 0:
+            middle(request, payload, fds)
+        for fd in fds:
+            os.close(fd)
+
+_corral_zygote()
+"""#
+}

@@ -1,0 +1,201 @@
+import CorralRuntimes
+import CorralSandbox
+import CorralTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// The fork-server: a Python run forked from a zygote gives the cold run's result, nothing of one
+/// run reaches the next, the zygote cannot be reached from a run, and a dead zygote costs the caller
+/// nothing (docs/fork-server.md). The abuse, limit and concurrency suites run on forks too
+/// (`CORRAL_TEST_JAIL_PATH=fork`, scripts/test).
+@Suite(.serialized, .enabled(if: TestSupport.jailsAvailable))
+struct ForkServerTests {
+    /// Its own runtime with a Python fork-server and no warm pools (a run is forked, or cold).
+    static let runtime: Runtime = {
+        var settings = WarmPoolSettings()
+        settings.maxPerLanguage = 0
+        settings.forkServers = ["python"]
+        settings.forkWaitSeconds = 60
+        return Runtime(sandbox: TestSupport.sandbox, warmPools: settings)
+    }()
+
+    static var servers: ForkServers { runtime.warmPools!.forkServers! }
+
+    /// Runs on a fork and checks the run was one.
+    func forked(_ code: String, stdin: String = "", arguments: [String] = [], environment: [(key: String, value: String)] = [],
+                limits: ResourceLimits = ResourceLimits(), writableWorkspace: Bool = true,
+                sourceLocation: SourceLocation = #_sourceLocation) async -> (RunResult, JailHandle?) {
+        var request = RunRequest(language: "python", code: code, arguments: arguments, stdin: Array(stdin.utf8),
+                                 environment: environment, limits: limits)
+        request.writableWorkspace = writableWorkspace
+        let box = HandleBox()
+        let result = await Self.runtime.run(request) { handle in
+            // Hold the PID namespace open: once freed, its inode number is soon another jail's.
+            _ = open("/proc/\(handle.initPID)/ns/pid", O_RDONLY | O_CLOEXEC)
+            box.set(handle)
+        }
+        #expect(box.get()?.forked == true, "the run was not forked: \(String(describing: Self.servers.snapshot()["python"])); \(result)",
+                sourceLocation: sourceLocation)
+        return (result, box.get())
+    }
+
+    @Test("a forked Python run gives the cold run's output, argv, environment, stdin, exit status and traceback")
+    func matchesCold() async {
+        let code = """
+        import os, sys
+        print(sys.argv, __name__, __file__, sys.path[0], os.environ.get("GREETING"), os.getcwd(), os.getuid(), os.getgid())
+        print(sys.orig_argv)
+        print(sorted(os.environ))
+        print(sys.stdin.read())
+        raise ValueError("boom")
+        """
+        let args = ["a b", "", "ü"]
+        let env = [(key: "GREETING", value: "hi=there")]
+        let (fork, _) = await forked(code, stdin: "line1\nline2", arguments: args, environment: env)
+        let cold = await Runtime(sandbox: TestSupport.sandbox).run(RunRequest(language: "python", code: code, arguments: args,
+                                                                              stdin: Array("line1\nline2".utf8), environment: env))
+        #expect(fork.status == .error && fork.exitCode == 1, "\(fork)")
+        #expect(fork.stdout == cold.stdout)
+        #expect(fork.stderr == cold.stderr)
+        #expect(fork.stdout.contains("['/workspace/main.py', 'a b', '', 'ü'] __main__ /workspace/main.py /workspace hi=there /workspace 1000 1000"))
+    }
+
+    @Test("a fork is jailed as a cold run: uid, no capabilities, no_new_privs, seccomp, its own PID namespace and nothing of the zygote")
+    func jailedLikeCold() async {
+        let code = #"""
+        import os
+        status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
+        print("ids", status["Uid"].split()[0], status["Gid"].split()[0])
+        print("caps", status["CapEff"].strip(), status["CapPrm"].strip(), status["CapBnd"].strip(), status["CapAmb"].strip())
+        print("nnp", status["NoNewPrivs"].strip(), "seccomp", status["Seccomp"].strip())
+        print("pids", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
+        print("fds", sorted(os.listdir("/proc/self/fd")))
+        print("mounts", sorted(l.split()[1] for l in open("/proc/self/mounts") if l.split()[1] in ("/tmp", "/workspace", "/dev/shm", "/proc")))
+        print("hostname", os.uname().nodename)
+        try:
+            os.kill(1, 9); print("kill init: sent")
+        except OSError as e:
+            print("kill init:", e.errno)
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        print("ptrace", libc.ptrace(16, 1, 0, 0), ctypes.get_errno())
+        print("unshare", libc.unshare(0x10000000), ctypes.get_errno())
+        try:
+            open("/proc/1/environ").read(); print("init environ: read")
+        except OSError as e:
+            print("init environ:", e.errno)
+        """#
+        let (r, _) = await forked(code)
+        #expect(r.status == .success, "\(r)")
+        #expect(r.stdout.contains("ids 1000 1000"))
+        #expect(r.stdout.contains("caps 0000000000000000 0000000000000000 0000000000000000 0000000000000000"))
+        #expect(r.stdout.contains("nnp 1 seccomp 2"))
+        // PID 1 is the fork's own init; nothing of the zygote or of other runs is visible.
+        #expect(r.stdout.contains("pids [1, 2]"), "\(r.stdout)")
+        #expect(r.stdout.contains("fds ['0', '1', '2', '3']"), "only stdio (and the listing's own descriptor): \(r.stdout)")
+        #expect(r.stdout.contains("mounts ['/dev/shm', '/proc', '/tmp', '/workspace']"))
+        #expect(r.stdout.contains("hostname corral"))
+        #expect(r.stdout.contains("kill init: 1") || r.stdout.contains("kill init: sent"), "\(r.stdout)")
+        #expect(r.stdout.contains("ptrace -1 1"), "ptrace refused (EPERM): \(r.stdout)")
+        #expect(r.stdout.contains("unshare -1 1"), "no new user namespace: \(r.stdout)")
+        #expect(r.stdout.contains("init environ: 13"), "the init's /proc files are not the program's: \(r.stdout)")
+        // The host: the zygote survived, and the next run is forked as usual.
+        let (next, _) = await forked("print('next')")
+        #expect(next.stdout == "next\n")
+    }
+
+    @Test("nothing of run A reaches run B on the same zygote: module globals, builtins, /tmp, /dev/shm, the workspace, a background child")
+    func noStateLeaks() async {
+        let first = #"""
+        import json, builtins, os, subprocess
+        json.corral_marker = "A"
+        builtins.len = lambda x: 42
+        open("/tmp/a", "w").write("a"); open("/dev/shm/a", "w").write("a"); open("/workspace/a", "w").write("a")
+        subprocess.Popen(["sleep", "30"], start_new_session=True)
+        if os.fork() == 0:
+            import time; time.sleep(30); os._exit(0)
+        print("A done")
+        """#
+        let (a, handleA) = await forked(first)
+        #expect(a.stdout == "A done\n", "\(a)")
+        let second = #"""
+        import json, os
+        print(getattr(json, "corral_marker", None), len("abc"), [os.path.exists(p) for p in ("/tmp/a", "/dev/shm/a", "/workspace/a")])
+        print(sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
+        """#
+        let (b, _) = await forked(second)
+        #expect(b.stdout == "None 3 [False, False, False]\n[1, 2]\n", "\(b)")
+        // On the host: no process of A's PID namespace is left.
+        if let handleA {
+            #expect(!handleA.pidNamespace.isEmpty)
+            #expect(TestSupport.processesLeft(in: handleA).isEmpty, "A's processes outlived it")
+            #expect(TestSupport.cgroupsLeft(of: handleA).isEmpty, "A's cgroup outlived it")
+        }
+    }
+
+    @Test("random numbers differ between forks (the zygote's generator is reseeded in each)")
+    func randomReseeded() async {
+        let code = "import random, os; print(random.random(), os.urandom(8).hex())"
+        let (a, _) = await forked(code)
+        let (b, _) = await forked(code)
+        #expect(a.status == .success && b.status == .success)
+        #expect(a.stdout != b.stdout, "two forks drew the same numbers: \(a.stdout)")
+    }
+
+    @Test("limits hold on a fork: memory, processes, wall time, output, file size")
+    func limits() async {
+        var limits = ResourceLimits()
+        limits.memoryMB = 64
+        let (memory, _) = await forked("x = bytearray(200 * 1024 * 1024); print(len(x))", limits: limits)
+        #expect(memory.status == .memoryLimit, "\(memory)")
+
+        limits = ResourceLimits()
+        limits.processes = 8
+        let (pids, _) = await forked("import os\nfor _ in range(50):\n    try:\n        if os.fork() == 0:\n            import time; time.sleep(5); os._exit(0)\n    except OSError:\n        print('refused'); break", limits: limits)
+        #expect(pids.stdout.contains("refused"), "\(pids)")
+
+        limits = ResourceLimits()
+        limits.timeoutSeconds = 1
+        let (wall, _) = await forked("import time; time.sleep(10)", limits: limits)
+        #expect(wall.status == .timeout, "\(wall)")
+        #expect(wall.executionTimeMs >= 1000 && wall.executionTimeMs < 2500, "\(wall.executionTimeMs)")
+
+        limits = ResourceLimits()
+        limits.outputBytes = 1000
+        let (output, _) = await forked("print('x' * 100000)", limits: limits)
+        #expect(output.status == .outputLimit, "\(output)")
+
+        // Python ignores SIGXFSZ, as it does cold: the write fails with EFBIG.
+        limits = ResourceLimits()
+        limits.fileSizeMB = 1
+        let (size, _) = await forked("open('/tmp/big', 'wb').write(b'x' * (3 << 20))", limits: limits)
+        #expect(size.status == .error && size.stderr.contains("OSError: [Errno 27] File too large"), "\(size)")
+    }
+
+    @Test("execution_time_ms is the program's own time: a 300 ms sleep reports 300–400 ms")
+    func executionTime() async {
+        let (r, _) = await forked("import time; time.sleep(0.3)")
+        #expect(r.status == .success)
+        #expect(r.executionTimeMs >= 300 && r.executionTimeMs < 400, "\(r.executionTimeMs)")
+    }
+
+    @Test("a killed zygote is replaced; its runs meanwhile fall back, never fail")
+    func zygoteReplaced() async throws {
+        _ = await forked("pass")
+        let before = Self.servers.snapshot()["python"]!
+        let (server, slot) = try #require(await Self.servers.lease("python", waitSeconds: 10))
+        server.returnIdentity(slot)
+        kill(server.initPID, SIGKILL)
+        for _ in 0..<200 where server.isAlive { usleep(5000) }
+        #expect(!server.isAlive)
+        // The next run finds it dead: it runs cold (no warm pool here), correctly.
+        let fallback = await Self.runtime.run(RunRequest(language: "python", code: "print(6 * 7)"))
+        #expect(fallback.stdout == "42\n", "\(fallback)")
+        // A new zygote serves the runs after.
+        let (again, _) = await forked("print('back')")
+        #expect(again.stdout == "back\n")
+        let after = Self.servers.snapshot()["python"]!
+        #expect(after.restarts == before.restarts + 1 && after.state == "running" && after.zygotes >= 1, "\(after)")
+    }
+}
