@@ -12,6 +12,9 @@ extension Engine {
         for _ in 0..<100 {
             let probe = try await desktopCommand(session, "xdotool getdisplaygeometry", timeout: 5, maxOutput: 4096)
             if probe.status == .success, probe.exitCode == 0 {
+                var manager = SessionExecRequest(command: DesktopScripts.startWindowManager)
+                manager.background = true
+                _ = try await exec(session.id, manager, context: session.ownerContext)
                 session.desktop.withLock { $0 = info }
                 return
             }
@@ -23,7 +26,7 @@ extension Engine {
     }
 
     /// The session's display, or 409 when it has none.
-    private func desktop(_ id: String, context: ExecutionContext) throws(EngineError) -> (Session, DesktopInfo) {
+    func desktop(_ id: String, context: ExecutionContext) throws(EngineError) -> (Session, DesktopInfo) {
         let session = try sessions.session(id, owner: Self.owner(context))
         guard let info = session.desktop.withLock({ $0 }) else {
             throw EngineError(.conflict, "session \(id) has no desktop: create a session with \"desktop\": {\"width\": 1024, \"height\": 768}")
@@ -91,7 +94,7 @@ extension Engine {
     }
 
     /// A command in the session as its owner, its whole result.
-    private func desktopCommand(_ session: Session, _ command: String, timeout: Double, maxOutput: Int) async throws(EngineError) -> RunResult {
+    func desktopCommand(_ session: Session, _ command: String, timeout: Double, maxOutput: Int) async throws(EngineError) -> RunResult {
         var request = SessionExecRequest(command: command)
         request.timeoutSeconds = timeout
         request.maxOutputSize = maxOutput

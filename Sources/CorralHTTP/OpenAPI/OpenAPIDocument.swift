@@ -88,6 +88,10 @@ public struct OpenAPIDocument: Sendable {
         } else {
             responses[String(route.successStatus)] = ["description": route.successStatus == 202 ? "Accepted" : "OK", "headers": requestID, "content": ["text/plain": ["schema": ["type": "string"]]]]
         }
+        if route.passThrough {
+            responses["default"] = ["description": "The proxied server's own answer (status, headers and body), passed through.",
+                                    "content": ["*/*": ["schema": ["type": "string", "format": "binary"]]]]
+        }
         var codes = route.errors
         if secured, !APIKeyMiddleware.open.contains(route.path) { codes.append(.unauthorized) }
         for (status, group) in Dictionary(grouping: codes, by: \.status) {
