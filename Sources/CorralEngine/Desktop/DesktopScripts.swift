@@ -12,8 +12,10 @@ enum DesktopScripts {
     /// A small window manager (title bars, moving, raising): programs that expect one place their
     /// windows and take the focus as on a real desktop.
     /// Its settings: a new window goes where the program asked or anywhere (twm's default is to wait
-    /// for a click that places it, which no agent would know to give).
+    /// for a click that places it, which no agent would know to give); fonts xfonts-base has (twm's
+    /// default "variable" is not there, and twm exits without it).
     static let startWindowManager = "printf '%s\\n' 'RandomPlacement' 'UsePPosition \"on\"' 'NoGrabServer' 'DecorateTransients' "
+        + "'TitleFont \"fixed\"' 'ResizeFont \"fixed\"' 'MenuFont \"fixed\"' 'IconFont \"fixed\"' 'IconManagerFont \"fixed\"' "
         + "> /tmp/.corral-twmrc && exec twm -f /tmp/.corral-twmrc > /tmp/.corral-twm.log 2>&1"
 
     /// The port of the desktop's VNC server, on the jail's own loopback (its network namespace):

@@ -15,10 +15,10 @@ extension APIRoute {
         responseMedia: ["text/plain": JSONSchema(["type": "string"]).described("Never sent: a connection that is upgraded speaks WebSocket.")])
     public static let desktopPage = APIRoute(method: .get, path: "/v1/sessions/{id}/desktop/novnc/{path}", operationID: "desktopPage",
         summary: "noVNC's page files (vnc.html and what it loads), with the API key.",
-        responseSchema: nil, errors: sessionErrors, responseMedia: fileMedia, catchAll: true)
+        responseSchema: nil, errors: sessionErrors, responseMedia: fileMedia, catchAll: true, anyQuery: true)
     public static let desktopSignedPage = APIRoute(method: .get, path: "/v1/sessions/{id}/desktop/signed/{token}/{path}", operationID: "desktopSignedPage",
         summary: "noVNC's page files under a signed link (POST .../desktop/url makes it): no API key; 403 when the token is forged or expired.",
-        responseSchema: nil, errors: sessionErrors + [.forbidden], responseMedia: fileMedia, catchAll: true)
+        responseSchema: nil, errors: sessionErrors + [.forbidden], responseMedia: fileMedia, catchAll: true, anyQuery: true)
 
     public static let startJupyter = APIRoute(method: .post, path: "/v1/sessions/{id}/jupyter", operationID: "startJupyter",
         summary: "Start Jupyter (the notebook server) in the session, reachable only through Corral at /v1/sessions/{id}/jupyter/ (the proxy adds Jupyter's token). "

@@ -28,6 +28,8 @@ public struct APIRoute: Sendable {
     /// A proxy's route: any query parameter passes (the proxied server reads them) and its answers,
     /// whatever their status, are the proxied server's (`default` in the document).
     public var passThrough = false
+    /// Any query parameter passes, for the page's own scripts to read (noVNC's `autoconnect`, `path`, …).
+    public var anyQuery = false
 
     /// The path as the router takes it (a catch-all's last segment is `**`).
     var routerPath: String {

@@ -144,16 +144,18 @@ struct DesktopViewerTests {
             let id = try await client.createSession(["desktop": ["width": 640, "height": 480], "max_memory_mb": 512], headers: Self.keyed)
             _ = try await client.exec(id, "xmessage -bg '#d02020' -fg white -geometry 360x260+140+110 'Corral desktop'", extra: ["background": true], headers: Self.keyed)
             try await Task.sleep(nanoseconds: 1_000_000_000)
-            let own = try await client.getBytes("/v1/sessions/\(id)/desktop/screenshot")
+            let own = try await client.execute(uri: "/v1/sessions/\(id)/desktop/screenshot", method: .get, headers: Self.keyed) { Array($0.body.readableBytesView) }
             let ownPath = NSTemporaryDirectory() + "corral-own-\(id).png", pagePath = NSTemporaryDirectory() + "corral-novnc-\(id).png"
-            FileManager.default.createFile(atPath: ownPath, contents: Data(own.2))
+            FileManager.default.createFile(atPath: ownPath, contents: Data(own))
             defer { try? FileManager.default.removeItem(atPath: ownPath) }
             let (_, _, link) = try await client.post("/v1/sessions/\(id)/desktop/url", json: ["mode": "view"], headers: Self.keyed)
             let url = try #require(link["url"] as? String, "\(link)")
             let profile = NSTemporaryDirectory() + "corral-chromium-\(id)"
             defer { _ = TestSupport.hostShell("rm -rf '\(profile)'") }
-            let (status, output) = TestSupport.hostShell("timeout 90 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir='\(profile)' "
-                + "--window-size=640,480 --virtual-time-budget=15000 --screenshot='\(pagePath)' 'http://127.0.0.1:\(port)\(url)' 2>&1")
+            // Chromium driven over a DevTools pipe (no port): the page connects, then a screenshot is taken.
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("scripts/testing/chromium-screenshot.py").path
+            let (status, output) = TestSupport.hostShell("timeout 90 python3 '\(script)' 'http://127.0.0.1:\(port)\(url)' '\(pagePath)' 640 480 6 '\(profile)' 2>&1")
             #expect(status == 0 && FileManager.default.fileExists(atPath: pagePath), "chromium: \(status) \(output.suffix(800))")
             // The window's middle, away from its text and noVNC's control bar on the left edge.
             let page = Self.averageColour(pagePath, x: 380, y: 300, width: 60, height: 30)
