@@ -168,3 +168,47 @@ struct DesktopViewerTests {
         }
     }
 }
+
+@Suite("Jupyter in sessions", .enabled(if: TestSupport.jailsAvailable), .serialized)
+struct JupyterProxyTests {
+    @Test("through Corral's proxy the REST API makes a kernel and a WebSocket execute of 1+1 answers 2; without the key it is refused; before the start a 409, an unknown session a 404")
+    func kernelThroughTheProxy() async throws {
+        try await TestService(apiKeys: ["alice": DesktopViewerTests.key]).live { client in
+            let port = try #require(client.port)
+            let keyed = DesktopViewerTests.keyed
+            let (unknown, _, _) = try await client.post("/v1/sessions/s-nosuch/jupyter", headers: keyed)
+            #expect(unknown == .notFound)
+            let id = try await client.createSession(["max_memory_mb": 512], headers: keyed)
+            let (early, _, earlyReply, _) = try await client.get("/v1/sessions/\(id)/jupyter/api/status", headers: keyed)
+            #expect(early == .conflict && "\(earlyReply)".contains("POST"), "\(earlyReply)")
+            let (started, _, report) = try await client.post("/v1/sessions/\(id)/jupyter", headers: keyed)
+            #expect(started == .ok && report["started"] as? Bool == true, "\(report)")
+            let (noKey, _, _, _) = try await client.get("/v1/sessions/\(id)/jupyter/api/kernels")
+            #expect(noKey == .unauthorized)
+            let (made, _, kernel) = try await client.post("/v1/sessions/\(id)/jupyter/api/kernels", json: ["name": "python3"], headers: keyed)
+            let kernelID = try #require(kernel["id"] as? String, "\(made) \(kernel)")
+            let path = "/v1/sessions/\(id)/jupyter/api/kernels/\(kernelID)/channels"
+            let refused = try await LiveClient.onOwnThread { try WebSocketClient(port: port, path: path).statusLine }
+            #expect(!refused.contains(" 101 "), "\(refused)")
+            let result = try await LiveClient.onOwnThread { () throws -> String in
+                let socket = try WebSocketClient(port: port, path: path, headers: ["X-API-Key: \(DesktopViewerTests.key)"])
+                guard socket.upgraded else { return socket.statusLine }
+                let message: [String: Any] = [
+                    "header": ["msg_id": UUID().uuidString, "username": "test", "session": UUID().uuidString, "msg_type": "execute_request", "version": "5.3"],
+                    "parent_header": [:] as [String: Any], "metadata": [:] as [String: Any], "channel": "shell", "buffers": [] as [Any],
+                    "content": ["code": "1+1", "silent": false, "store_history": false, "user_expressions": [:] as [String: Any], "allow_stdin": false],
+                ]
+                try socket.sendText(String(decoding: try JSONSerialization.data(withJSONObject: message), as: UTF8.self))
+                for _ in 0..<200 {
+                    guard let text = try socket.receive() else { break }
+                    guard let reply = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                          (reply["header"] as? [String: Any])?["msg_type"] as? String == "execute_result" else { continue }
+                    return ((reply["content"] as? [String: Any])?["data"] as? [String: Any])?["text/plain"] as? String ?? "\(reply)"
+                }
+                return "no execute_result"
+            }
+            #expect(result == "2", "\(result)")
+            _ = try await client.execute(uri: "/v1/sessions/\(id)", method: .delete, headers: keyed) { $0.status }
+        }
+    }
+}
