@@ -4,6 +4,18 @@ import Foundation
 /// Desktops in sessions (docs/desktop.md): a virtual display (Xvfb) in the session's jail, driven
 /// with xdotool and read with xwd, every program the session's user's.
 extension Engine {
+    /// A planned session's display: its geometry, and `DISPLAY` for every exec in the session;
+    /// refused below the memory a display needs.
+    static func planDesktop(_ settings: DesktopSettings?, _ plan: inout SessionPlan) throws(EngineError) -> DesktopInfo? {
+        guard let desktop = try settings?.resolved() else { return nil }
+        guard plan.limits.memoryMB >= DesktopSettings.minimumMemoryMB else {
+            throw EngineError(.invalidLimit, "a desktop needs at least \(DesktopSettings.minimumMemoryMB) MB: give max_memory_mb \(DesktopSettings.minimumMemoryMB) or more",
+                              field: "max_memory_mb")
+        }
+        plan.environment.append((key: "DISPLAY", value: DesktopInfo.display))
+        return desktop
+    }
+
     /// Starts a new session's display and waits until it answers (10 s at most).
     func startDesktop(_ session: Session, _ info: DesktopInfo) async throws(EngineError) {
         var start = SessionExecRequest(command: DesktopScripts.startDisplay(info))
