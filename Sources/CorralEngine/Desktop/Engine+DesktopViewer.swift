@@ -22,6 +22,14 @@ extension Engine {
             + (log.isEmpty ? "" : "; it said: \(log.trimmingCharacters(in: .whitespacesAndNewlines))"))
     }
 
+    /// Marks the session active (its idle timer starts again); false once it is gone. An open viewer
+    /// or Jupyter WebSocket calls it while it lasts, so a long connection keeps its session.
+    public func touchSession(_ id: String, context: ExecutionContext) -> Bool {
+        guard let session = try? sessions.session(id, owner: Self.owner(context)), session.endReason == nil else { return false }
+        session.touch()
+        return true
+    }
+
     /// The session's desktop, checked for a caller that may see it: 404 for a session that is not
     /// theirs, 409 without a desktop (for a signed link, checked before it is made).
     public func desktopInfo(_ id: String, context: ExecutionContext) throws(EngineError) -> DesktopInfo {

@@ -60,6 +60,16 @@ extension Engine {
     }
 
     /// The session's running Jupyter server and a connection to it (the caller closes the descriptor).
+    /// The session's running Jupyter server, checked for the caller (a WebSocket's upgrade check:
+    /// no connection is made before the upgrade, so a client that leaves in between leaks none).
+    public func jupyterServer(_ id: String, context: ExecutionContext) throws(EngineError) -> JupyterServer {
+        let session = try sessions.session(id, owner: Self.owner(context))
+        guard case .running(let server) = session.jupyter.withLock({ $0 }) else {
+            throw EngineError(.conflict, "session \(id) has no Jupyter server running: POST /v1/sessions/\(id)/jupyter starts it")
+        }
+        return server
+    }
+
     public func jupyterConnection(_ id: String, context: ExecutionContext) throws(EngineError) -> (server: JupyterServer, fd: Int32) {
         let session = try sessions.session(id, owner: Self.owner(context))
         guard case .running(let server) = session.jupyter.withLock({ $0 }) else {

@@ -70,6 +70,7 @@ enum DesktopViewerSocket {
         }
         try? await channel.executeThenClose { fromJail, toJail in
             await withTaskGroup(of: Void.self) { group in
+                group.addTask { await SessionKeepAlive.run(engine: engine, session: id, context: context) }
                 group.addTask {
                     do { for try await buffer in fromJail { try await outbound.write(.binary(buffer)) } } catch {}
                     try? await outbound.close(.normalClosure, reason: "the desktop's VNC server closed the connection")

@@ -24,17 +24,23 @@ enum JupyterSocket {
             do throws(APIError) { caller = try keys.caller(head.headerFields) } catch { return .dontUpgrade }
         }
         let context = ExecutionContext(caller: caller, requestID: UUID().uuidString.lowercased())
-        let connection: (server: JupyterServer, fd: Int32)
-        do throws(EngineError) { connection = try engine.jupyterConnection(id, context: context) } catch { return .dontUpgrade }
+        // Checked only: the connection to Jupyter is made once upgraded (a client that leaves before leaks none).
+        do throws(EngineError) { _ = try engine.jupyterServer(id, context: context) } catch { return .dontUpgrade }
         return .upgrade([:]) { inbound, outbound, _ in
-            await serve(path: path, connection: connection, inbound: inbound, outbound: outbound)
+            await serve(engine: engine, session: id, context: context, path: path, inbound: inbound, outbound: outbound)
         }
     }
 
-    static func serve(path: String, connection: (server: JupyterServer, fd: Int32), inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    static func serve(engine: Engine, session id: String, context: ExecutionContext, path: String,
+                      inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let connection: (server: JupyterServer, fd: Int32)
         let channel: JailChannel.Bytes
-        do { channel = try await JailChannel.wrap(connection.fd) } catch {
-            try? await outbound.close(.unexpectedServerError, reason: "Jupyter is not reachable")
+        do {
+            connection = try engine.jupyterConnection(id, context: context)
+            channel = try await JailChannel.wrap(connection.fd)
+        } catch {
+            let reason = (error as? EngineError)?.message ?? "Jupyter is not reachable"
+            try? await outbound.close(.unexpectedServerError, reason: String(reason.utf8.prefix(120)) ?? "Jupyter is not reachable")
             return
         }
         try? await channel.executeThenClose { fromJail, toJail in
@@ -62,6 +68,7 @@ enum JupyterSocket {
             guard upgraded else { return }
             // The client's messages go to Jupyter from a child task; Jupyter's come back on this one.
             await withTaskGroup(of: Void.self) { group in
+                group.addTask { await SessionKeepAlive.run(engine: engine, session: id, context: context) }
                 group.addTask {
                     do {
                         for try await message in inbound.messages(maxSize: 64 << 20) {
