@@ -10,6 +10,8 @@ public struct CorralServer: Sendable {
     public let engine: Engine
     public let http: HTTPConfiguration
     public let state = ServerState()
+    /// Signs the desktop viewer's links with a secret of this server's own.
+    public let links = DesktopLinks()
 
     public init(engine: Engine, http: HTTPConfiguration) {
         self.engine = engine
@@ -24,6 +26,8 @@ public struct CorralServer: Sendable {
         addExecuteRoutes(to: router)
         addInfoRoutes(to: router)
         addSessionRoutes(to: router)
+        addDesktopViewerRoutes(to: router)
+        addJupyterRoutes(to: router)
         addTaskRoutes(to: router)
         addHistoryRoutes(to: router)
         return router
@@ -35,14 +39,19 @@ public struct CorralServer: Sendable {
     }
 
     /// The Hummingbird application (a `Service`: run it in a `ServiceGroup`).
-    /// HTTP/1.1 with WebSocket upgrades of a session process's connect path (`ProcessSocket`).
+    /// HTTP/1.1 with WebSocket upgrades of a session process's connect path (`ProcessSocket`), a desktop's
+    /// viewer (`DesktopViewerSocket`) and a Jupyter kernel's channels (`JupyterSocket`).
     /// The HTTP application; `services` run beside the server (they start before it and get its graceful shutdown).
     public func application(logger: Logger, services: [any Service] = [],
                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let engine = self.engine
+        let engine = self.engine, links = self.links
         let keys = http.apiKeys.isEmpty ? nil : APIKeyMiddleware(keys: http.apiKeys)
         return Application(router: router(),
-                           server: .http1WebSocketUpgrade { head, _, _ in await ProcessSocket.shouldUpgrade(head, engine: engine, keys: keys) },
+                           server: .http1WebSocketUpgrade { head, _, _ in
+                               if let viewer = await DesktopViewerSocket.shouldUpgrade(head, engine: engine, keys: keys, links: links) { return viewer }
+                               if let jupyter = await JupyterSocket.shouldUpgrade(head, engine: engine, keys: keys) { return jupyter }
+                               return await ProcessSocket.shouldUpgrade(head, engine: engine, keys: keys)
+                           },
                            configuration: .init(address: .hostname(http.host, port: http.port), serverName: "corral"),
                            services: services,
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

@@ -16,6 +16,8 @@ public struct HTTPConfiguration: Sendable {
         return overflow ? Int.max : product
     }
 
+    /// Where noVNC's page files are (Debian's `novnc`), served at `/v1/sessions/{id}/desktop/novnc/`.
+    public var novncDirectory = "/usr/share/novnc"
     public init() {}
 
     public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }

@@ -153,6 +153,7 @@ enum BenchSections {
         HTTPLatencyBench.section,
         SessionsBench.section,
         TasksBench.section,
+        DesktopBench.section,
         FleetBench.section,
         HTTPThroughputBench.section,
     ]

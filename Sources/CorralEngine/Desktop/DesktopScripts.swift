@@ -9,6 +9,28 @@ enum DesktopScripts {
 
     static let displayLog = "tail -c 1500 /tmp/.corral-xvfb.log 2>/dev/null"
 
+    /// A small window manager (title bars, moving, raising): programs that expect one place their
+    /// windows and take the focus as on a real desktop.
+    /// Its settings: a new window goes where the program asked or anywhere (twm's default is to wait
+    /// for a click that places it, which no agent would know to give); fonts xfonts-base has (twm's
+    /// default "variable" is not there, and twm exits without it).
+    static let startWindowManager = "printf '%s\\n' 'RandomPlacement' 'UsePPosition \"on\"' 'NoGrabServer' 'DecorateTransients' "
+        + "'TitleFont \"fixed\"' 'ResizeFont \"fixed\"' 'MenuFont \"fixed\"' 'IconFont \"fixed\"' 'IconManagerFont \"fixed\"' "
+        + "> /tmp/.corral-twmrc && exec twm -f /tmp/.corral-twmrc > /tmp/.corral-twm.log 2>&1"
+
+    /// The port of the desktop's VNC server, on the jail's own loopback (its network namespace):
+    /// never a host port; Corral reaches it from inside the namespace (`SessionJail.connectLoopback`).
+    static let viewerPort: UInt16 = 5900
+
+    /// x11vnc serving the display to every viewer Corral connects (shared, no password: only Corral
+    /// reaches it, behind its own key or a signed link; view-only viewers are enforced by Corral).
+    static func startViewer(_ info: DesktopInfo) -> String {
+        "exec x11vnc -display \(info.display) -rfbport \(viewerPort) -localhost -shared -forever -nopw -noxdamage "
+            + "-noxrecord -nowf -quiet -o /tmp/.corral-x11vnc.log"
+    }
+
+    static let viewerLog = "tail -c 1500 /tmp/.corral-x11vnc.log 2>/dev/null"
+
     /// Prints the keysym names among its arguments that X does not know.
     static let unknownKeys = """
     import ctypes, sys

@@ -4,6 +4,18 @@ import Foundation
 /// Desktops in sessions (docs/desktop.md): a virtual display (Xvfb) in the session's jail, driven
 /// with xdotool and read with xwd, every program the session's user's.
 extension Engine {
+    /// A planned session's display: its geometry, and `DISPLAY` for every exec in the session;
+    /// refused below the memory a display needs.
+    static func planDesktop(_ settings: DesktopSettings?, _ plan: inout SessionPlan) throws(EngineError) -> DesktopInfo? {
+        guard let desktop = try settings?.resolved() else { return nil }
+        guard plan.limits.memoryMB >= DesktopSettings.minimumMemoryMB else {
+            throw EngineError(.invalidLimit, "a desktop needs at least \(DesktopSettings.minimumMemoryMB) MB: give max_memory_mb \(DesktopSettings.minimumMemoryMB) or more",
+                              field: "max_memory_mb")
+        }
+        plan.environment.append((key: "DISPLAY", value: DesktopInfo.display))
+        return desktop
+    }
+
     /// Starts a new session's display and waits until it answers (10 s at most).
     func startDesktop(_ session: Session, _ info: DesktopInfo) async throws(EngineError) {
         var start = SessionExecRequest(command: DesktopScripts.startDisplay(info))
@@ -12,6 +24,9 @@ extension Engine {
         for _ in 0..<100 {
             let probe = try await desktopCommand(session, "xdotool getdisplaygeometry", timeout: 5, maxOutput: 4096)
             if probe.status == .success, probe.exitCode == 0 {
+                var manager = SessionExecRequest(command: DesktopScripts.startWindowManager)
+                manager.background = true
+                _ = try await exec(session.id, manager, context: session.ownerContext)
                 session.desktop.withLock { $0 = info }
                 return
             }
@@ -23,7 +38,7 @@ extension Engine {
     }
 
     /// The session's display, or 409 when it has none.
-    private func desktop(_ id: String, context: ExecutionContext) throws(EngineError) -> (Session, DesktopInfo) {
+    func desktop(_ id: String, context: ExecutionContext) throws(EngineError) -> (Session, DesktopInfo) {
         let session = try sessions.session(id, owner: Self.owner(context))
         guard let info = session.desktop.withLock({ $0 }) else {
             throw EngineError(.conflict, "session \(id) has no desktop: create a session with \"desktop\": {\"width\": 1024, \"height\": 768}")
@@ -91,7 +106,7 @@ extension Engine {
     }
 
     /// A command in the session as its owner, its whole result.
-    private func desktopCommand(_ session: Session, _ command: String, timeout: Double, maxOutput: Int) async throws(EngineError) -> RunResult {
+    func desktopCommand(_ session: Session, _ command: String, timeout: Double, maxOutput: Int) async throws(EngineError) -> RunResult {
         var request = SessionExecRequest(command: command)
         request.timeoutSeconds = timeout
         request.maxOutputSize = maxOutput

@@ -8,14 +8,7 @@ extension Engine {
 
     public func createSession(_ request: CreateSessionRequest, context: ExecutionContext) async throws(EngineError) -> SessionInfo {
         var plan = try sessions.plan(request, maximum: configuration.maximumLimits)
-        let desktop = try request.desktop?.resolved()
-        if desktop != nil {
-            guard plan.limits.memoryMB >= DesktopSettings.minimumMemoryMB else {
-                throw EngineError(.invalidLimit, "a desktop needs at least \(DesktopSettings.minimumMemoryMB) MB: give max_memory_mb \(DesktopSettings.minimumMemoryMB) or more",
-                                  field: "max_memory_mb")
-            }
-            plan.environment.append((key: "DISPLAY", value: DesktopInfo.display))
-        }
+        let desktop = try Self.planDesktop(request.desktop, &plan)
         try sessions.reserve()
         let session: Session
         do throws(EngineError) { session = try await sessions.start(plan, owner: Self.owner(context)) } catch {

@@ -25,6 +25,8 @@ public final class Session: Sendable {
     let defaultContexts = Mutex<[String: String]>([:])
     /// Its display, once started (`desktop` at creation).
     let desktop = Mutex<DesktopInfo?>(nil)
+    /// Its Jupyter server, once `POST .../jupyter` started it.
+    let jupyter = Mutex<JupyterState>(.stopped)
 
     /// The context its owner's calls carry (the engine's own calls on its behalf).
     var ownerContext: ExecutionContext { ExecutionContext(caller: owner) }

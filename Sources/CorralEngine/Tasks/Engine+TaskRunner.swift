@@ -20,7 +20,8 @@ extension Engine {
         var session: Session?
         do throws(EngineError) {
             let shape = try task.request.task == nil ? nil : configuration.codeAgent.map { agent throws(EngineError) in try agentSessionShape(agent, task.request) }
-            let plan = try sessions.plan(Self.sessionRequest(task.request, agent: shape), maximum: configuration.maximumLimits)
+            var plan = try sessions.plan(Self.sessionRequest(task.request, agent: shape), maximum: configuration.maximumLimits)
+            let desktop = try Self.planDesktop(task.request.desktopSettings, &plan)
             try sessions.reserve(forTask: true)
             do throws(EngineError) {
                 let started = try await sessions.start(plan, owner: TaskManager.sessionOwner)
@@ -30,6 +31,8 @@ extension Engine {
                 sessions.register(nil)
                 throw error
             }
+            // The display (for gui and screenshot steps): failing to start, the task fails (finishTask ends the session).
+            if let desktop, let session { try await startDesktop(session, desktop) }
         } catch {
             failure = "the task's session could not start: \(error.message)"
         }
@@ -132,10 +135,12 @@ extension Engine {
         case "shell": text = step.command ?? ""
         case "write_file": text = "\(step.path ?? "") (\((step.content ?? "").utf8.count) bytes)"
         case "read_file": text = step.path ?? ""
+        case "gui": text = (step.actions ?? []).map(\.type).joined(separator: ", ")
+        case "screenshot": text = ""
         default: text = "\(step.codeLanguage ?? "") code (\((step.code ?? "").utf8.count) bytes)"
         }
         let clipped = text.count > 200 ? String(text.prefix(200)) + "…" : text
-        return "\(step.tool) \(clipped)"
+        return clipped.isEmpty ? step.tool : "\(step.tool) \(clipped)"
     }
 
     /// Runs a step; whatever goes wrong is its result (a step never throws).
@@ -149,6 +154,8 @@ extension Engine {
             switch input.tool {
             case Self.agentTool:
                 return await runAgentStep(input.content ?? "", task: task, session: session, id: id, context: context)
+            case "gui", "screenshot":
+                return await runDesktopStep(input, index: step.index, in: session, task: task, id: id, context: context)
             case "write_file":
                 let path = try Self.taskPath(input.path)
                 do throws(WorkspaceFiles.Failure) { try session.files.write(path, Array((input.content ?? "").utf8)) } catch {

@@ -56,7 +56,20 @@ extension Engine {
                                   field: "steps[\(index)].timeout_seconds")
             }
         }
-        _ = try sessions.plan(Self.sessionRequest(request, agent: agentShape), maximum: configuration.maximumLimits)
+        var plan = try sessions.plan(Self.sessionRequest(request, agent: agentShape), maximum: configuration.maximumLimits)
+        if let desktop = try Self.planDesktop(request.desktopSettings, &plan) {
+            // Each action's shape is a 400 now. Its points are checked against the session's screen
+            // when the step runs, as its key names are (the schema cannot tie them to `desktop`).
+            let largest = DesktopInfo(display: desktop.display, width: DesktopSettings.widths.upperBound, height: DesktopSettings.widths.upperBound,
+                                      depth: desktop.depth)
+            for (index, step) in steps.enumerated() {
+                for (at, action) in (step.actions ?? []).enumerated() {
+                    do throws(EngineError) { _ = try action.xdotool(index: at, screen: largest) } catch {
+                        throw EngineError(error.code, "steps[\(index)]." + error.message, field: "steps[\(index)]." + (error.field ?? "actions"))
+                    }
+                }
+            }
+        }
 
         let id = UUID().uuidString.lowercased()
         let now = Date()
@@ -201,7 +214,7 @@ extension Engine {
         }
         let limit = sessions.settings.maxFileBytes
         var files = WorkspaceFiles(root: info.directory, owner: 0)
-        if !info.status.isFinished, !TaskDirectory.reserved.contains(relative), let session = tasks.live(id)?.session {
+        if !info.status.isFinished, let live = tasks.live(id), !live.directory.isServerFile(relative), let session = live.session {
             files = session.files
         }
         do throws(WorkspaceFiles.Failure) { return try files.read(relative, limit: limit) } catch {

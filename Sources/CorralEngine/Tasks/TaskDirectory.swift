@@ -16,6 +16,8 @@ final class TaskDirectory: Sendable {
     let archivePath: String
     let memoryLimit: Int
     private let memory = Mutex(Memory())
+    /// The files `writeFile` wrote.
+    private let written = Mutex<Set<String>>([])
 
     /// `memory.json`: the actions, oldest first, and how many older ones were dropped.
     struct Memory: Codable {
@@ -64,14 +66,26 @@ final class TaskDirectory: Sendable {
         saveMemory()
     }
 
-    /// Writes a file of the task's own (next to agent.log), replacing it: best effort, like the log.
-    func writeFile(_ name: String, _ data: Data) {
+    /// Writes a file of the task's own (next to agent.log), replacing it: best effort, like the log
+    /// (false, and a line in the log, when it could not). A workspace file of the same name is not
+    /// copied over it.
+    @discardableResult
+    func writeFile(_ name: String, _ data: Data) -> Bool {
+        written.withLock { _ = $0.insert(name) }
         let fd = open(path + "/" + name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { log("cannot write \(name): \(String(cString: strerror(errno)))"); return }
+        guard fd >= 0 else { log("cannot write \(name): \(String(cString: strerror(errno)))"); return false }
         defer { close(fd) }
         if !data.isEmpty, !Posix.writeAll(fd, [UInt8](data)) {
             log("cannot write \(name): \(String(cString: strerror(errno)))")
+            return false
         }
+        return true
+    }
+
+    /// Whether `name` is a file the server wrote (agent.log, memory.json, a transcript, a screenshot),
+    /// read from the directory even while the task runs.
+    func isServerFile(_ name: String) -> Bool {
+        Self.reserved.contains(name) || written.withLock { $0.contains(name) }
     }
 
     /// Appends one line to `agent.log`: an RFC 3339 time and the action.
@@ -127,7 +141,7 @@ final class TaskDirectory: Sendable {
     func copy(from workspace: WorkspaceFiles?) -> String? {
         guard let workspace else { return nil }
         // No more than the archive can hold (a zip without its 64-bit extension).
-        let report = WorkspaceCopy.copy(workspace, to: path, reserved: Self.reserved, maxEntries: WorkspaceArchive.maxEntries - 16,
+        let report = WorkspaceCopy.copy(workspace, to: path, reserved: Self.reserved.union(written.withLock { $0 }), maxEntries: WorkspaceArchive.maxEntries - 16,
                                         maxBytes: Self.maxArchiveBytes)
         guard !report.skipped.isEmpty else { return nil }
         return "left out of the task directory (symlinks, special files, the server's own names): "

@@ -15,6 +15,9 @@ public struct TaskRequest: Sendable, Codable, KnownFields {
     public var diskMb: Int?
     public var allowNetwork: Bool?
     public var environmentVars: [String: String]?
+    /// A virtual display in the task's session (docs/desktop.md); a `gui` or `screenshot` step
+    /// without it gets the default one (1024×768×24).
+    public var desktop: DesktopSettings?
     /// Default timeout of each step, seconds.
     public var timeoutSeconds: Double?
     /// Go on after a failed step (the task then completes); default false (true on `/schedule`).
@@ -37,7 +40,7 @@ public struct TaskRequest: Sendable, Codable, KnownFields {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case steps, task, files, language, processes, metadata, preset, dir, model
+        case steps, task, files, language, processes, metadata, preset, dir, model, desktop
         case maxSteps = "max_steps"
         case tokenBudget = "token_budget"
         case maxMemoryMb = "max_memory_mb"
@@ -52,6 +55,13 @@ public struct TaskRequest: Sendable, Codable, KnownFields {
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
     public static var wholeNumberFields: Set<String> { ["max_memory_mb", "processes", "cpu_percent", "disk_mb", "max_steps", "token_budget"] }
     public static var elementTypes: [String: any KnownFields.Type] { ["steps": TaskStepRequest.self] }
+    public static var objectTypes: [String: any KnownFields.Type] { ["desktop": DesktopSettings.self] }
+
+    /// The display the task's session gets: `desktop`, else the default one when a step drives or
+    /// reads a desktop; nil for none.
+    public var desktopSettings: DesktopSettings? {
+        desktop ?? ((steps ?? []).contains { TaskStepRequest.desktopTools.contains($0.tool) } ? DesktopSettings() : nil)
+    }
 
     public func checkShape() throws(EngineError) {
         switch (steps, task) {
@@ -94,21 +104,28 @@ public struct TaskStepRequest: Sendable, Codable, KnownFields, Equatable {
     public var content: String?
     public var timeoutSeconds: Double?
     public var name: String?
+    /// For `gui`: the desktop actions, as `POST /v1/sessions/{id}/desktop/actions` takes them.
+    public var actions: [DesktopAction]?
 
-    public init(tool: String, command: String? = nil, code: String? = nil, language: String? = nil, path: String? = nil, content: String? = nil) {
+    public init(tool: String, command: String? = nil, code: String? = nil, language: String? = nil, path: String? = nil, content: String? = nil,
+                actions: [DesktopAction]? = nil) {
         self.tool = tool; self.command = command; self.code = code; self.language = language; self.path = path; self.content = content
+        self.actions = actions
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case tool, command, code, language, path, content, name
+        case tool, command, code, language, path, content, name, actions
         case timeoutSeconds = "timeout_seconds"
     }
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+    public static var elementTypes: [String: any KnownFields.Type] { ["actions": DesktopAction.self] }
+    /// The tools that need the session's desktop.
+    public static let desktopTools: Set<String> = ["gui", "screenshot"]
 
     /// The tools and the fields each takes (besides `tool`, `name` and `timeout_seconds`).
     public static let tools: [(name: String, required: [String], optional: [String])] = [
         ("shell", ["command"], []), ("code", ["language", "code"], []), ("python", ["code"], []), ("typescript", ["code"], []),
-        ("write_file", ["path", "content"], []), ("read_file", ["path"], []),
+        ("write_file", ["path", "content"], []), ("read_file", ["path"], []), ("gui", ["actions"], []), ("screenshot", [], []),
     ]
     public static var toolNames: [String] { tools.map(\.name) }
 
@@ -118,11 +135,16 @@ public struct TaskStepRequest: Sendable, Codable, KnownFields, Equatable {
             throw EngineError(.invalidRequest, "\(field): unknown tool '\(tool)'; the tools are \(Self.toolNames.joined(separator: ", "))", field: "\(field).tool")
         }
         let given: [String: String?] = ["command": command, "code": code, "language": language, "path": path, "content": content]
-        for key in spec.required where given[key] ?? nil == nil {
+        let present = Set(given.compactMap { $0.value == nil ? nil : $0.key } + (actions == nil ? [] : ["actions"]))
+        for key in spec.required where !present.contains(key) {
             throw EngineError(.invalidRequest, "\(field): the \(tool) tool needs '\(key)'", field: "\(field).\(key)")
         }
-        for (key, value) in given.sorted(by: { $0.key < $1.key }) where value != nil && !spec.required.contains(key) && !spec.optional.contains(key) {
-            throw EngineError(.invalidRequest, "\(field): the \(tool) tool takes no '\(key)' (it takes \(spec.required.joined(separator: ", ")))", field: "\(field).\(key)")
+        for key in present.sorted() where !spec.required.contains(key) && !spec.optional.contains(key) {
+            let takes = spec.required.isEmpty ? "it takes only name and timeout_seconds" : "it takes \(spec.required.joined(separator: ", "))"
+            throw EngineError(.invalidRequest, "\(field): the \(tool) tool takes no '\(key)' (\(takes))", field: "\(field).\(key)")
+        }
+        if let actions, !(1...DesktopActionsRequest.maxActions).contains(actions.count) {
+            throw EngineError(.invalidRequest, "\(field).actions: give 1 to \(DesktopActionsRequest.maxActions) actions, got \(actions.count)", field: "\(field).actions")
         }
         for (key, value) in given where (value ?? "").utf8.contains(0) {
             throw EngineError(.invalidRequest, "\(field).\(key) contains a NUL byte", field: "\(field).\(key)")

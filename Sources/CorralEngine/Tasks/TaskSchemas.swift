@@ -3,7 +3,7 @@ extension TaskRequest {
     /// `withTask`: the schema of `POST /schedule`, which also takes seed 002's `{"task": "..."}`.
     public static func schema(in context: SchemaContext, withTask: Bool) -> JSONSchema {
         let properties = Self.properties(in: context)
-        let withSteps = JSONSchema.object(properties, required: ["steps"])
+        let withSteps = desktopMemory(JSONSchema.object(properties, required: ["steps"]), in: context)
         guard !context.agentPresets.isEmpty else {
             // No code agent on this server: a task in words is refused with 400 (what to configure).
             return withTask ? withSteps.described("Seed 001's {steps}. Seed 002's {task} is refused with 400: this server has no model (--llm-url).") : withSteps
@@ -17,7 +17,19 @@ extension TaskRequest {
         guard !context.agentPresets.isEmpty else {
             return JSONSchema(["not": .object([:])]).described("This server has no model (corral serve --llm-url URL --llm-model NAME): every request is a 400.")
         }
-        return agentSchema(in: context, common: properties(in: context).filter { $0.0 != "steps" })
+        return desktopMemory(agentSchema(in: context, common: properties(in: context).filter { $0.0 != "steps" }), in: context)
+    }
+
+    /// A desktop needs memory of its own: with `desktop` (an object), or a step that needs one
+    /// (gui, screenshot), max_memory_mb has a higher floor.
+    static func desktopMemory(_ schema: JSONSchema, in context: SchemaContext) -> JSONSchema {
+        let floor: JSONValue = .object(["properties": .object(["max_memory_mb": .object(
+            JSONSchema.integer(minimum: DesktopSettings.minimumMemoryMB, maximum: context.maximumLimits.memoryMB).orNull.keywords)])])
+        let withDesktop: JSONValue = .object(["properties": .object(["desktop": .object(["type": "object"])]), "required": .array(["desktop"])])
+        let tools: JSONValue = .object(["enum": .array(TaskStepRequest.desktopTools.sorted().map(JSONValue.string))])
+        let desktopStep: JSONValue = .object(["properties": .object(["steps": .object(["contains": .object([
+            "properties": .object(["tool": tools]), "required": .array(["tool"])])])]), "required": .array(["steps"])])
+        return schema.with("allOf", .array([withDesktop, desktopStep].map { .object(["if": $0, "then": floor]) }))
     }
 
     /// Every field but the agent's, as a task with steps takes them.
@@ -45,6 +57,7 @@ extension TaskRequest {
             case .timeoutSeconds: schema = JSONSchema.number(minimum: 0.001, maximum: context.tasks.maxStepSeconds).described("Default timeout of each step, seconds.")
             case .continueOnError: schema = JSONSchema.boolean.described("Run the next steps after a failed one (the task then completes); default false, true on /schedule.")
             case .metadata: schema = JSONSchema.map(.string())
+            case .desktop: schema = JSONSchema.ref("DesktopSettings").described("A virtual display in the task's session (docs/desktop.md); gui and screenshot steps get a 1024x768 one without it.")
             }
             return (key.stringValue, key == .steps ? schema : schema.orNull)
         }
@@ -75,13 +88,15 @@ extension TaskStepRequest {
             "language": JSONSchema.enumeration(context.languageNames),
             "path": SessionPatterns.namedPathSchema.described("A path in the task's workspace."),
             "content": noNUL.described("UTF-8 text to write."),
+            "actions": JSONSchema.array(.ref("DesktopAction"), minItems: 1, maxItems: DesktopActionsRequest.maxActions)
+                .described("Keyboard and mouse actions on the task session's desktop, as POST /v1/sessions/{id}/desktop/actions takes them."),
         ]
         return JSONSchema.exactlyOne(tools.map { tool in
             var properties: [(String, JSONSchema)] = [("tool", JSONSchema.constant(.string(tool.name))),
                 ("name", JSONSchema.string().orNull), ("timeout_seconds", JSONSchema.number(minimum: 0.001, maximum: context.tasks.maxStepSeconds).orNull)]
             for name in tool.required { properties.append((name, fields[name] ?? .string())) }
             return .object(properties, required: ["tool"] + tool.required)
-        }).described("A step: shell {command}, code {language, code}, python {code}, typescript {code}, write_file {path, content}, read_file {path}.")
+        }).described("A step: shell {command}, code {language, code}, python {code}, typescript {code}, write_file {path, content}, read_file {path}, gui {actions}, screenshot {} (saved as screenshot-N.png in the task's directory).")
     }
 }
 
@@ -123,7 +138,11 @@ extension TaskStepInfo {
             case .status: JSONSchema.enumeration(TaskStepStatus.allCases.map(\.rawValue))
             case .startedAt, .finishedAt: JSONSchema.string().orNull
             case .input: JSONSchema.object(TaskStepRequest.CodingKeys.self, required: [.tool]) { k in
-                    k == .timeoutSeconds ? JSONSchema.number(minimum: 0) : JSONSchema.string()
+                    switch k {
+                    case .timeoutSeconds: JSONSchema.number(minimum: 0)
+                    case .actions: JSONSchema.array(.ref("DesktopAction"))
+                    default: JSONSchema.string()
+                    }
                 }
             case .result: JSONSchema.ref("ExecutionResult").orNull.described("The step's result object, once it has run.")
             }

@@ -15,10 +15,18 @@ struct APIKeyMiddleware: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if Self.open.contains(request.uri.path) { return try await next(request, context) }
+        if Self.open.contains(request.uri.path) || Self.signedLink(request) { return try await next(request, context) }
         var context = context
         context.caller = try caller(request.headers)
         return try await next(request, context)
+    }
+
+    /// A request a signed desktop link authorizes instead of a key: its route verifies the token
+    /// (`DesktopLinks.verify`) before it does anything, and answers 403 for a bad one.
+    static func signedLink(_ request: Request) -> Bool {
+        let path = request.uri.path[...]
+        if APIRoute.desktopSignedPage.matches(path) { return true }
+        return APIRoute.desktopVNC.matches(path) && request.uri.queryParameters.get("token") != nil
     }
 
     /// The name of the key `headers` present, or the 401 that refuses them (a WebSocket upgrade asks too).

@@ -20,7 +20,7 @@ struct RouteContractMiddleware: RouterMiddleware {
             throw error
         }
         let known = route.query.map(\.name)
-        for (name, _) in request.uri.queryParameters where !known.contains(String(name)) {
+        for (name, _) in request.uri.queryParameters where !route.passThrough && !route.anyQuery && !known.contains(String(name)) {
             let takes = known.isEmpty ? "takes no query parameters" : "takes \(known.joined(separator: ", "))"
             throw APIError(.invalidRequest, "unknown query parameter '\(name)': \(route.path) \(takes)")
         }

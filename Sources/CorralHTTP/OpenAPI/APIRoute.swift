@@ -25,6 +25,11 @@ public struct APIRoute: Sendable {
     public var successStatus = 200
     /// The last `{name}` of `path` takes the rest of the path, slashes included (a file's path).
     public var catchAll = false
+    /// A proxy's route: any query parameter passes (the proxied server reads them) and its answers,
+    /// whatever their status, are the proxied server's (`default` in the document).
+    public var passThrough = false
+    /// Any query parameter passes, for the page's own scripts to read (noVNC's `autoconnect`, `path`, …).
+    public var anyQuery = false
 
     /// The path as the router takes it (a catch-all's last segment is `**`).
     var routerPath: String {
@@ -85,7 +90,7 @@ public struct APIRoute: Sendable {
         summary: "This document.", responseSchema: "OpenAPI", errors: [.invalidRequest])
 
     public static let all: [APIRoute] = [execute, executeBatch, validate, languages, limits, executions, execution,
-                                         stats, status, health, ready, metrics, openAPI] + sessionRoutes + taskRoutes + seedTaskRoutes
+                                         stats, status, health, ready, metrics, openAPI] + sessionRoutes + viewerRoutes + taskRoutes + seedTaskRoutes
 
     /// Whether `path` (as sent, without the query) is this route's: equal segments, a `{name}`
     /// segment standing for any non-empty one.

@@ -88,6 +88,13 @@ public struct OpenAPIDocument: Sendable {
         } else {
             responses[String(route.successStatus)] = ["description": route.successStatus == 202 ? "Accepted" : "OK", "headers": requestID, "content": ["text/plain": ["schema": ["type": "string"]]]]
         }
+        // A proxy's answers, whatever their status, may be the proxied server's own (any type, any body).
+        let proxied: [String: Any] = ["schema": ["type": "string", "format": "binary"]]
+        if route.passThrough {
+            responses[String(route.successStatus)] = ["description": "The proxied server's answer.", "headers": requestID, "content": ["*/*": proxied]]
+            responses["default"] = ["description": "The proxied server's own answer (status, headers and body), passed through.",
+                                    "content": ["*/*": proxied]]
+        }
         var codes = route.errors
         if secured, !APIKeyMiddleware.open.contains(route.path) { codes.append(.unauthorized) }
         for (status, group) in Dictionary(grouping: codes, by: \.status) {
@@ -96,9 +103,13 @@ public struct OpenAPIDocument: Sendable {
                 headers["Retry-After"] = ["description": "Seconds after which a retry may be admitted.", "required": true,
                                           "schema": ["type": "string", "pattern": "^[0-9]+$"]]
             }
+            let error: [String: Any] = ["schema": ErrorBody.schema(codes: group).foundation]
             responses[String(status.code)] = [
-                "description": group.map(\.rawValue).sorted().joined(separator: ", "), "headers": headers,
-                "content": [JSONBody.mediaType: ["schema": ErrorBody.schema(codes: group).foundation]],
+                "description": group.map(\.rawValue).sorted().joined(separator: ", ") + (route.passThrough ? "; or the proxied server's own answer" : ""),
+                "headers": headers,
+                "content": route.passThrough
+                    ? [JSONBody.mediaType: ["schema": ["anyOf": [ErrorBody.schema(codes: group).foundation, [String: Any]()]]], "*/*": proxied]
+                    : [JSONBody.mediaType: error],
             ]
         }
         return responses

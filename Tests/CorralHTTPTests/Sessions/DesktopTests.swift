@@ -42,7 +42,11 @@ struct DesktopTests {
                 try await Task.sleep(nanoseconds: 100_000_000)
             }
             let window = try #require(windows.first { $0["title"] as? String == "xmessage" }, "\(windows)")
-            #expect(window["x"] as? Int == 40 && window["y"] as? Int == 40, "\(window)")
+            // The window manager (twm) frames it at +40+40: the program's window sits inside, under the title bar.
+            let (wx, wy) = (window["x"] as? Int ?? 0, window["y"] as? Int ?? 0)
+            #expect((40...44).contains(wx) && (50...75).contains(wy), "\(window)")
+            let (_, manager) = try await client.exec(id, "pgrep -x twm")
+            #expect(!(manager["stdout"] as? String ?? "").isEmpty, "the window manager runs: \(manager)")
 
             let after = try await client.getBytes("/v1/sessions/\(id)/desktop/screenshot?x=40&y=40&width=100&height=60")
             #expect(after.0 == .ok && after.2 != before.2, "the window's region changed on the screen")

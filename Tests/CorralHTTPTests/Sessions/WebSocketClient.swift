@@ -8,9 +8,10 @@ final class WebSocketClient: @unchecked Sendable {
     /// The handshake's status line (`HTTP/1.1 101 …` when upgraded).
     private(set) var statusLine = ""
 
-    init(port: Int, path: String) throws {
+    init(port: Int, path: String, headers: [String] = []) throws {
         fd = try LoopbackSocket.connect(port: port, timeoutSeconds: 30)
         let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + headers.map { $0 + "\r\n" }.joined()
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         try sendAll(Array(request.utf8))
         while true {
@@ -27,9 +28,33 @@ final class WebSocketClient: @unchecked Sendable {
 
     var upgraded: Bool { statusLine.contains(" 101 ") }
 
-    func sendText(_ text: String) throws {
-        let payload = Array(text.utf8)
-        var frame: [UInt8] = [0x81]
+    func sendText(_ text: String) throws { try sendFrame(Array(text.utf8), opcode: 0x1) }
+    func sendBinary(_ bytes: [UInt8]) throws { try sendFrame(bytes, opcode: 0x2) }
+
+    /// The next data message's bytes, text or binary (RFB comes in binary messages), or nil once closed.
+    func receiveBytes() throws -> [UInt8]? {
+        while true {
+            if pending.count >= 2 {
+                let opcode = pending[0] & 0x0f
+                var length = Int(pending[1] & 0x7f), offset = 2
+                if length == 126, pending.count >= 4 { length = Int(pending[2]) << 8 | Int(pending[3]); offset = 4 }
+                else if length == 127, pending.count >= 10 { length = pending[2..<10].reduce(0) { $0 << 8 | Int($1) }; offset = 10 }
+                if (length < 126 || offset > 2), pending.count >= offset + length {
+                    let payload = Array(pending[offset..<(offset + length)])
+                    pending.removeFirst(offset + length)
+                    switch opcode {
+                    case 0x1, 0x2: return payload
+                    case 0x8: return nil
+                    default: continue
+                    }
+                }
+            }
+            do { try fill() } catch let error as WebSocketError where error.closed { return nil }
+        }
+    }
+
+    private func sendFrame(_ payload: [UInt8], opcode: UInt8) throws {
+        var frame: [UInt8] = [0x80 | opcode]
         if payload.count < 126 { frame.append(0x80 | UInt8(payload.count)) } else {
             frame.append(0x80 | 126)
             frame += [UInt8(payload.count >> 8), UInt8(payload.count & 0xff)]
