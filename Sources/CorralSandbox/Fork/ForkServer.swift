@@ -109,6 +109,8 @@ struct ZygoteConfiguration: Encodable {
     var sysctls: [[String]]
     /// The caps each fork writes into its own user namespace's /proc/sys/user (name, value).
     var user_caps: [[String]]
+    /// The OOM score a fork's init takes (the service's, as a cold init keeps it).
+    var oom_score_adj: String
 }
 
 /// One run's request to a zygote: its program, files, filesystems' sizes and rlimits.

@@ -27,7 +27,8 @@ extension Sandbox {
             proc_hidden: ["sys", "sysrq-trigger", "irq", "bus"].filter { Posix.exists("/proc/" + $0) },
             sysctls: [["/proc/sys/net/ipv4/tcp_rmem", KernelAccounts.tcpReceiveBuffer],
                       ["/proc/sys/net/ipv4/tcp_wmem", KernelAccounts.tcpSendBuffer]],
-            user_caps: KernelAccounts.presentUserNamespaceCaps.map { [$0.name, String($0.value)] })
+            user_caps: KernelAccounts.presentUserNamespaceCaps.map { [$0.name, String($0.value)] },
+            oom_score_adj: (Posix.readFile("/proc/self/oom_score_adj") ?? "0").trimmingWhitespace)
         let configMessage = try ForkServer.frame(config)
         let hierarchy = cgroups, identities = self.identities, limits = template.limits
         // The identities its forks run as: host ids of their own, as cold jails have.

@@ -202,13 +202,13 @@ def _corral_zygote():
         os.close(up); os.close(down)
         libc.prctl(PR_SET_NAME, b"corral-init", 0, 0, 0)
         scrub([b"corral-init"])
-        # The program (and all it forks) is the OOM killer's first choice, as in a cold jail.
-        saved = oom.read()
-        oom.seek(0); oom.write("1000"); oom.flush()
+        # The program (and all it forks) is the OOM killer's first choice, as in a cold jail; the
+        # init keeps the service's score (the zygote, its jail's program, has the highest).
+        oom.write("1000"); oom.flush()
         child = os.fork()
         if child == 0:
             program(request, stdin, stdout, stderr, status, report)
-        oom.seek(0); oom.write(saved); oom.close()
+        oom.seek(0); oom.write(config["oom_score_adj"]); oom.close()
         for fd in (stdin, stdout, stderr, 1, 2):
             os.close(fd)  # the streams reach EOF when the program's last process exits
         while True:
