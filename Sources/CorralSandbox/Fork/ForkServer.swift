@@ -22,9 +22,15 @@ public final class ForkServer: Sendable {
     let forkIdentities: [JailIdentity]
     private let slots: Mutex<(free: [Int], stopped: Bool)>
     private let identities: JailIdentityPool
+    /// The cgroup each free fork identity's next run will have, with a middle of the zygote parked
+    /// in it already (`park`): the run pays no cgroup move.
+    private let parked = Mutex<[Int: JailCgroup]>([:])
+    private let hierarchy: CgroupHierarchy
+    private let parkings = Atomic<Int>(0)
 
-    init(stub: JailStub, forkIdentities: [JailIdentity], identities: JailIdentityPool) {
+    init(stub: JailStub, forkIdentities: [JailIdentity], identities: JailIdentityPool, hierarchy: CgroupHierarchy) {
         self.stub = stub
+        self.hierarchy = hierarchy
         self.forkIdentities = forkIdentities
         self.identities = identities
         slots = Mutex((Array(forkIdentities.indices.reversed()), false))
@@ -53,12 +59,50 @@ public final class ForkServer: Sendable {
 
     /// A fork's identity comes back once its jail is gone (no process of it can hold an account).
     public func returnIdentity(_ index: Int) {
-        let release = slots.withLock { s -> Bool in
-            if s.stopped { return true }
-            s.free.append(index)
-            return false
+        let release = slots.withLock { s -> Bool in s.stopped }
+        if release {
+            releaseToPool(index)
+            return
         }
-        if release { releaseToPool(index) }
+        park(index)
+        let stopped = slots.withLock { s -> Bool in
+            if !s.stopped { s.free.append(index) }
+            return s.stopped
+        }
+        if stopped { releaseToPool(index) }
+    }
+
+    /// Makes the cgroup of identity `index`'s next run and has the zygote park a middle in it. A
+    /// failure leaves the identity unparked: its next run joins a fresh cgroup on its own path.
+    func park(_ index: Int) {
+        guard !hierarchy.isUnavailable else { return }
+        let name = "\(getpid())-fork-\(stub.pid)-p\(parkings.add(1, ordering: .relaxed).newValue)"
+        guard let cgroup = try? JailCgroup.create(in: hierarchy, name: name) else { return }
+        var fds: [Int32] = []
+        defer { fds.forEach { close($0) } }
+        for dir in Set(cgroup.directories.values).sorted() {
+            let fd = open(dir + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { cgroup.remove(); return }
+            fds.append(fd)
+        }
+        struct Park: Encodable { var park: Int }
+        guard let message = try? Self.frame(Park(park: index)), send(message, fds: fds) else {
+            cgroup.remove()
+            return
+        }
+        let replaced = parked.withLock { $0.updateValue(cgroup, forKey: index) }
+        replaced.map { $0.killAll(); $0.remove() }
+    }
+
+    /// The cgroup a middle waits in for identity `index`'s run, if one does (taken: the run owns it).
+    func takeParked(_ index: Int) -> JailCgroup? {
+        parked.withLock { $0.removeValue(forKey: index) }
+    }
+
+    /// Parks a middle for every free identity (a new server, before its first runs).
+    func parkAll() {
+        let free = slots.withLock { $0.free }
+        free.forEach(park)
     }
 
     /// False once the zygote's jail is gone (it crashed, or something killed it).
@@ -80,6 +124,9 @@ public final class ForkServer: Sendable {
     /// identities go back to the host's pool as they end).
     public func stop() {
         stub.destroy()
+        // The parked middles end with their zygote (their socket reads EOF); their cgroups go too.
+        let waiting = parked.withLock { p -> [JailCgroup] in defer { p.removeAll() }; return Array(p.values) }
+        for cgroup in waiting { cgroup.killAll(); cgroup.remove() }
         let free = slots.withLock { s -> [Int] in
             defer { s.free = []; s.stopped = true }
             return s.stopped ? [] : s.free
@@ -130,6 +177,9 @@ struct ZygoteRequest: Encodable {
     var cwd: String
     /// The fork's root, program and nobody ids in the zygote's namespace (its identity's host ids).
     var identity: [UInt32]
+    /// The identity whose parked middle takes the run (already in the run's cgroup), or nil: the
+    /// zygote forks a middle that joins the cgroup through the descriptors sent with the request.
+    var parked: Int?
 }
 
 extension ForkServer {

@@ -1,5 +1,6 @@
 import CCorralJail
 import CCorralSyscalls
+import Foundation
 import Glibc
 
 extension Sandbox {
@@ -63,7 +64,7 @@ extension Sandbox {
             throw error
         }
         // From here the server owns the identities (released when it stops).
-        let server = ForkServer(stub: stub, forkIdentities: forkIdentities, identities: identities)
+        let server = ForkServer(stub: stub, forkIdentities: forkIdentities, identities: identities, hierarchy: hierarchy)
         do throws(SandboxError) { try stub.cgroup?.apply(limits) } catch {
             server.stop()
             throw error
@@ -88,7 +89,15 @@ extension Sandbox {
             throw .invalidRequest("the fork-server's zygote did not report that it waits for runs within "
                 + "\(Self.warmStartTimeoutMs) ms" + (tail.isEmpty ? "" : "; its stderr: \(tail)"))
         }
+        await Self.onOwnThreadQuietly { server.parkAll() }
         return server
+    }
+
+    /// Runs `body` on a thread of its own and waits for it (blocking set-up off the cooperative pool).
+    static func onOwnThreadQuietly(_ body: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread { body(); continuation.resume() }.start()
+        }
     }
 
     /// Runs `run` in a fork of `server`'s zygote. `.fellBack` when the fork failed before its program
@@ -147,7 +156,12 @@ extension Sandbox {
     /// with its pidfd. Blocking: runs on a thread of its own.
     private func fork(_ run: WarmRun, from server: ForkServer, identity slot: Int) throws(SandboxError) -> JailStub {
         let number = server.runs.add(1, ordering: .relaxed).newValue
-        let cgroup = try JailCgroup.create(in: cgroups, name: "\(getpid())-fork-\(server.stub.pid)-\(number)")
+        // A middle parked in this identity's next cgroup takes the run; else one joins a new group now.
+        let parked = server.takeParked(slot)
+        let cgroup: JailCgroup
+        if let parked { cgroup = parked } else {
+            cgroup = try JailCgroup.create(in: cgroups, name: "\(getpid())-fork-\(server.stub.pid)-\(number)")
+        }
         var owned: [Int32] = []
         var handedOver = false
         defer {
@@ -158,9 +172,11 @@ extension Sandbox {
             }
         }
         try cgroup.apply(run.limits)
+        // What the parked middle used while it waited is not the run's.
+        if parked != nil { cgroup.resetCounters() }
         var procs: [Int32] = []
         defer { procs.forEach { close($0) } }
-        for dir in Set(cgroup.directories.values).sorted() {
+        for dir in Set(cgroup.directories.values).sorted() where parked == nil {
             let fd = open(dir + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { throw .system(call: "open", errno: errno, context: dir + "/cgroup.procs") }
             procs.append(fd)
@@ -188,7 +204,7 @@ extension Sandbox {
             argv: run.arguments, env: run.environment.map { [$0.key, $0.value] }, files: files,
             tmp_mb: run.limits.tmpMB, workspace_mb: run.limits.workspaceMB, writable: run.writableWorkspace,
             rlimits: layout.rlimits(run.limits).map { [UInt64($0.resource), $0.soft, $0.hard] }, cwd: JailSpec.workspacePath,
-            identity: (0..<3).map { ForkServer.insideID(of: slot) + UInt32($0) })
+            identity: (0..<3).map { ForkServer.insideID(of: slot) + UInt32($0) }, parked: parked == nil ? nil : slot)
         let message = try ForkServer.frame(request, payload: payload)
         guard server.send(message, fds: [stdin.0, stdout.1, stderr.1, status.0] + procs) else {
             throw .invalidRequest("the fork-server's zygote did not take the run's request")

@@ -62,23 +62,27 @@ def _corral_zygote():
     os.dup2(null, 0)  # no fork may read the control socket as its stdin
     os.close(null)
 
-    def read_exact(n):
+    def read_exact(sock, n):
         parts = []
         while n > 0:
-            part = control.recv(min(n, 1 << 20))
+            part = sock.recv(min(n, 1 << 20))
             if not part:
-                os._exit(0)  # the host closed the control socket: the zygote ends
+                os._exit(0)  # the other end closed: the host (the zygote ends), or the zygote (a parked middle ends)
             parts.append(part)
             n -= len(part)
         return b"".join(parts)
 
-    def read_request():
-        head, fds, _, _ = socket.recv_fds(control, 12, 16, socket.MSG_CMSG_CLOEXEC)
+    def read_frame(sock):
+        """One message: header length (u32), payload length (u64), JSON header, payload; with descriptors."""
+        head, fds, _, _ = socket.recv_fds(sock, 12, 16, socket.MSG_CMSG_CLOEXEC)
         if not head:
             os._exit(0)
-        head += read_exact(12 - len(head)) if len(head) < 12 else b""
+        head += read_exact(sock, 12 - len(head)) if len(head) < 12 else b""
         header_length, payload_length = struct.unpack("<IQ", head)
-        body = read_exact(header_length + payload_length)
+        return head, read_exact(sock, header_length + payload_length), header_length, fds
+
+    def read_request(sock=None):
+        _, body, header_length, fds = read_frame(sock or control)
         return json.loads(body[:header_length]), memoryview(body)[header_length:], fds
 
     config, _, _ = read_request()
@@ -94,6 +98,37 @@ def _corral_zygote():
     def now():
         return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 
+    def join_cgroup(fds):
+        for fd in fds:
+            os.write(fd, b"0")  # into the run's cgroup (opened by the host): all that follows is the run's
+            os.close(fd)
+
+    parked = {}  # fork identity -> the socket to a middle waiting in that identity's next cgroup
+
+    def park(slot, fds):
+        """Forks a middle that joins the cgroup of `slot`'s next run now, off any run's path (on
+        cgroup v1 a move waits out an RCU grace period, 5-20 ms on a quiet host), and waits for it."""
+        mine, its = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        if os.fork() == 0:
+            try:
+                mine.close()
+                control.close()
+                for other in parked.values():
+                    other.close()
+                join_cgroup(fds)
+                request, payload, run_fds = read_request(its)
+                its.close()
+            except BaseException:
+                os._exit(0)
+            middle(request, payload, run_fds)
+        its.close()
+        for fd in fds:
+            os.close(fd)
+        old = parked.pop(slot, None)
+        if old is not None:
+            old.close()  # its middle reads EOF and leaves
+        parked[slot] = mine
+
     def middle(request, payload, fds):
         stdin, stdout, stderr, status = fds[:4]
         def report(kind, error=0, step=0, wait_status=0, at=0):
@@ -101,9 +136,9 @@ def _corral_zygote():
         try:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             control.close()
-            for fd in fds[4:]:
-                os.write(fd, b"0")  # into the run's cgroup (opened by the host): all that follows is the run's
-                os.close(fd)
+            for other in parked.values():
+                other.close()
+            join_cgroup(fds[4:])
             check(libc.unshare(NEW_NAMESPACES), STEP_OP, "unshare")
             up_r, up_w = os.pipe()      # the init to this process
             down_r, down_w = os.pipe()  # this process to the init
@@ -267,15 +302,32 @@ def _corral_zygote():
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # middles leave at once; the kernel reaps them
     os.write(1, b"\0")  # waiting for runs
     while True:
-        request, payload, fds = read_request()
+        head, body, header_length, fds = read_frame(control)
+        request = json.loads(body[:header_length])
+        if "park" in request:
+            park(request["park"], fds)
+            continue
         if len(fds) < 4:
             for fd in fds:
                 os.close(fd)
             continue
-        sys.stdout.flush()
-        sys.stderr.flush()
-        if os.fork() == 0:
-            middle(request, payload, fds)
+        slot = request.get("parked")
+        if slot is not None:
+            # The run goes to the middle parked in its cgroup, as it came.
+            waiting = parked.pop(slot, None)
+            try:
+                if waiting is None:
+                    raise OSError(3, "no middle is parked for this fork identity")
+                socket.send_fds(waiting, [head + body], fds)
+            except OSError as e:
+                os.write(fds[3], struct.pack("<iiiiiiq", SETUP_ERROR, e.errno or 5, STEP_FORK, 0, 0, 0, now()))
+            if waiting is not None:
+                waiting.close()
+        else:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if os.fork() == 0:
+                middle(request, memoryview(body)[header_length:], fds)
         for fd in fds:
             os.close(fd)
 

@@ -35,6 +35,14 @@ extension JailCgroup {
     /// Starts the peak-memory count afresh at what the group holds now, where the kernel allows it
     /// (v1; v2's `memory.peak` keeps the jail's whole life, which for a warm jail adds only the
     /// interpreter's start-up, which a cold run's peak includes too).
+    /// Starts the CPU and peak-memory counts afresh (v1; a fork-server's parked middle waited in
+    /// the group before its run).
+    func resetCounters() {
+        resetPeakMemory()
+        guard case .v1(let roots) = hierarchy, let acct = roots["cpuacct"] else { return }
+        try? Posix.writeFile(acct + "/" + name + "/cpuacct.usage", "0")
+    }
+
     func resetPeakMemory() {
         guard case .v1(let roots) = hierarchy, let memory = roots["memory"] else { return }
         try? Posix.writeFile(memory + "/" + name + "/memory.max_usage_in_bytes", "0")
