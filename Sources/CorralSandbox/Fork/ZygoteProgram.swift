@@ -300,6 +300,11 @@ def _corral_zygote():
         _corral_run_main(request["argv"], request["env"])
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # middles leave at once; the kernel reaps them
+    # Everything the zygote holds moves to the collector's permanent generation: a fork's
+    # collections (the runner ends with one) then never walk, and so never copy, the zygote's pages.
+    import gc
+    gc.collect()
+    gc.freeze()
     os.write(1, b"\0")  # waiting for runs
     while True:
         head, body, header_length, fds = read_frame(control)
