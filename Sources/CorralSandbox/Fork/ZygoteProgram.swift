@@ -306,6 +306,12 @@ def _corral_zygote():
     gc.collect()
     gc.freeze()
     os.write(1, b"\0")  # waiting for runs
+    # Nobody reads the zygote's own output from here on: a full pipe must never stop it (or a fork
+    # still holding it) on a stray warning.
+    null = os.open("/dev/null", os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
     while True:
         head, body, header_length, fds = read_frame(control)
         request = json.loads(body[:header_length])
