@@ -134,6 +134,75 @@ struct ForkServerTests {
         }
     }
 
+    @Test("the zygote and its parked middles never hold a run's bytes (environment, arguments, files), so no later fork inherits them")
+    func noRequestBytesInZygote() async throws {
+        let marker = "corral-secret-" + UUID().uuidString
+        let (a, _) = await forked("print('A')", arguments: [marker + "-arg"], environment: [(key: "SECRET", value: marker + "-env")])
+        #expect(a.stdout == "A\n")
+        _ = await forked("print('B')")  // its identity's middle is parked again after it
+        let (server, slot) = try #require(await Self.servers.lease("python", waitSeconds: 10))
+        server.returnIdentity(slot)
+        // The zygote is its jail init's child; the parked middles are the zygote's.
+        func children(_ pid: Int32) -> [Int32] {
+            (Posix.readFile("/proc/\(pid)/task/\(pid)/children") ?? "").split(separator: " ").compactMap { Int32($0) }
+        }
+        let zygotes = children(server.initPID)
+        #expect(!zygotes.isEmpty)
+        let processes = zygotes + zygotes.flatMap(children)
+        #expect(processes.count > 1, "parked middles are scanned too")
+        for pid in processes {
+            #expect(Self.occurrences(of: Array(marker.utf8), inMemoryOf: pid) == 0, "process \(pid) holds run A's marker")
+        }
+        // The scan finds what is there: this process holds the marker.
+        #expect(Self.occurrences(of: Array(marker.utf8), inMemoryOf: getpid()) > 0)
+    }
+
+    /// How often `needle` occurs in the readable memory of `pid` (read by the test, host root).
+    static func occurrences(of needle: [UInt8], inMemoryOf pid: Int32) -> Int {
+        guard let maps = Posix.readFile("/proc/\(pid)/maps") else { return 0 }
+        let fd = open("/proc/\(pid)/mem", O_RDONLY)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var found = 0
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 2, fields[1].hasPrefix("r"), !line.hasSuffix("[vvar]"), !line.hasSuffix("[vsyscall]") else { continue }
+            let range = fields[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
+            guard range.count == 2, range[1] > range[0], range[1] - range[0] < 1 << 30 else { continue }
+            var chunk = Data(count: Int(range[1] - range[0]))
+            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(Int64(bitPattern: range[0]))) }
+            guard n > 0 else { continue }
+            let hay = chunk.prefix(n), pin = Data(needle)
+            var from = hay.startIndex
+            while let hit = hay.range(of: pin, in: from..<hay.endIndex) {
+                found += 1
+                from = hit.lowerBound + 1
+            }
+        }
+        return found
+    }
+
+    @Test("a fork is a session of its own and has its own terminals: no signal to a process group or pseudo-terminal reaches another run")
+    func ownSessionAndTerminals() async {
+        let holder = #"""
+        import os, time
+        fds = [os.openpty() for _ in range(16)]
+        print("held", len(fds), flush=True)
+        time.sleep(3)
+        """#
+        async let held = forked(holder)
+        try? await Task.sleep(for: .milliseconds(800))
+        let (r, _) = await forked(#"""
+        import os
+        print(os.getsid(0), os.getpgrp(), sorted(os.listdir("/dev/pts")))
+        m, s = os.openpty()
+        print("pty ok", sorted(os.listdir("/dev/pts")))
+        """#)
+        let (h, _) = await held
+        #expect(h.stdout == "held 16\n", "\(h)")
+        #expect(r.stdout == "1 1 ['ptmx']\npty ok ['0', 'ptmx']\n", "\(r)")
+    }
+
     @Test("random numbers differ between forks (the zygote's generator is reseeded in each)")
     func randomReseeded() async {
         let code = "import random, os; print(random.random(), os.urandom(8).hex())"

@@ -87,7 +87,7 @@ public final class ForkServers: Sendable {
             grow = entry.servers.count + entry.starting < maxServers || (entry.servers.isEmpty && entry.starting == 0)
             return nil
         }
-        dead.forEach { $0.stop() }
+        dead.forEach { $0.retire() }
         if !dead.isEmpty || grow { start(language, restart: !dead.isEmpty) }
         return lease
     }
@@ -144,7 +144,7 @@ public final class ForkServers: Sendable {
                 }
             }
         }
-        surplus?.stop()
+        surplus?.retire()
         if again { start(language, restart: true) }
     }
 
@@ -171,13 +171,14 @@ public final class ForkServers: Sendable {
         }
     }
 
-    /// Stops every zygote; runs already forked finish in their own jails.
+    /// Retires every zygote: no new fork starts; each stops when its forks in flight have ended.
     func close() {
         let servers = state.withLock { s -> [ForkServer] in
             s.closed = true
             defer { for name in s.entries.keys { s.entries[name]?.servers = [] } }
             return s.entries.values.flatMap(\.servers)
         }
-        servers.forEach { $0.stop() }
+        // Each stops once its forks in flight have ended (they die with their zygote).
+        servers.forEach { $0.retire() }
     }
 }

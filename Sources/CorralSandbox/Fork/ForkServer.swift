@@ -1,4 +1,5 @@
 import CCorralSyscalls
+import Dispatch
 import Foundation
 import Glibc
 import Synchronization
@@ -26,7 +27,11 @@ public final class ForkServer: Sendable {
     /// in it already (`park`): the run pays no cgroup move.
     private let parked = Mutex<[Int: JailCgroup]>([:])
     private let hierarchy: CgroupHierarchy
-    private let parkings = Atomic<Int>(0)
+    /// Parking (cgroup mkdir, a send to the zygote) runs here, never on the caller's thread, which
+    /// may be the cooperative pool's.
+    private let parking = DispatchQueue(label: "corral-fork-park")
+    /// Set when no new run may start (stopping, or retired until its forks end).
+    private let retired = Mutex(false)
 
     init(stub: JailStub, forkIdentities: [JailIdentity], identities: JailIdentityPool, hierarchy: CgroupHierarchy) {
         self.stub = stub
@@ -52,31 +57,44 @@ public final class ForkServer: Sendable {
     /// Forks running now.
     public var busy: Int { slots.withLock { forkIdentities.count - $0.free.count } }
 
-    /// A free fork identity's index, or nil when every one is in use.
+    /// A free fork identity's index, or nil when every one is in use (or the server is retired).
     public func leaseIdentity() -> Int? {
-        slots.withLock { s in s.stopped ? nil : s.free.popLast() }
+        guard !retired.withLock({ $0 }) else { return nil }
+        return slots.withLock { s in s.stopped ? nil : s.free.popLast() }
     }
 
-    /// A fork's identity comes back once its jail is gone (no process of it can hold an account).
+    /// A fork's identity comes back once its jail is gone (no process of it can hold an account):
+    /// a middle is parked for its next run, off this thread; a retired server stops with its last fork.
     public func returnIdentity(_ index: Int) {
-        let release = slots.withLock { s -> Bool in s.stopped }
-        if release {
-            releaseToPool(index)
-            return
+        parking.async { [self] in
+            if !retired.withLock({ $0 }) { park(index) }
+            let (stopped, idle) = slots.withLock { s -> (Bool, Bool) in
+                if !s.stopped { s.free.append(index) }
+                return (s.stopped, s.free.count == forkIdentities.count)
+            }
+            if stopped { releaseToPool(index) } else if idle, retired.withLock({ $0 }) { stop() }
         }
-        park(index)
-        let stopped = slots.withLock { s -> Bool in
-            if !s.stopped { s.free.append(index) }
-            return s.stopped
-        }
-        if stopped { releaseToPool(index) }
+    }
+
+    /// No new run starts here; the zygote stops once its forks in flight have ended (they live in
+    /// its PID namespace's descendants, and end with it).
+    public func retire() {
+        retired.withLock { $0 = true }
+        let idle = slots.withLock { $0.free.count == forkIdentities.count }
+        if idle { parking.async { [self] in stop() } }
+    }
+
+    /// The zygote stopped answering (a send or a fork's report timed out): no run may wait on it again.
+    func markBroken() {
+        retired.withLock { $0 = true }
+        parking.async { [self] in stop() }
     }
 
     /// Makes the cgroup of identity `index`'s next run and has the zygote park a middle in it. A
     /// failure leaves the identity unparked: its next run joins a fresh cgroup on its own path.
     func park(_ index: Int) {
         guard !hierarchy.isUnavailable else { return }
-        let name = "\(getpid())-fork-\(stub.pid)-p\(parkings.add(1, ordering: .relaxed).newValue)"
+        let name = "\(getpid())-fork-\(ServiceSpawner.nextNumber())"
         guard let cgroup = try? JailCgroup.create(in: hierarchy, name: name) else { return }
         var fds: [Int32] = []
         defer { fds.forEach { close($0) } }
@@ -90,7 +108,12 @@ public final class ForkServer: Sendable {
             cgroup.remove()
             return
         }
-        let replaced = parked.withLock { $0.updateValue(cgroup, forKey: index) }
+        // Not after `stop()` emptied the table: a cgroup parked then would be left behind.
+        let (replaced, late) = parked.withLock { p -> (JailCgroup?, Bool) in
+            if slots.withLock({ $0.stopped }) { return (nil, true) }
+            return (p.updateValue(cgroup, forKey: index), false)
+        }
+        if late { cgroup.killAll(); cgroup.remove() }
         replaced.map { $0.killAll(); $0.remove() }
     }
 
@@ -102,7 +125,7 @@ public final class ForkServer: Sendable {
     /// Parks a middle for every free identity (a new server, before its first runs).
     func parkAll() {
         let free = slots.withLock { $0.free }
-        free.forEach(park)
+        parking.sync { free.forEach(park) }
     }
 
     /// False once the zygote's jail is gone (it crashed, or something killed it).
@@ -123,14 +146,17 @@ public final class ForkServer: Sendable {
     /// Kills the zygote and its jail. Runs already forked are in their own jails and finish (their
     /// identities go back to the host's pool as they end).
     public func stop() {
-        stub.destroy()
-        // The parked middles end with their zygote (their socket reads EOF); their cgroups go too.
-        let waiting = parked.withLock { p -> [JailCgroup] in defer { p.removeAll() }; return Array(p.values) }
-        for cgroup in waiting { cgroup.killAll(); cgroup.remove() }
+        retired.withLock { $0 = true }
         let free = slots.withLock { s -> [Int] in
             defer { s.free = []; s.stopped = true }
             return s.stopped ? [] : s.free
         }
+        // Descriptors stay open until the last reference goes (`deinit`): another thread may be
+        // sending on the control socket or polling the pidfd, and a closed number is soon another file's.
+        stub.destroy(closingDescriptors: false)
+        // The parked middles end with their zygote (their socket reads EOF); their cgroups go too.
+        let waiting = parked.withLock { p -> [JailCgroup] in defer { p.removeAll() }; return Array(p.values) }
+        for cgroup in waiting { cgroup.killAll(); cgroup.remove() }
         free.forEach(releaseToPool)
     }
 
@@ -139,7 +165,10 @@ public final class ForkServer: Sendable {
         identities.reservedForForks.subtract(1, ordering: .relaxed)
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        stub.closeDescriptors()
+    }
 }
 
 /// The configuration a zygote reads first (`ZygoteProgram`): who a run becomes and what it gets.
@@ -156,8 +185,10 @@ struct ZygoteConfiguration: Encodable {
     var sysctls: [[String]]
     /// The caps each fork writes into its own user namespace's /proc/sys/user (name, value).
     var user_caps: [[String]]
-    /// The OOM score a fork's init takes (the service's, as a cold init keeps it).
+    /// The OOM score a fork's init and the zygote take (the service's, as a cold init keeps it).
     var oom_score_adj: String
+    /// Mount options of each fork's own devpts (a cold jail's).
+    var devpts: String
 }
 
 /// One run's request to a zygote: its program, files, filesystems' sizes and rlimits.
@@ -177,8 +208,13 @@ struct ZygoteRequest: Encodable {
     var cwd: String
     /// The fork's root, program and nobody ids in the zygote's namespace (its identity's host ids).
     var identity: [UInt32]
-    /// The identity whose parked middle takes the run (already in the run's cgroup), or nil: the
-    /// zygote forks a middle that joins the cgroup through the descriptors sent with the request.
+}
+
+/// The control message of a run: which parked middle takes it (nil: the zygote forks a middle
+/// that joins the run's cgroup through the descriptors sent with it). The run's own bytes
+/// (`ZygoteRequest` and its files) travel in a memfd that only the fork reads.
+struct ZygoteRun: Encodable {
+    var run = true
     var parked: Int?
 }
 

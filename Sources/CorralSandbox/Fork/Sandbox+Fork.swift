@@ -29,7 +29,8 @@ extension Sandbox {
             sysctls: [["/proc/sys/net/ipv4/tcp_rmem", KernelAccounts.tcpReceiveBuffer],
                       ["/proc/sys/net/ipv4/tcp_wmem", KernelAccounts.tcpSendBuffer]],
             user_caps: KernelAccounts.presentUserNamespaceCaps.map { [$0.name, String($0.value)] },
-            oom_score_adj: (Posix.readFile("/proc/self/oom_score_adj") ?? "0").trimmingWhitespace)
+            oom_score_adj: (Posix.readFile("/proc/self/oom_score_adj") ?? "0").trimmingWhitespace,
+            devpts: JailLayout.devptsOptions)
         let configMessage = try ForkServer.frame(config)
         let hierarchy = cgroups, identities = self.identities, limits = template.limits
         // The identities its forks run as: host ids of their own, as cold jails have.
@@ -74,7 +75,6 @@ extension Sandbox {
             server.stop()
             throw .system(call: "write", errno: e, context: "the fork-server's spec")
         }
-        close(stub.specWrite)
         guard server.send(configMessage, fds: []) else {
             let tail = Self.pendingText(stub.stderrRead)
             server.stop()
@@ -149,7 +149,9 @@ extension Sandbox {
     public static let forksPerZygote: Int = {
         let hostLimit = Posix.readFile("/proc/sys/fs/inotify/max_user_instances").flatMap { Int($0.trimmingWhitespace) } ?? 128
         let perJail = KernelAccounts.userNamespaceCaps.first { $0.name == "max_inotify_instances" }?.value ?? 32
-        return max(1, min(8, hostLimit / max(1, perJail)))
+        let hostWatches = Posix.readFile("/proc/sys/fs/inotify/max_user_watches").flatMap { Int($0.trimmingWhitespace) } ?? 8192
+        let watchesPerJail = KernelAccounts.userNamespaceCaps.first { $0.name == "max_inotify_watches" }?.value ?? 8192
+        return max(1, min(8, hostLimit / max(1, perJail), hostWatches / max(1, watchesPerJail)))
     }()
 
     /// Asks the zygote for a fork jailed for `run` and waits (≤ 5 s) for the fork's init to report
@@ -160,7 +162,7 @@ extension Sandbox {
         let parked = server.takeParked(slot)
         let cgroup: JailCgroup
         if let parked { cgroup = parked } else {
-            cgroup = try JailCgroup.create(in: cgroups, name: "\(getpid())-fork-\(server.stub.pid)-\(number)")
+            cgroup = try JailCgroup.create(in: cgroups, name: "\(getpid())-fork-\(ServiceSpawner.nextNumber())")
         }
         var owned: [Int32] = []
         var handedOver = false
@@ -204,19 +206,30 @@ extension Sandbox {
             argv: run.arguments, env: run.environment.map { [$0.key, $0.value] }, files: files,
             tmp_mb: run.limits.tmpMB, workspace_mb: run.limits.workspaceMB, writable: run.writableWorkspace,
             rlimits: layout.rlimits(run.limits).map { [UInt64($0.resource), $0.soft, $0.hard] }, cwd: JailSpec.workspacePath,
-            identity: (0..<3).map { ForkServer.insideID(of: slot) + UInt32($0) }, parked: parked == nil ? nil : slot)
-        let message = try ForkServer.frame(request, payload: payload)
-        guard server.send(message, fds: [stdin.0, stdout.1, stderr.1, status.0] + procs) else {
-            throw .invalidRequest("the fork-server's zygote did not take the run's request")
+            identity: (0..<3).map { ForkServer.insideID(of: slot) + UInt32($0) })
+        // The run's bytes go in a memfd only the fork reads: the zygote never holds them.
+        let memfd = corral_memfd_create_cloexec("corral-fork-run")
+        guard memfd >= 0 else { throw .system(call: "memfd_create", errno: errno, context: "a fork's request") }
+        owned.append(memfd)
+        guard Posix.writeAll(memfd, try ForkServer.frame(request, payload: payload)) else {
+            throw .system(call: "write", errno: errno, context: "a fork's request")
         }
-        for fd in [stdin.0, stdout.1, stderr.1, status.0] { close(fd) }
+        let control = try ForkServer.frame(ZygoteRun(parked: parked == nil ? nil : slot))
+        guard server.send(control, fds: [stdin.0, stdout.1, stderr.1, status.0, memfd] + procs) else {
+            server.markBroken()
+            throw .invalidRequest("the fork-server's zygote did not take the run's request (it is replaced)")
+        }
+        for fd in [stdin.0, stdout.1, stderr.1, status.0, memfd] { close(fd) }
         owned = [stdin.1, stdout.0, stderr.0, status.1]
 
         // The fork's init reports with its pidfd, or a setup error; nothing else comes first.
         var p = pollfd(fd: status.1, events: Int16(POLLIN), revents: 0)
         var waited = 0
         while poll(&p, 1, 5000) < 0 && errno == EINTR && waited < 5 { waited += 1 }
-        guard p.revents != 0 else { throw .invalidRequest("the fork-server's fork did not report within 5 s") }
+        guard p.revents != 0 else {
+            server.markBroken()
+            throw .invalidRequest("the fork-server's fork did not report within 5 s (the zygote is replaced)")
+        }
         var message_ = corral_status()
         var pidfd: Int32 = -1
         let n = withUnsafeMutableBytes(of: &message_) { corral_recv_with_fd(status.1, $0.baseAddress, UInt($0.count), &pidfd) }
@@ -231,7 +244,15 @@ extension Sandbox {
             throw .invalidRequest("the fork-server's fork sent an unexpected first message (kind \(message_.kind))")
         }
         guard let pid = Self.pid(ofPidfd: pidfd) else {
-            throw .invalidRequest("the fork's init has no pid in this namespace")
+            // Its init is gone already: a set-up step after its report failed, and says which.
+            var failure = corral_status()
+            var q = pollfd(fd: status.1, events: Int16(POLLIN), revents: 0)
+            if poll(&q, 1, 200) > 0,
+               withUnsafeMutableBytes(of: &failure, { read(status.1, $0.baseAddress, $0.count) }) == MemoryLayout<corral_status>.size,
+               Int(failure.kind) == Int(CORRAL_STATUS_SETUP_ERROR.rawValue) {
+                throw SandboxError.setup(step: "jailing a fork (step \(failure.step))", errno: failure.error)
+            }
+            throw .invalidRequest("the fork's init ended before it could be supervised")
         }
         _ = fcntl(status.1, F_SETFL, O_NONBLOCK)
         handedOver = true

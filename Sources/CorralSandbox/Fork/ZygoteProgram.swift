@@ -3,8 +3,10 @@
 /// It runs in a jail of its own as that jail's user-namespace root, keeps the namespace's
 /// capabilities and no filter, and never runs a run's code itself. It reads its configuration,
 /// imports the preloaded modules, says it waits (one NUL byte on stdout), then serves requests
-/// from its control socket (its stdin): a request is a JSON header, the run's file bytes and the
-/// descriptors of the run (stdin, stdout, stderr, status socket, the run's cgroup.procs files).
+/// from its control socket (its stdin): a small JSON control header (which fork identity's parked
+/// middle takes it, if one) and the descriptors of the run: stdin, stdout, stderr, status socket,
+/// a memfd holding the run's request (argv, environment, files: the zygote never reads them, so
+/// no later fork inherits them), and the run's cgroup.procs files when no middle is parked.
 ///
 /// Each request forks a *middle* process, which moves itself into the run's cgroup (everything
 /// after is the run's), enters fresh mount, PID, network, IPC, UTS and cgroup namespaces and forks
@@ -79,13 +81,15 @@ def _corral_zygote():
             os._exit(0)
         head += read_exact(sock, 12 - len(head)) if len(head) < 12 else b""
         header_length, payload_length = struct.unpack("<IQ", head)
-        return head, read_exact(sock, header_length + payload_length), header_length, fds
+        if header_length > 1 << 20 or payload_length != 0:
+            os._exit(3)  # control messages are small and carry no payload: the stream is broken
+        return head, read_exact(sock, header_length), header_length, fds
 
     def read_request(sock=None):
         _, body, header_length, fds = read_frame(sock or control)
-        return json.loads(body[:header_length]), memoryview(body)[header_length:], fds
+        return json.loads(body[:header_length]), fds
 
-    config, _, _ = read_request()
+    config, _ = read_request()
     for name in config["preload"]:
         __import__(name)
     uid, gid = config["uid"], config["gid"]
@@ -116,11 +120,11 @@ def _corral_zygote():
                 for other in parked.values():
                     other.close()
                 join_cgroup(fds)
-                request, payload, run_fds = read_request(its)
+                _, _, _, run_fds = read_frame(its)
                 its.close()
             except BaseException:
                 os._exit(0)
-            middle(request, payload, run_fds)
+            middle(run_fds)
         its.close()
         for fd in fds:
             os.close(fd)
@@ -129,7 +133,10 @@ def _corral_zygote():
             old.close()  # its middle reads EOF and leaves
         parked[slot] = mine
 
-    def middle(request, payload, fds):
+    def middle(fds):
+        """A run's first process: `fds` are its stdin, stdout, stderr, status socket, the memfd that
+        holds its request (written by the host: the zygote never reads a run's bytes, so no fork
+        inherits another run's), then the cgroup.procs files to join (none when it was parked)."""
         stdin, stdout, stderr, status = fds[:4]
         def report(kind, error=0, step=0, wait_status=0, at=0):
             os.write(status, struct.pack("<iiiiiiq", kind, error, step, 0, wait_status, 0, at or now()))
@@ -138,7 +145,13 @@ def _corral_zygote():
             control.close()
             for other in parked.values():
                 other.close()
-            join_cgroup(fds[4:])
+            join_cgroup(fds[5:])
+            os.lseek(fds[4], 0, os.SEEK_SET)
+            with os.fdopen(fds[4], "rb") as memfd:
+                head = memfd.read(12)
+                header_length, payload_length = struct.unpack("<IQ", head)
+                body = memfd.read(header_length + payload_length)
+            request, payload = json.loads(body[:header_length]), memoryview(body)[header_length:]
             check(libc.unshare(NEW_NAMESPACES), STEP_OP, "unshare")
             up_r, up_w = os.pipe()      # the init to this process
             down_r, down_w = os.pipe()  # this process to the init
@@ -176,14 +189,19 @@ def _corral_zygote():
         os._exit(126)
 
     def run_init(request, payload, stdin, stdout, stderr, status, report, up, down):
+        # A session of its own (as a cold init's setsid): no signal to a process group reaches
+        # the zygote's or another run's.
+        os.setsid()
         # PID 1 of the run's namespaces, still the namespace's root: the run's filesystems, each
         # replacing the zygote's (not stacked on it). A new proc may only be mounted while a whole
         # one is visible: it is mounted on /tmp first, the zygote's is detached, and it moves over.
         mount(b"proc", "/tmp", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         umount("/proc")
         mount(b"/tmp", "/proc", None, MS_MOVE)
-        for path in ("/tmp", "/dev/shm", config["workspace"]):
+        for path in ("/tmp", "/dev/shm", config["workspace"], "/dev/pts"):
             umount(path)
+        # Its own terminals, capped as a cold jail's: no fork sees or takes another's.
+        mount(b"devpts", "/dev/pts", b"devpts", MS_NOSUID | MS_NOEXEC, config["devpts"])
         for path, value in config["sysctls"]:
             with open(path, "w") as f:
                 f.write(value)
@@ -195,6 +213,9 @@ def _corral_zygote():
         mount(b"tmpfs", ws, b"tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=0755,uid=%d,gid=%d" % (workspace, program_id, program_id))
         offset = 0
         for f in request["files"]:
+            parts = f["path"].split("/")
+            if f["path"].startswith("/") or any(p in ("", ".", "..") for p in parts):
+                raise SetupError(STEP_OP, 22, "file name")  # the host refuses these first
             path = ws + "/" + f["path"]
             os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, f["mode"])
@@ -297,8 +318,19 @@ def _corral_zygote():
         except BaseException:
             report(SETUP_ERROR, 5, STEP_FORK)
             os._exit(126)
-        _corral_run_main(request["argv"], request["env"])
+        libc.prctl(PR_SET_NAME, os.path.basename(sys.executable).encode()[:15], 0, 0, 0)
+        try:
+            _corral_run_main(request["argv"], request["env"])
+        finally:
+            os._exit(1)  # never back into the zygote's code
 
+    # Its jail's init made it the OOM killer's first choice; every fork runs below it, and a
+    # zygote killed would take its forks in flight with it: it keeps the service's score.
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(config["oom_score_adj"])
+    except OSError:
+        pass
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # middles leave at once; the kernel reaps them
     # Everything the zygote holds moves to the collector's permanent generation: a fork's
     # collections (the runner ends with one) then never walk, and so never copy, the zygote's pages.
@@ -314,33 +346,40 @@ def _corral_zygote():
     os.close(null)
     while True:
         head, body, header_length, fds = read_frame(control)
-        request = json.loads(body[:header_length])
-        if "park" in request:
-            park(request["park"], fds)
-            continue
-        if len(fds) < 4:
+        try:
+            request = json.loads(body[:header_length])
+            if "park" in request:
+                park(request["park"], fds)
+                fds = []
+                continue
+            if len(fds) < 5:
+                continue
+            slot = request.get("parked")
+            if slot is not None:
+                # The run goes to the middle parked in its cgroup, as it came.
+                waiting = parked.pop(slot, None)
+                try:
+                    if waiting is None:
+                        raise OSError(3, "no middle is parked for this fork identity")
+                    socket.send_fds(waiting, [head + body], fds)
+                finally:
+                    if waiting is not None:
+                        waiting.close()
+            elif os.fork() == 0:
+                middle(fds)
+        except BaseException as e:
+            # A request the zygote cannot serve fails that run (the host runs it elsewhere), never the zygote.
+            if len(fds) >= 4:
+                try:
+                    os.write(fds[3], struct.pack("<iiiiiiq", SETUP_ERROR, getattr(e, "errno", None) or 5, STEP_FORK, 0, 0, 0, now()))
+                except OSError:
+                    pass
+        finally:
             for fd in fds:
-                os.close(fd)
-            continue
-        slot = request.get("parked")
-        if slot is not None:
-            # The run goes to the middle parked in its cgroup, as it came.
-            waiting = parked.pop(slot, None)
-            try:
-                if waiting is None:
-                    raise OSError(3, "no middle is parked for this fork identity")
-                socket.send_fds(waiting, [head + body], fds)
-            except OSError as e:
-                os.write(fds[3], struct.pack("<iiiiiiq", SETUP_ERROR, e.errno or 5, STEP_FORK, 0, 0, 0, now()))
-            if waiting is not None:
-                waiting.close()
-        else:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            if os.fork() == 0:
-                middle(request, memoryview(body)[header_length:], fds)
-        for fd in fds:
-            os.close(fd)
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
 _corral_zygote()
 """#

@@ -25,6 +25,8 @@ struct JailLayout {
     /// instance one jail could leave every other jail without a terminal.
     static let maxPseudoTerminals = 16
     static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
+    /// The jail's own devpts instance (a fork-server's forks each mount one too).
+    static let devptsOptions = "newinstance,ptmxmode=0666,mode=0600,max=\(maxPseudoTerminals)"
 
     /// The init's operations for `spec`. `warm`: start the program, then wait for a hand-off
     /// (`encodeHandoff`) before the run it serves; the spec is then the template of a warm pool.
@@ -92,8 +94,7 @@ struct JailLayout {
         // A private devpts (SECURITY.md measure 4): `openpty`, `pty`, `script` and REPLs need one; it
         // shows none of the host's terminals, and TIOCSTI/TIOCLINUX stay refused by the filter.
         e.mkdir(root + "/dev/pts")
-        e.mount("devpts", root + "/dev/pts", "devpts", UInt(MS_NOSUID | MS_NOEXEC),
-                "newinstance,ptmxmode=0666,mode=0600,max=\(Self.maxPseudoTerminals)")
+        e.mount("devpts", root + "/dev/pts", "devpts", UInt(MS_NOSUID | MS_NOEXEC), Self.devptsOptions)
         e.symlink("pts/ptmx", at: root + "/dev/ptmx")
         e.mkdir(root + "/dev/shm")
         e.mount("tmpfs", root + "/dev/shm", "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "size=\(spec.limits.tmpMB)m,mode=1777")

@@ -29,7 +29,17 @@ struct WireSample {
         s.lastFallback = "the warm jail died while it waited"
         s.lastFailure = "clone3: Resource temporarily unavailable"
         s.disabledReason = "3 warm jails in a row failed to start; python runs use cold jails"
+        s.forkServer = forkServer
         return s
+    }()
+    static let forkServer: ForkServers.Snapshot = {
+        var f = ForkServers.Snapshot()
+        f.state = "running"; f.zygotes = 1; f.busy = 1; f.capacity = 4; f.forks = 120; f.fallbacks = 1; f.restarts = 1
+        f.memoryBytes = 7_340_032
+        f.lastFallback = "the fork-server's fork did not report within 5 s (the zygote is replaced)"
+        f.lastFailure = "a zygote died (it is replaced; runs meanwhile use warm or cold jails)"
+        f.disabledReason = "the python fork-server failed to start 3 times in a row"
+        return f
     }()
 
     static let codingMetrics = StatusReport.CodingMetrics(
@@ -87,6 +97,7 @@ struct WireSample {
                 metrics: .init(tasksCompleted: 1, tasksFailed: 0, avgProcessingTimeMs: 1), codingMetrics: codingMetrics,
                 warmPools: ["python": WarmPoolStatus(warmPool)])),
             WireSample(component: "WarmPoolStatus", value: WarmPoolStatus(warmPool)),
+            WireSample(component: "ForkServerStatus", value: ForkServerStatus(forkServer)),
             WireSample(component: "Health", value: HealthReport(status: .ok)),
             WireSample(component: "Ready", value: HealthReport(status: .ready)),
             WireSample(component: "Error", value: ErrorBody(.notFound, "no such execution")),
