@@ -157,7 +157,7 @@ struct ConcurrencyTests {
         #expect(results["output"]?.status == .outputLimit)
         #expect(results["timeout"]?.status == .timeout)
         for i in 0..<6 {
-            #expect(results["ok\(i)"]?.status == .success)
+            #expect(results["ok\(i)"]?.status == .success, "\(String(describing: results["ok\(i)"]))")
             #expect(results["ok\(i)"]?.stdout == "\(i * 7)\n")
             #expect(results["ok\(i)"]?.limitExceeded == nil)
         }

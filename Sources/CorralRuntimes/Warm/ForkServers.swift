@@ -75,9 +75,10 @@ public final class ForkServers: Sendable {
         let lease: (ForkServer, Int)? = state.withLock { s in
             guard !s.closed, var entry = s.entries[language] else { return nil }
             defer { s.entries[language] = entry }
-            dead = entry.servers.filter { !$0.isAlive }
+            // Dead, or retired (it stopped answering; it stops by itself once its forks have ended).
+            dead = entry.servers.filter { !$0.isAlive || $0.isRetired }
             if !dead.isEmpty {
-                entry.servers.removeAll { !$0.isAlive }
+                entry.servers.removeAll { !$0.isAlive || $0.isRetired }
                 entry.snapshot.lastFailure = "a zygote died (it is replaced; runs meanwhile use warm or cold jails)"
             }
             for server in entry.servers {

@@ -78,17 +78,19 @@ public final class ForkServer: Sendable {
 
     /// No new run starts here; the zygote stops once its forks in flight have ended (they live in
     /// its PID namespace's descendants, and end with it).
+    /// Whether it takes no new run (retired, broken or stopped).
+    public var isRetired: Bool { retired.withLock { $0 } }
+
     public func retire() {
         retired.withLock { $0 = true }
         let idle = slots.withLock { $0.free.count == forkIdentities.count }
         if idle { parking.async { [self] in stop() } }
     }
 
-    /// The zygote stopped answering (a send or a fork's report timed out): no run may wait on it again.
-    func markBroken() {
-        retired.withLock { $0 = true }
-        parking.async { [self] in stop() }
-    }
+    /// The zygote stopped answering (a send or a fork's report timed out): no run may wait on it
+    /// again, and it is replaced. It stops once its other forks have ended: they run in its PID
+    /// namespace's descendants and would die with it.
+    func markBroken() { retire() }
 
     /// Makes the cgroup of identity `index`'s next run and has the zygote park a middle in it. A
     /// failure leaves the identity unparked: its next run joins a fresh cgroup on its own path.
