@@ -86,7 +86,15 @@ extension Engine {
     func finishTask(_ task: LiveTask, status: TaskStatus, error: String?, workspace session: Session?) async {
         let copied = task.directory.copy(from: session.flatMap { $0.endReason == nil ? $0.files : nil })
         if let copied { task.directory.log(copied) }
-        if let session { sessions.end(session, reason: "its task ended") }
+        if let session {
+            sessions.end(session, reason: "its task ended")
+            // A task reads as finished only once none of its processes is left (a cancelled step's
+            // included): the kernel takes a moment to take down the session's PID namespace.
+            if await !session.jail.waitUntilNoProcesses(seconds: 10) {
+                task.directory.log("some of the task's processes were still alive 10 s after its session ended")
+                logger.warning("task processes outlived their session", metadata: ["task_id": "\(task.id)"])
+            }
+        }
         _ = task.attach(nil)
         task.directory.log(status.rawValue + (error.map { ": \($0)" } ?? ""))
         let archived = task.directory.writeArchive()

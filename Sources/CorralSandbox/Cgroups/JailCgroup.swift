@@ -142,6 +142,14 @@ struct JailCgroup: Sendable {
         }
     }
 
+    /// True while some process is still in the group (a removed group has none).
+    var hasProcesses: Bool {
+        directories.values.contains { dir in
+            guard let procs = Posix.readFile(dir + "/cgroup.procs") else { return false }
+            return procs.contains { $0.isNumber }
+        }
+    }
+
     /// Removes the group, retrying while the kernel finishes tearing down its last tasks.
     func remove() {
         for dir in directories.values {

@@ -92,6 +92,25 @@ public final class SessionJail: @unchecked Sendable {
     /// `destroy()` still tears it down.
     public func kill() { stub.kill() }
 
+    /// Waits, for up to `seconds`, until no process of the session is left (after `kill()` or
+    /// `destroy()`: the kernel takes a moment to take down a PID namespace's processes). False if
+    /// some are still there then.
+    public func waitUntilNoProcesses(seconds: Double) async -> Bool {
+        let deadline = Posix.monotonicNanoseconds() + UInt64(max(0, seconds) * 1e9)
+        while stillRunning {
+            if Posix.monotonicNanoseconds() >= deadline { return false }
+            try? await Task.sleep(nanoseconds: 2_000_000)
+        }
+        return true
+    }
+
+    /// Some process of the session lives: its cgroup holds one, or (without cgroups) its init lives.
+    private var stillRunning: Bool {
+        if let cgroup = stub.cgroup { return cgroup.hasProcesses }
+        var entry = pollfd(fd: stub.pidfd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 0
+    }
+
     /// Kills every process of the session, waits for its end and for the loop thread to let go of
     /// the jail's pipes, then closes them and removes the workspace. Idempotent.
     public func destroy() {
