@@ -23,8 +23,8 @@ public final class ForkServer: Sendable {
     let forkIdentities: [JailIdentity]
     private let slots: Mutex<(free: [Int], stopped: Bool)>
     private let identities: JailIdentityPool
-    /// The cgroup each free fork identity's next run will have, with a middle of the zygote parked
-    /// in it already (`park`): the run pays no cgroup move.
+    /// The cgroup each free fork identity's next run will have, with that run's jail made in it
+    /// already (`park`: namespaces, filesystems, init and dropped program): the run pays neither.
     private let parked = Mutex<[Int: JailCgroup]>([:])
     private let hierarchy: CgroupHierarchy
     /// Parking (cgroup mkdir, a send to the zygote) runs here, never on the caller's thread, which
@@ -33,8 +33,13 @@ public final class ForkServer: Sendable {
     /// Set when no new run may start (stopping, or retired until its forks end).
     private let retired = Mutex(false)
 
-    init(stub: JailStub, forkIdentities: [JailIdentity], identities: JailIdentityPool, hierarchy: CgroupHierarchy) {
+    /// The limits a parked jail's filesystems are sized for (the template's; a run with others resizes them).
+    let parkedLimits: ResourceLimits
+
+    init(stub: JailStub, forkIdentities: [JailIdentity], identities: JailIdentityPool, hierarchy: CgroupHierarchy,
+         parkedLimits: ResourceLimits) {
         self.stub = stub
+        self.parkedLimits = parkedLimits
         self.hierarchy = hierarchy
         self.forkIdentities = forkIdentities
         self.identities = identities
@@ -92,8 +97,9 @@ public final class ForkServer: Sendable {
     /// namespace's descendants and would die with it.
     func markBroken() { retire() }
 
-    /// Makes the cgroup of identity `index`'s next run and has the zygote park a middle in it. A
-    /// failure leaves the identity unparked: its next run joins a fresh cgroup on its own path.
+    /// Makes the cgroup of identity `index`'s next run and has the zygote make that run's jail in it
+    /// (it waits, holding nothing of any run). A failure leaves the identity unparked: its next run
+    /// joins a fresh cgroup and has its jail made on its own path.
     func park(_ index: Int) {
         guard !hierarchy.isUnavailable else { return }
         let name = "\(getpid())-fork-\(ServiceSpawner.nextNumber())"
@@ -105,8 +111,9 @@ public final class ForkServer: Sendable {
             guard fd >= 0 else { cgroup.remove(); return }
             fds.append(fd)
         }
-        struct Park: Encodable { var park: Int }
-        guard let message = try? Self.frame(Park(park: index)), send(message, fds: fds) else {
+        struct Park: Encodable { var park: Int; var setup: ZygoteJailSetup }
+        guard let message = try? Self.frame(Park(park: index, setup: ZygoteJailSetup(slot: index, limits: parkedLimits))),
+              send(message, fds: fds) else {
             cgroup.remove()
             return
         }
@@ -208,16 +215,30 @@ struct ZygoteRequest: Encodable {
     var writable: Bool
     var rlimits: [[UInt64]]
     var cwd: String
-    /// The fork's root, program and nobody ids in the zygote's namespace (its identity's host ids).
-    var identity: [UInt32]
 }
 
 /// The control message of a run: which parked middle takes it (nil: the zygote forks a middle
-/// that joins the run's cgroup through the descriptors sent with it). The run's own bytes
-/// (`ZygoteRequest` and its files) travel in a memfd that only the fork reads.
+/// that joins the run's cgroup through the descriptors sent with it and makes the jail now). The
+/// run's own bytes (`ZygoteRequest` and its files) travel in a memfd that only the fork reads.
 struct ZygoteRun: Encodable {
     var run = true
     var parked: Int?
+    var setup: ZygoteJailSetup
+}
+
+/// What a fork's jail is made with before its run comes (nothing of any run): the identity it runs
+/// as (root, program and nobody ids in the zygote's namespace) and its filesystems' sizes, which a
+/// run with other sizes changes.
+struct ZygoteJailSetup: Encodable {
+    var identity: [UInt32]
+    var tmp_mb: Int
+    var workspace_mb: Int
+
+    init(slot: Int, limits: ResourceLimits) {
+        identity = (0..<3).map { ForkServer.insideID(of: slot) + UInt32($0) }
+        tmp_mb = limits.tmpMB
+        workspace_mb = limits.workspaceMB
+    }
 }
 
 extension ForkServer {

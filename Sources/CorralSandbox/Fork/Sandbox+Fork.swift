@@ -65,7 +65,8 @@ extension Sandbox {
             throw error
         }
         // From here the server owns the identities (released when it stops).
-        let server = ForkServer(stub: stub, forkIdentities: forkIdentities, identities: identities, hierarchy: hierarchy)
+        let server = ForkServer(stub: stub, forkIdentities: forkIdentities, identities: identities, hierarchy: hierarchy,
+                                parkedLimits: limits)
         do throws(SandboxError) { try stub.cgroup?.apply(limits) } catch {
             server.stop()
             throw error
@@ -158,7 +159,7 @@ extension Sandbox {
     /// with its pidfd. Blocking: runs on a thread of its own.
     private func fork(_ run: WarmRun, from server: ForkServer, identity slot: Int) throws(SandboxError) -> JailStub {
         let number = server.runs.add(1, ordering: .relaxed).newValue
-        // A middle parked in this identity's next cgroup takes the run; else one joins a new group now.
+        // The jail parked in this identity's next cgroup takes the run; else a middle joins a new group and makes it now.
         let parked = server.takeParked(slot)
         let cgroup: JailCgroup
         if let parked { cgroup = parked } else {
@@ -205,8 +206,7 @@ extension Sandbox {
         let request = ZygoteRequest(
             argv: run.arguments, env: run.environment.map { [$0.key, $0.value] }, files: files,
             tmp_mb: run.limits.tmpMB, workspace_mb: run.limits.workspaceMB, writable: run.writableWorkspace,
-            rlimits: layout.rlimits(run.limits).map { [UInt64($0.resource), $0.soft, $0.hard] }, cwd: JailSpec.workspacePath,
-            identity: (0..<3).map { ForkServer.insideID(of: slot) + UInt32($0) })
+            rlimits: layout.rlimits(run.limits).map { [UInt64($0.resource), $0.soft, $0.hard] }, cwd: JailSpec.workspacePath)
         // The run's bytes go in a memfd only the fork reads: the zygote never holds them.
         let memfd = corral_memfd_create_cloexec("corral-fork-run")
         guard memfd >= 0 else { throw .system(call: "memfd_create", errno: errno, context: "a fork's request") }
@@ -214,7 +214,7 @@ extension Sandbox {
         guard Posix.writeAll(memfd, try ForkServer.frame(request, payload: payload)) else {
             throw .system(call: "write", errno: errno, context: "a fork's request")
         }
-        let control = try ForkServer.frame(ZygoteRun(parked: parked == nil ? nil : slot))
+        let control = try ForkServer.frame(ZygoteRun(parked: parked == nil ? nil : slot, setup: ZygoteJailSetup(slot: slot, limits: server.parkedLimits)))
         guard server.send(control, fds: [stdin.0, stdout.1, stderr.1, status.0, memfd] + procs) else {
             server.markBroken()
             throw .invalidRequest("the fork-server's zygote did not take the run's request (it is replaced)")
@@ -253,6 +253,11 @@ extension Sandbox {
                 throw SandboxError.setup(step: "jailing a fork (step \(failure.step))", errno: failure.error)
             }
             throw .invalidRequest("the fork's init ended before it could be supervised")
+        }
+        // The init waits for this before its program may run (and end, and take the init with it).
+        var go: UInt8 = UInt8(ascii: "a")
+        guard Glibc.send(status.1, &go, 1, Int32(MSG_NOSIGNAL)) == 1 else {
+            throw .system(call: "send", errno: errno, context: "the go-ahead to a fork's init")
         }
         _ = fcntl(status.1, F_SETFL, O_NONBLOCK)
         handedOver = true

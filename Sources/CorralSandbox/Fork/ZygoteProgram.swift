@@ -107,11 +107,19 @@ def _corral_zygote():
             os.write(fd, b"0")  # into the run's cgroup (opened by the host): all that follows is the run's
             os.close(fd)
 
-    parked = {}  # fork identity -> the socket to a middle waiting in that identity's next cgroup
+    parked = {}  # fork identity -> the socket to a middle whose run jail waits ready for that identity's next run
 
-    def park(slot, fds):
-        """Forks a middle that joins the cgroup of `slot`'s next run now, off any run's path (on
-        cgroup v1 a move waits out an RCU grace period, 5-20 ms on a quiet host), and waits for it."""
+    def pread_request(memfd, with_payload):
+        """The run's request from its memfd (written by the host): JSON header, and the payload."""
+        header_length, payload_length = struct.unpack("<IQ", os.pread(memfd, 12, 0))
+        body = os.pread(memfd, header_length + (payload_length if with_payload else 0), 12)
+        return json.loads(body[:header_length]), memoryview(body)[header_length:]
+
+    def park(slot, fds, setup):
+        """Forks a middle that makes the jail of `slot`'s next run now, off any run's path: it joins
+        the run's cgroup (on cgroup v1 a move waits out an RCU grace period, 5-20 ms on a quiet host),
+        makes its namespaces, init and filesystems, and the program process dropped to the run's uid.
+        None of it holds a byte of any run. The middle then waits for its run."""
         mine, its = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         if os.fork() == 0:
             try:
@@ -119,76 +127,133 @@ def _corral_zygote():
                 control.close()
                 for other in parked.values():
                     other.close()
-                join_cgroup(fds)
+                link = prepare(fds, setup, its)
                 _, _, _, run_fds = read_frame(its)
                 its.close()
             except BaseException:
-                os._exit(0)
-            middle(run_fds)
+                os._exit(0)  # its run (if one comes) fails to reach it and runs elsewhere
+            serve(link, run_fds, setup)
         its.close()
         for fd in fds:
             os.close(fd)
         old = parked.pop(slot, None)
         if old is not None:
-            old.close()  # its middle reads EOF and leaves
+            old.close()  # its middle reads EOF and leaves, and its jail with it
         parked[slot] = mine
 
-    def middle(fds):
-        """A run's first process: `fds` are its stdin, stdout, stderr, status socket, the memfd that
-        holds its request (written by the host: the zygote never reads a run's bytes, so no fork
-        inherits another run's), then the cgroup.procs files to join (none when it was parked)."""
-        stdin, stdout, stderr, status = fds[:4]
-        def report(kind, error=0, step=0, wait_status=0, at=0):
-            os.write(status, struct.pack("<iiiiiiq", kind, error, step, 0, wait_status, 0, at or now()))
+    def middle_now(fds, setup):
+        """A run with no jail parked for it: its middle makes the jail now, then serves the run.
+        `fds`: stdin, stdout, stderr, status socket, memfd, then the cgroup.procs files to join."""
+        status = fds[3]
         try:
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             control.close()
             for other in parked.values():
                 other.close()
-            join_cgroup(fds[5:])
-            os.lseek(fds[4], 0, os.SEEK_SET)
-            with os.fdopen(fds[4], "rb") as memfd:
-                head = memfd.read(12)
-                header_length, payload_length = struct.unpack("<IQ", head)
-                body = memfd.read(header_length + payload_length)
-            request, payload = json.loads(body[:header_length]), memoryview(body)[header_length:]
-            check(libc.unshare(NEW_NAMESPACES), STEP_OP, "unshare")
-            up_r, up_w = os.pipe()      # the init to this process
-            down_r, down_w = os.pipe()  # this process to the init
-            if os.fork() == 0:
-                os.close(up_r); os.close(down_w)
-                run_init(request, payload, stdin, stdout, stderr, status, report, up_w, down_r)
-            os.close(up_w); os.close(down_r)
-            # The init made its user namespace (as the run's own root id here): map it to the run's
-            # identity. This process shares the init's mount namespace, whose /proc is the init's
-            # PID namespace's: the init is /proc/1 there.
-            if os.read(up_r, 1) != b"u":
-                os._exit(0)  # the init failed and reported it
-            root, program_id, nobody = request["identity"]
-            ids = "0 %d 1\n%d %d 1\n65534 %d 1\n" % (root, uid, program_id, nobody)
-            for name, text in (("setgroups", "deny"), ("gid_map", ids), ("uid_map", ids)):
-                with open("/proc/1/" + name, "w") as f:
-                    f.write(text)
-            os.write(down_w, b"m")
-            # The init wrote its namespace's caps; now the kernel's knobs turn read-only for the run.
-            if os.read(up_r, 1) != b"c":
-                os._exit(0)
-            for name in config["proc_hidden"]:
-                path = "/proc/" + name
-                if os.path.lexists(path):
-                    mount(path.encode(), path, None, MS_BIND | MS_REC)
-                    mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-            os.write(down_w, b"r")
-            os._exit(0)
+            link = prepare(fds[5:], setup, None, inherited=fds[:5])
         except SetupError as e:
-            report(SETUP_ERROR, e.errno, e.step)
+            report_to(status, SETUP_ERROR, e.errno, e.step)
+            os._exit(126)
+        except BaseException as e:
+            report_to(status, SETUP_ERROR, getattr(e, "errno", None) or 5, STEP_OP)
+            os._exit(126)
+        serve(link, fds[:5], setup)
+
+    def report_to(status, kind, error=0, step=0, wait_status=0, at=0):
+        os.write(status, struct.pack("<iiiiiiq", kind, error, step, 0, wait_status, 0, at or now()))
+
+    def prepare(cgroup_fds, setup, park_socket, inherited=()):
+        """In the middle: joins the run's cgroup (everything after is the run's), enters fresh mount,
+        PID, network, IPC, UTS and cgroup namespaces, forks the run's init and maps the user namespace
+        the init makes to the run's identity. Returns once the init and the program wait for the run
+        (the socket to the init)."""
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        join_cgroup(cgroup_fds)
+        check(libc.unshare(NEW_NAMESPACES), STEP_OP, "unshare")
+        link, init_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        if os.fork() == 0:
+            try:
+                link.close()
+                if park_socket is not None:
+                    park_socket.close()
+                for fd in inherited:
+                    os.close(fd)
+                run_init(init_end, setup)
+            finally:
+                os._exit(126)
+        init_end.close()
+        # The init made its user namespace (as the run's own root id here): map it to the run's
+        # identity. This process shares the init's mount namespace, whose /proc is the init's
+        # PID namespace's: the init is /proc/1 there.
+        if link.recv(1) != b"u":
+            raise SetupError(STEP_OP, 1, "the run's init")
+        root, program_id, nobody = setup["identity"]
+        ids = "0 %d 1\n%d %d 1\n65534 %d 1\n" % (root, uid, program_id, nobody)
+        for name, text in (("setgroups", "deny"), ("gid_map", ids), ("uid_map", ids)):
+            with open("/proc/1/" + name, "w") as f:
+                f.write(text)
+        link.sendall(b"m")
+        # The init wrote its namespace's caps; now the kernel's knobs turn read-only for the run.
+        if link.recv(1) != b"c":
+            raise SetupError(STEP_DROP, 1, "the run's user namespace")
+        for name in config["proc_hidden"]:
+            path = "/proc/" + name
+            if os.path.lexists(path):
+                mount(path.encode(), path, None, MS_BIND | MS_REC)
+                mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        link.sendall(b"r")
+        if link.recv(1) != b"p":
+            raise SetupError(STEP_DROP, 1, "the run's program")
+        return link
+
+    def makedirs(path, owner):
+        """Creates the missing directories of `path` (under the workspace), owned by the program."""
+        if os.path.isdir(path):
+            return
+        makedirs(os.path.dirname(path), owner)
+        os.mkdir(path, 0o755)
+        os.chown(path, owner, owner)
+
+    def serve(link, fds, setup):
+        """In the middle, once the run came: its filesystems take its sizes and files; then the init
+        and the program get its descriptors, and the middle leaves."""
+        stdin, stdout, stderr, status, memfd = fds[:5]
+        try:
+            request, payload = pread_request(memfd, True)
+            program_id = setup["identity"][1]
+            ws = config["workspace"]
+            if request["tmp_mb"] != setup["tmp_mb"]:
+                for path, flags in (("/tmp", MS_NOSUID | MS_NODEV), ("/dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC)):
+                    mount(None, path, None, MS_REMOUNT | flags, "size=%dm" % request["tmp_mb"])
+            if request["workspace_mb"] != setup["workspace_mb"]:
+                mount(None, ws, None, MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=%dm" % request["workspace_mb"])
+            offset = 0
+            for f in request["files"]:
+                parts = f["path"].split("/")
+                if f["path"].startswith("/") or any(p in ("", ".", "..") for p in parts):
+                    raise SetupError(STEP_OP, 22, "file name")  # the host refuses these first
+                path = ws + "/" + f["path"]
+                makedirs(os.path.dirname(path), program_id)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, f["mode"])
+                data = payload[offset:offset + f["size"]]
+                offset += f["size"]
+                while data:
+                    data = data[os.write(fd, data):]
+                os.fchown(fd, program_id, program_id)
+                os.fchmod(fd, f["mode"])
+                os.close(fd)
+            if not request["writable"]:
+                mount(None, ws, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            socket.send_fds(link, [b"g"], [stdin, stdout, stderr, status, memfd])
+            os._exit(0)  # the init waits for this end before the program may run
+        except SetupError as e:
+            report_to(status, SETUP_ERROR, e.errno, e.step)
         except OSError as e:
-            report(SETUP_ERROR, e.errno or 5, STEP_OP)
+            report_to(status, SETUP_ERROR, e.errno or 5, STEP_OP)
         except BaseException:
-            report(SETUP_ERROR, 5, STEP_OP)
+            report_to(status, SETUP_ERROR, 5, STEP_OP)
         os._exit(126)
 
-    def run_init(request, payload, stdin, stdout, stderr, status, report, up, down):
+    def run_init(link, setup):
         # A session of its own (as a cold init's setsid): no signal to a process group reaches
         # the zygote's or another run's.
         os.setsid()
@@ -205,37 +270,17 @@ def _corral_zygote():
         for path, value in config["sysctls"]:
             with open(path, "w") as f:
                 f.write(value)
-        root, program_id, _ = request["identity"]
-        tmp, workspace = request["tmp_mb"], request["workspace_mb"]
+        root, program_id, _ = setup["identity"]
+        tmp, workspace = setup["tmp_mb"], setup["workspace_mb"]
         mount(b"tmpfs", "/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % tmp)
         mount(b"tmpfs", "/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=%dm,mode=1777" % tmp)
         ws = config["workspace"]
         mount(b"tmpfs", ws, b"tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=0755,uid=%d,gid=%d" % (workspace, program_id, program_id))
-        offset = 0
-        for f in request["files"]:
-            parts = f["path"].split("/")
-            if f["path"].startswith("/") or any(p in ("", ".", "..") for p in parts):
-                raise SetupError(STEP_OP, 22, "file name")  # the host refuses these first
-            path = ws + "/" + f["path"]
-            os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, f["mode"])
-            data = payload[offset:offset + f["size"]]
-            offset += f["size"]
-            while data:
-                data = data[os.write(fd, data):]
-            os.fchown(fd, program_id, program_id)
-            os.fchmod(fd, f["mode"])
-            os.close(fd)
-        if not request["writable"]:
-            mount(None, ws, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             flags = struct.unpack_from("16sh", fcntl.ioctl(s, 0x8913, struct.pack("16sh22x", b"lo", 0)))[1]
             fcntl.ioctl(s, 0x8914, struct.pack("16sh22x", b"lo", flags | 0x1 | 0x40))
-        os.chdir(request["cwd"])
+        os.chdir(ws)
         pidfd = os.pidfd_open(os.getpid())
-        with socket.socket(fileno=os.dup(status)) as s:
-            socket.send_fds(s, [struct.pack("<iiiiiiq", FORKED, 0, 0, 0, 0, 0, now())], [pidfd])
-        os.close(pidfd)
         oom = open("/proc/self/oom_score_adj", "r+")  # opened while this process may
         # The run's own user namespace, made by its identity's root (so that what the kernel counts
         # per user up the namespace chain is the run's, not every fork's), mapped by the middle.
@@ -243,30 +288,64 @@ def _corral_zygote():
         os.setresuid(root, root, root)
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # its maps are the middle's to write
         check(libc.unshare(0x10000000), STEP_DROP, "a user namespace")  # CLONE_NEWUSER
-        os.write(up, b"u")
-        if os.read(down, 1) != b"m":
-            raise SetupError(STEP_DROP, 1, "the user namespace's maps")
+        link.sendall(b"u")
+        if link.recv(1) != b"m":
+            os._exit(126)
         os.setresgid(0, 0, 0)
         os.setresuid(0, 0, 0)
         for name, value in config["user_caps"]:
             with open("/proc/sys/user/" + name, "w") as f:
                 f.write(value)
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-        os.write(up, b"c")
-        if os.read(down, 1) != b"r":
-            raise SetupError(STEP_OP, 1, "the read-only /proc knobs")
-        os.close(up); os.close(down)
+        link.sendall(b"c")
+        if link.recv(1) != b"r":
+            os._exit(126)
         libc.prctl(PR_SET_NAME, b"corral-init", 0, 0, 0)
         scrub([b"corral-init"])
         # The program (and all it forks) is the OOM killer's first choice, as in a cold jail; the
         # init keeps the service's score (the zygote, its jail's program, has the highest).
         oom.write("1000"); oom.flush()
+        mine, its = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         child = os.fork()
         if child == 0:
-            program(request, stdin, stdout, stderr, status, report)
+            try:
+                mine.close()
+                link.close()
+                os.close(pidfd)
+                oom.close()
+                program(its)
+            finally:
+                os._exit(126)
+        its.close()
         oom.seek(0); oom.write(config["oom_score_adj"]); oom.close()
-        for fd in (stdin, stdout, stderr, 1, 2):
-            os.close(fd)  # the streams reach EOF when the program's last process exits
+        if mine.recv(1) != b"p":
+            os._exit(126)  # the program could not drop its privileges
+        link.sendall(b"p")
+        # Ready: the run comes from the middle (its files are in place by then).
+        message, fds, _, _ = socket.recv_fds(link, 1, 8)
+        if message != b"g" or len(fds) < 5:
+            os._exit(0)  # no run: the parked jail was given up
+        stdin, stdout, stderr, status, memfd = fds[:5]
+        try:
+            # The middle leaves first: only the run's own processes count against its limits.
+            while link.recv(16):
+                pass
+            link.close()
+            with socket.socket(fileno=os.dup(status)) as s:
+                socket.send_fds(s, [struct.pack("<iiiiiiq", FORKED, 0, 0, 0, 0, 0, now())], [pidfd])
+            os.close(pidfd)
+            # The host supervises this process from here (it has read its pid from the pidfd, which
+            # a process that already ended no longer shows): then the program may run.
+            if os.read(status, 1) != b"a":
+                os._exit(0)
+            socket.send_fds(mine, [b"g"], [stdin, stdout, stderr, status, memfd])
+            mine.close()
+            for fd in (stdin, stdout, stderr, memfd, 1, 2):
+                os.close(fd)  # the streams reach EOF when the program's last process exits
+        except BaseException as e:
+            # The parked program is gone, or a descriptor is: the run takes another jail.
+            report_to(status, SETUP_ERROR, getattr(e, "errno", None) or 5, STEP_FORK)
+            os._exit(126)
         while True:
             try:
                 pid, wait_status = os.waitpid(-1, 0)
@@ -276,29 +355,39 @@ def _corral_zygote():
                 os._exit(0)
             at = now()
             if pid == child:
-                report(EXITED, wait_status=wait_status, at=at)
+                report_to(status, EXITED, wait_status=wait_status, at=at)
                 os._exit(0)  # the init's exit ends every process of the namespace
 
-    def program(request, stdin, stdout, stderr, status, report):
+    def program(link):
+        """The run's program, made before the run comes: it closes every descriptor but its link to
+        the init, empties its capability bounding set and becomes the program's uid/gid with
+        no_new_privs, then waits. With the run's descriptors it takes the run's stdio, rlimits and
+        the seccomp filter, reports STARTED, and only then runs the code."""
+        keep = link.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 1 << 20)  # never the control socket, a parked socket or the init's pidfd
+        for cap in range(64):
+            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 and ctypes.get_errno() != 22:
+                os._exit(126)
+        libc.prctl(PR_CAP_AMBIENT, 4, 0, 0, 0)
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0:
+            os._exit(126)
+        # As after a cold run's execve: the program's /proc/self files are its own.
+        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        link.sendall(b"p")
+        message, fds, _, _ = socket.recv_fds(link, 1, 8)
+        if message != b"g" or len(fds) < 5:
+            os._exit(0)
+        link.close()
+        stdin, stdout, stderr, status, memfd = fds[:5]
         try:
+            request, _ = pread_request(memfd, False)
             for target, fd in ((0, stdin), (1, stdout), (2, stderr)):
                 os.dup2(fd, target)
             status = os.dup2(status, 3)
-            os.closerange(4, 1 << 20)  # the run's streams and status only; never the control socket
-            def report(kind, error=0, step=0):
-                os.write(status, struct.pack("<iiiiiiq", kind, error, step, 0, 0, 0, now()))
-            for cap in range(64):
-                if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 and ctypes.get_errno() != 22:
-                    raise SetupError(STEP_DROP, ctypes.get_errno(), "capability bounding set")
-            libc.prctl(PR_CAP_AMBIENT, 4, 0, 0, 0)
-            try:
-                os.setresgid(gid, gid, gid)
-                os.setresuid(uid, uid, uid)
-            except OSError as e:
-                raise SetupError(STEP_DROP, e.errno, "credentials")
-            check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), STEP_DROP, "no_new_privs")
-            # As after a cold run's execve: the program's /proc/self files are its own.
-            libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+            os.closerange(4, 1 << 20)  # the run's streams and status only
             for number, soft, hard in request["rlimits"]:
                 infinite = lambda v: resource.RLIM_INFINITY if v >= (1 << 63) else v
                 try:
@@ -308,15 +397,16 @@ def _corral_zygote():
             fprog = SockFprog(seccomp_length, ctypes.cast(seccomp, ctypes.c_void_p))
             if seccomp_length:
                 check(libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0), STEP_SECCOMP, "seccomp")
+            os.chdir(request["cwd"])
             argv = request["argv"]
             scrub([os.fsencode(w) for w in sys.orig_argv[:-2] + argv])
-            report(STARTED)  # the program's wall time starts here
+            report_to(status, STARTED)  # the program's wall time starts here
             os.close(status)
         except SetupError as e:
-            report(SETUP_ERROR, e.errno, e.step)
+            report_to(status, SETUP_ERROR, e.errno, e.step)
             os._exit(126)
         except BaseException:
-            report(SETUP_ERROR, 5, STEP_FORK)
+            report_to(status, SETUP_ERROR, 5, STEP_FORK)
             os._exit(126)
         libc.prctl(PR_SET_NAME, os.path.basename(sys.executable).encode()[:15], 0, 0, 0)
         try:
@@ -349,7 +439,7 @@ def _corral_zygote():
         try:
             request = json.loads(body[:header_length])
             if "park" in request:
-                park(request["park"], fds)
+                park(request["park"], fds, request["setup"])
                 fds = []
                 continue
             if len(fds) < 5:
@@ -366,7 +456,7 @@ def _corral_zygote():
                     if waiting is not None:
                         waiting.close()
             elif os.fork() == 0:
-                middle(fds)
+                middle_now(fds, request["setup"])
         except BaseException as e:
             # A request the zygote cannot serve fails that run (the host runs it elsewhere), never the zygote.
             if len(fds) >= 4:
