@@ -25,7 +25,7 @@ public final class ForkServer: Sendable {
     private let identities: JailIdentityPool
     /// The cgroup each free fork identity's next run will have, with that run's jail made in it
     /// already (`park`: namespaces, filesystems, init and dropped program): the run pays neither.
-    private let parked = Mutex<[Int: JailCgroup]>([:])
+    private let parked = Mutex<[Int: ParkedJail]>([:])
     private let hierarchy: CgroupHierarchy
     /// Parking (cgroup mkdir, a send to the zygote) runs here, never on the caller's thread, which
     /// may be the cooperative pool's.
@@ -65,7 +65,8 @@ public final class ForkServer: Sendable {
     /// A free fork identity's index, or nil when every one is in use (or the server is retired).
     public func leaseIdentity() -> Int? {
         guard !retired.withLock({ $0 }) else { return nil }
-        return slots.withLock { s in s.stopped ? nil : s.free.popLast() }
+        // The identity free the longest: its jail had the most time to be made (`park`).
+        return slots.withLock { s in s.stopped || s.free.isEmpty ? nil : s.free.removeFirst() }
     }
 
     /// A fork's identity comes back once its jail is gone (no process of it can hold an account):
@@ -104,6 +105,11 @@ public final class ForkServer: Sendable {
         guard !hierarchy.isUnavailable else { return }
         let name = "\(getpid())-fork-\(ServiceSpawner.nextNumber())"
         guard let cgroup = try? JailCgroup.create(in: hierarchy, name: name) else { return }
+        // Limited from the start (the run's own limits replace what differs); unlimited, it is not parked.
+        do throws(SandboxError) { try cgroup.apply(parkedLimits) } catch {
+            cgroup.remove()
+            return
+        }
         var fds: [Int32] = []
         defer { fds.forEach { close($0) } }
         for dir in Set(cgroup.directories.values).sorted() {
@@ -117,17 +123,46 @@ public final class ForkServer: Sendable {
             cgroup.remove()
             return
         }
-        // Not after `stop()` emptied the table: a cgroup parked then would be left behind.
-        let (replaced, late) = parked.withLock { p -> (JailCgroup?, Bool) in
-            if slots.withLock({ $0.stopped }) { return (nil, true) }
-            return (p.updateValue(cgroup, forKey: index), false)
+        // The zygote answers with the socket its middle waits on: the run goes there straight.
+        guard let socket = receiveParkedSocket() else {
+            cgroup.killAll()
+            cgroup.remove()
+            markBroken()
+            return
         }
-        if late { cgroup.killAll(); cgroup.remove() }
-        replaced.map { $0.killAll(); $0.remove() }
+        let jail = ParkedJail(cgroup: cgroup, socket: socket)
+        // Not after `stop()` emptied the table: a cgroup parked then would be left behind.
+        let (replaced, late) = parked.withLock { p -> (ParkedJail?, Bool) in
+            if slots.withLock({ $0.stopped }) { return (nil, true) }
+            return (p.updateValue(jail, forKey: index), false)
+        }
+        if late { jail.discard() }
+        replaced?.discard()
     }
 
-    /// The cgroup a middle waits in for identity `index`'s run, if one does (taken: the run owns it).
-    func takeParked(_ index: Int) -> JailCgroup? {
+    /// The zygote's answer to a park request (`PARK` and the middle's socket, or `FAIL`), within
+    /// 5 s. Nil when it failed, did not answer, or sent something else.
+    private func receiveParkedSocket() -> Int32? {
+        var p = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
+        var waited = 0
+        while true {
+            let ready = poll(&p, 1, 5000)
+            if ready < 0 && errno == EINTR && waited < 5 { waited += 1; continue }
+            guard ready > 0 else { return nil }
+            break
+        }
+        var answer = [UInt8](repeating: 0, count: 4)
+        var fd: Int32 = -1
+        let n = answer.withUnsafeMutableBytes { corral_recv_with_fd(control, $0.baseAddress, UInt($0.count), &fd) }
+        guard n == 4, answer == Array("PARK".utf8), fd >= 0 else {
+            if fd >= 0 { close(fd) }
+            return nil
+        }
+        return fd
+    }
+
+    /// The jail waiting for identity `index`'s run, if one does (taken: the run owns it).
+    func takeParked(_ index: Int) -> ParkedJail? {
         parked.withLock { $0.removeValue(forKey: index) }
     }
 
@@ -163,9 +198,9 @@ public final class ForkServer: Sendable {
         // Descriptors stay open until the last reference goes (`deinit`): another thread may be
         // sending on the control socket or polling the pidfd, and a closed number is soon another file's.
         stub.destroy(closingDescriptors: false)
-        // The parked middles end with their zygote (their socket reads EOF); their cgroups go too.
-        let waiting = parked.withLock { p -> [JailCgroup] in defer { p.removeAll() }; return Array(p.values) }
-        for cgroup in waiting { cgroup.killAll(); cgroup.remove() }
+        // The parked jails end with their zygote's jail (and their sockets); their cgroups go too.
+        let waiting = parked.withLock { p -> [ParkedJail] in defer { p.removeAll() }; return Array(p.values) }
+        for jail in waiting { jail.discard() }
         free.forEach(releaseToPool)
     }
 
@@ -177,6 +212,20 @@ public final class ForkServer: Sendable {
     deinit {
         stop()
         stub.closeDescriptors()
+    }
+}
+
+/// A fork identity's next jail, made ahead by the zygote: its cgroup (limited with the template's
+/// limits) and the socket its middle waits on for the run (`ZygoteProgram`'s `park`).
+struct ParkedJail: Sendable {
+    let cgroup: JailCgroup
+    let socket: Int32
+
+    /// Gives it up: the middle reads EOF and leaves (its init, program and namespaces with it).
+    func discard() {
+        close(socket)
+        cgroup.killAll()
+        cgroup.remove()
     }
 }
 
@@ -217,12 +266,12 @@ struct ZygoteRequest: Encodable {
     var cwd: String
 }
 
-/// The control message of a run: which parked middle takes it (nil: the zygote forks a middle
-/// that joins the run's cgroup through the descriptors sent with it and makes the jail now). The
-/// run's own bytes (`ZygoteRequest` and its files) travel in a memfd that only the fork reads.
+/// The control message of a run, to a parked jail's middle, or to the zygote when none is parked
+/// (it forks a middle that joins the run's cgroup through the descriptors sent with it and makes
+/// the jail now). The run's own bytes (`ZygoteRequest` and its files) travel in a memfd that only
+/// the fork reads.
 struct ZygoteRun: Encodable {
     var run = true
-    var parked: Int?
     var setup: ZygoteJailSetup
 }
 
@@ -260,32 +309,35 @@ extension ForkServer {
     /// Sends `message` with `fds` attached to its first bytes, within `timeoutMs` (a zygote that
     /// stopped reading must not hold the caller). False on failure or timeout.
     func send(_ message: [UInt8], fds: [Int32], timeoutMs: Int = 5000) -> Bool {
-        sending.withLock { _ in
-            let deadline = Posix.monotonicNanoseconds() + UInt64(timeoutMs) * 1_000_000
-            var offset = 0
-            while offset < message.count {
-                let now = Posix.monotonicNanoseconds()
-                guard now < deadline else { return false }
-                var p = pollfd(fd: control, events: Int16(POLLOUT), revents: 0)
-                let ready = poll(&p, 1, Int32((deadline - now) / 1_000_000) + 1)
-                if ready < 0 && errno == EINTR { continue }
-                guard ready > 0, p.revents & Int16(POLLOUT) != 0 else { return false }
-                let n: Int = message.withUnsafeBytes { raw in
-                    let base = raw.baseAddress! + offset
-                    let length = raw.count - offset
-                    if offset == 0 {
-                        return fds.withUnsafeBufferPointer {
-                            corral_send_with_fds(control, base, UInt(length), $0.baseAddress, Int32(fds.count))
-                        }
+        sending.withLock { _ in Self.send(message, fds: fds, on: control, timeoutMs: timeoutMs) }
+    }
+
+    /// Sends `message` on `control` (a stream socket) with `fds` attached to its first bytes.
+    static func send(_ message: [UInt8], fds: [Int32], on control: Int32, timeoutMs: Int = 5000) -> Bool {
+        let deadline = Posix.monotonicNanoseconds() + UInt64(timeoutMs) * 1_000_000
+        var offset = 0
+        while offset < message.count {
+            let now = Posix.monotonicNanoseconds()
+            guard now < deadline else { return false }
+            var p = pollfd(fd: control, events: Int16(POLLOUT), revents: 0)
+            let ready = poll(&p, 1, Int32((deadline - now) / 1_000_000) + 1)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0, p.revents & Int16(POLLOUT) != 0 else { return false }
+            let n: Int = message.withUnsafeBytes { raw in
+                let base = raw.baseAddress! + offset
+                let length = raw.count - offset
+                if offset == 0 {
+                    return fds.withUnsafeBufferPointer {
+                        corral_send_with_fds(control, base, UInt(length), $0.baseAddress, Int32(fds.count))
                     }
-                    let sent = Glibc.send(control, base, length, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-                    return sent < 0 ? -Int(errno) : sent
                 }
-                if n == -Int(EINTR) || n == -Int(EAGAIN) { continue }
-                guard n > 0 else { return false }
-                offset += n
+                let sent = Glibc.send(control, base, length, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                return sent < 0 ? -Int(errno) : sent
             }
-            return true
+            if n == -Int(EINTR) || n == -Int(EAGAIN) { continue }
+            guard n > 0 else { return false }
+            offset += n
         }
+        return true
     }
 }

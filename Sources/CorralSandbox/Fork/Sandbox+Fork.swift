@@ -162,11 +162,13 @@ extension Sandbox {
         // The jail parked in this identity's next cgroup takes the run; else a middle joins a new group and makes it now.
         let parked = server.takeParked(slot)
         let cgroup: JailCgroup
-        if let parked { cgroup = parked } else {
+        if let parked { cgroup = parked.cgroup } else {
             cgroup = try JailCgroup.create(in: cgroups, name: "\(getpid())-fork-\(ServiceSpawner.nextNumber())")
         }
         var owned: [Int32] = []
         var handedOver = false
+        // The parked middle's socket: once the run is sent (or not), the middle needs it no more.
+        defer { if let parked { close(parked.socket) } }
         defer {
             if !handedOver {
                 owned.forEach { close($0) }
@@ -174,7 +176,8 @@ extension Sandbox {
                 cgroup.remove()
             }
         }
-        try cgroup.apply(run.limits)
+        // A parked jail's group holds the template's limits: only what differs is written.
+        try cgroup.apply(run.limits, replacing: parked == nil ? nil : server.parkedLimits)
         // What the parked middle used while it waited is not the run's.
         if parked != nil { cgroup.resetCounters() }
         var procs: [Int32] = []
@@ -214,8 +217,14 @@ extension Sandbox {
         guard Posix.writeAll(memfd, try ForkServer.frame(request, payload: payload)) else {
             throw .system(call: "write", errno: errno, context: "a fork's request")
         }
-        let control = try ForkServer.frame(ZygoteRun(parked: parked == nil ? nil : slot, setup: ZygoteJailSetup(slot: slot, limits: server.parkedLimits)))
-        guard server.send(control, fds: [stdin.0, stdout.1, stderr.1, status.0, memfd] + procs) else {
+        let control = try ForkServer.frame(ZygoteRun(setup: ZygoteJailSetup(slot: slot, limits: server.parkedLimits)))
+        let runFDs = [stdin.0, stdout.1, stderr.1, status.0, memfd]
+        if let parked {
+            // Straight to the parked jail's middle (the zygote is not on a parked run's path).
+            guard ForkServer.send(control, fds: runFDs, on: parked.socket) else {
+                throw .invalidRequest("the fork-server's parked jail did not take the run (it is gone)")
+            }
+        } else if !server.send(control, fds: runFDs + procs) {
             server.markBroken()
             throw .invalidRequest("the fork-server's zygote did not take the run's request (it is replaced)")
         }

@@ -3,21 +3,30 @@
 /// It runs in a jail of its own as that jail's user-namespace root, keeps the namespace's
 /// capabilities and no filter, and never runs a run's code itself. It reads its configuration,
 /// imports the preloaded modules, says it waits (one NUL byte on stdout), then serves requests
-/// from its control socket (its stdin): a small JSON control header (which fork identity's parked
-/// middle takes it, if one) and the descriptors of the run: stdin, stdout, stderr, status socket,
-/// a memfd holding the run's request (argv, environment, files: the zygote never reads them, so
-/// no later fork inherits them), and the run's cgroup.procs files when no middle is parked.
+/// from its control socket (its stdin), each a small JSON header with descriptors:
 ///
-/// Each request forks a *middle* process, which moves itself into the run's cgroup (everything
-/// after is the run's), enters fresh mount, PID, network, IPC, UTS and cgroup namespaces and forks
-/// the run's *init* (PID 1 of the new namespace) and leaves. The init mounts a fresh /proc (its
-/// kernel knobs read-only again), fresh tmpfs /tmp, /dev/shm and workspace with the run's files,
-/// brings up loopback, sends the host a pidfd of itself (status kind 5) and forks the *program*,
-/// then reaps: the program's wait status goes to the host like a cold init's (`corral_status`),
-/// and the init's exit ends every process of the namespace. The program takes the run's stdio,
-/// closes every other descriptor, empties its capability bounding set, becomes the program's
-/// uid/gid, sets no_new_privs, the run's rlimits and the seccomp filter, reports STARTED, and only
-/// then runs the code with `_corral_run_main` (the language runner prepended to this source).
+/// - `park` (with the cgroup.procs files of a fork identity's next cgroup): it forks a *middle*
+///   that makes that run's jail ahead of the run, and answers `PARK` with the socket the middle
+///   waits on (the host sends the run there, straight), or `FAIL`.
+/// - `run` (with stdin, stdout, stderr, status socket, the memfd holding the run's request, and
+///   the cgroup.procs files of its new cgroup), when no jail was parked for it: a middle makes the
+///   jail now and serves the run at once.
+///
+/// The zygote never reads a run's bytes (argv, environment, files travel in the memfd), so no later
+/// fork inherits them. Making a jail (`prepare`, in the middle): join the run's cgroup (everything
+/// after is the run's), enter fresh mount, PID, network, IPC, UTS and cgroup namespaces, fork the
+/// *init* (PID 1 there), which mounts a fresh /proc, tmpfs /tmp, /dev/shm and workspace and its
+/// own devpts, brings up loopback, and makes a user namespace of its own that the middle maps to
+/// the run's identity (and then makes the kernel's knobs read-only); the init forks the *program*,
+/// which closes every descriptor, empties its capability bounding set, becomes the program's
+/// uid/gid with no_new_privs, and waits. Serving a run (`serve`, in the middle): resize the
+/// filesystems if the run's sizes differ, write its files, make the workspace read-only if asked,
+/// hand the run's descriptors to the init and leave. The init sends the host a pidfd of itself
+/// (status kind 5), waits for the middle's end and the host's go-ahead, hands the descriptors to
+/// the program and reaps: the program's wait status goes to the host like a cold init's
+/// (`corral_status`), and the init's exit ends every process of the namespace. The program takes
+/// the run's stdio, rlimits and seccomp filter, reports STARTED, and only then runs the code with
+/// `_corral_run_main` (the language runner prepended to this source).
 enum ZygoteProgram {
     /// The status kind a forked run's init sends with its pidfd (after corral_status_kind's 1–4).
     static let forkedStatusKind: Int32 = 5
@@ -107,7 +116,6 @@ def _corral_zygote():
             os.write(fd, b"0")  # into the run's cgroup (opened by the host): all that follows is the run's
             os.close(fd)
 
-    parked = {}  # fork identity -> the socket to a middle whose run jail waits ready for that identity's next run
 
     def pread_request(memfd, with_payload):
         """The run's request from its memfd (written by the host): JSON header, and the payload."""
@@ -115,31 +123,32 @@ def _corral_zygote():
         body = os.pread(memfd, header_length + (payload_length if with_payload else 0), 12)
         return json.loads(body[:header_length]), memoryview(body)[header_length:]
 
-    def park(slot, fds, setup):
-        """Forks a middle that makes the jail of `slot`'s next run now, off any run's path: it joins
-        the run's cgroup (on cgroup v1 a move waits out an RCU grace period, 5-20 ms on a quiet host),
-        makes its namespaces, init and filesystems, and the program process dropped to the run's uid.
-        None of it holds a byte of any run. The middle then waits for its run."""
-        mine, its = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        if os.fork() == 0:
-            try:
-                mine.close()
-                control.close()
-                for other in parked.values():
-                    other.close()
-                link = prepare(fds, setup, its)
-                _, _, _, run_fds = read_frame(its)
-                its.close()
-            except BaseException:
-                os._exit(0)  # its run (if one comes) fails to reach it and runs elsewhere
-            serve(link, run_fds, setup)
-        its.close()
-        for fd in fds:
-            os.close(fd)
-        old = parked.pop(slot, None)
-        if old is not None:
-            old.close()  # its middle reads EOF and leaves, and its jail with it
-        parked[slot] = mine
+    def park(fds, setup):
+        """Forks a middle that makes the jail of a fork identity's next run now, off any run's path:
+        it joins the run's cgroup (on cgroup v1 a move waits out an RCU grace period, 5-20 ms on a
+        quiet host), makes its namespaces, init and filesystems, and the program process dropped to
+        the run's uid. None of it holds a byte of any run. The middle then waits for its run on a
+        socket whose other end goes to the host (the run comes straight from there)."""
+        try:
+            mine, its = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            if os.fork() == 0:
+                try:
+                    mine.close()
+                    control.close()
+                    link = prepare(fds, setup, its)
+                    _, _, _, run_fds = read_frame(its)
+                    its.close()
+                except BaseException:
+                    os._exit(0)  # its run (if one comes) fails to reach it and runs elsewhere
+                serve(link, run_fds, setup)
+            its.close()
+        finally:
+            for fd in fds:
+                os.close(fd)  # the cgroup.procs files: the middle has its own
+        try:
+            socket.send_fds(control, [b"PARK"], [mine.fileno()])
+        finally:
+            mine.close()  # the host holds it now: when it closes it, the middle reads EOF and leaves
 
     def middle_now(fds, setup):
         """A run with no jail parked for it: its middle makes the jail now, then serves the run.
@@ -147,8 +156,6 @@ def _corral_zygote():
         status = fds[3]
         try:
             control.close()
-            for other in parked.values():
-                other.close()
             link = prepare(fds[5:], setup, None, inherited=fds[:5])
         except SetupError as e:
             report_to(status, SETUP_ERROR, e.errno, e.step)
@@ -327,13 +334,13 @@ def _corral_zygote():
             os._exit(0)  # no run: the parked jail was given up
         stdin, stdout, stderr, status, memfd = fds[:5]
         try:
+            with socket.socket(fileno=os.dup(status)) as s:
+                socket.send_fds(s, [struct.pack("<iiiiiiq", FORKED, 0, 0, 0, 0, 0, now())], [pidfd])
+            os.close(pidfd)
             # The middle leaves first: only the run's own processes count against its limits.
             while link.recv(16):
                 pass
             link.close()
-            with socket.socket(fileno=os.dup(status)) as s:
-                socket.send_fds(s, [struct.pack("<iiiiiiq", FORKED, 0, 0, 0, 0, 0, now())], [pidfd])
-            os.close(pidfd)
             # The host supervises this process from here (it has read its pid from the pidfd, which
             # a process that already ended no longer shows): then the program may run.
             if os.read(status, 1) != b"a":
@@ -439,23 +446,15 @@ def _corral_zygote():
         try:
             request = json.loads(body[:header_length])
             if "park" in request:
-                park(request["park"], fds, request["setup"])
-                fds = []
+                taken, fds = fds, []
+                try:
+                    park(taken, request["setup"])
+                except BaseException:
+                    control.send(b"FAIL")  # the host waits for an answer
                 continue
             if len(fds) < 5:
                 continue
-            slot = request.get("parked")
-            if slot is not None:
-                # The run goes to the middle parked in its cgroup, as it came.
-                waiting = parked.pop(slot, None)
-                try:
-                    if waiting is None:
-                        raise OSError(3, "no middle is parked for this fork identity")
-                    socket.send_fds(waiting, [head + body], fds)
-                finally:
-                    if waiting is not None:
-                        waiting.close()
-            elif os.fork() == 0:
+            if os.fork() == 0:
                 middle_now(fds, request["setup"])
         except BaseException as e:
             # A request the zygote cannot serve fails that run (the host runs it elsewhere), never the zygote.
