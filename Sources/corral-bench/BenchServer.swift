@@ -44,11 +44,12 @@ struct BenchServer {
         }
     }
 
-    /// VmRSS of the server plus every process below it (jail stubs, warm interpreters), in MB.
-    func treeRSSMB() -> (serverMB: Double, descendantsMB: Double, descendants: Int)? {
+    /// VmRSS of the server plus every process below it (jail stubs, warm interpreters), in MB, and
+    /// the PSS of all of them (shared pages counted once).
+    func treeRSSMB() -> (serverMB: Double, descendantsMB: Double, descendants: Int, treePSSMB: Double?)? {
         guard let own = server.memory() else { return nil }
         let children = server.descendantsRSS()
-        return (Double(own.rssKB) / 1024, Double(children.kb) / 1024, children.processes)
+        return (Double(own.rssKB) / 1024, Double(children.kb) / 1024, children.processes, server.treePSSKB().map { Double($0) / 1024 })
     }
 
     /// The body of `POST /v1/execute`.

@@ -168,32 +168,58 @@ final class ServerProcess: @unchecked Sendable {
         return (rss, field("VmHWM") ?? rss)
     }
 
+    /// PSS (`/proc/PID/smaps_rollup`) of the server and every process below it, in KiB: each
+    /// shared page counted once over all of them (forks of one zygote share most of theirs, which a
+    /// sum of RSS counts once per process).
+    func treePSSKB() -> Int? {
+        func pss(_ p: pid_t) -> Int? {
+            guard let text = try? String(contentsOfFile: "/proc/\(p)/smaps_rollup", encoding: .utf8) else { return nil }
+            return text.split(separator: "\n").first { $0.hasPrefix("Pss:") }
+                .flatMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first }
+                .flatMap { Int($0) }
+        }
+        guard let own = pss(pid) else { return nil }
+        return own + descendants().compactMap(pss).reduce(0, +)
+    }
+
     /// RSS of every descendant process (the sandbox's pooled jail stubs), in KiB, and how many.
     func descendantsRSS() -> (kb: Int, processes: Int) {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return (0, 0) }
-        var parent: [pid_t: pid_t] = [:]
-        var rss: [pid_t: Int] = [:]
+        let rss = Dictionary(uniqueKeysWithValues: processTable().map { ($0.pid, $0.rssKB) })
+        let below = descendants()
+        return (below.compactMap { rss[$0] }.reduce(0, +), below.count)
+    }
+
+    /// The processes below the server.
+    func descendants() -> [pid_t] {
+        let table = processTable()
+        let parent = Dictionary(uniqueKeysWithValues: table.map { ($0.pid, $0.ppid) })
+        var below: [pid_t] = []
+        for entry in table where entry.pid != pid {
+            var q = parent[entry.pid]
+            var depth = 0
+            while let current = q, current > 1, depth < 64 {
+                if current == pid { below.append(entry.pid); break }
+                q = parent[current]
+                depth += 1
+            }
+        }
+        return below
+    }
+
+    /// Every process's pid, parent and RSS (KiB) from /proc/PID/stat.
+    private func processTable() -> [(pid: pid_t, ppid: pid_t, rssKB: Int)] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         let pageKB = Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+        var table: [(pid: pid_t, ppid: pid_t, rssKB: Int)] = []
         for entry in entries {
             guard let p = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             // After "(comm)": state, ppid, … rss is field 24 of the line, index 21 here.
             guard fields.count > 21, let pp = pid_t(fields[1]), let pages = Int(fields[21]) else { continue }
-            parent[p] = pp
-            rss[p] = pages * pageKB
+            table.append((p, pp, pages * pageKB))
         }
-        var total = 0, count = 0
-        for (p, _) in parent where p != pid {
-            var q = parent[p]
-            var depth = 0
-            while let current = q, current > 1, depth < 64 {
-                if current == pid { total += rss[p] ?? 0; count += 1; break }
-                q = parent[current]
-                depth += 1
-            }
-        }
-        return (total, count)
+        return table
     }
 }
 
