@@ -88,8 +88,9 @@ enum ValidateBench {
             "validator p50 = the report's own duration_ms. Findings on the program: \(findings.isEmpty ? "none" : findings.map { "\($0.rule)@\($0.line)" }.joined(separator: ", ")) (is_safe \(details.isSafe)).",
             "Target (issue 5): p50 < \(Int(targetP50Ms)) ms — \(met ? "met" : "NOT MET") (p50 \(String(format: "%.2f", summary.p50)) ms).",
         ]
-        notes.append("warn overhead: \(options.iterations) executions per mode of a small Python program through Engine.execute (policy off / warn on warm analyzer workers / warn with a fresh analyzer jail), interleaved, distinct code per request (cache off); "
-            + "warn p50 \(String(format: "%+.2f", warn.overheadP50Ms)) ms vs off (target < \(String(format: "%.0f", warnTargetMs)) ms: \(warn.targetMet ? "met" : "NOT MET")), "
+        notes.append("warn overhead: \(options.iterations) executions per mode of a small Python program through Engine.execute (policy off / warn on warm analyzer workers / warn with a fresh analyzer jail, each run in a cold jail; then off / warn on `corral serve`'s default pools: Python's fork-server), interleaved, distinct code per request (cache off); "
+            + "with serve's pools warn p50 \(String(format: "%+.2f", warn.servedOverheadP50Ms)) ms vs off (target < \(String(format: "%.0f", warnTargetMs)) ms: \(warn.targetMet ? "met" : "NOT MET")); "
+            + "cold jails: warn p50 \(String(format: "%+.2f", warn.overheadP50Ms)) ms vs off, "
             + "fresh jail \(String(format: "%+.2f", warn.freshJailOverheadP50Ms)) ms; validator alone p50 \(String(format: "%.2f", warn.validationWorkerP50Ms)) ms warm vs \(String(format: "%.2f", warn.validationFreshJailP50Ms)) ms fresh."
             + (warn.failures > 0 ? " \(warn.failures) request(s) failed or fell back to patterns." : ""))
         if let firstProblem { notes.append("\(failures) validation(s) did not use the syntax tree: \(firstProblem)") }
