@@ -224,6 +224,9 @@ static int run_op(uint32_t op, struct arg *a, uint32_t argc, struct program *pro
     case CORRAL_OP_MKDIR:
         if (argc != 2) { errno = EINVAL; return -1; }
         return mkdir_p((char *)a[0].data, (mode_t)u64(a[1]));
+    case CORRAL_OP_CHOWN:
+        if (argc != 3) { errno = EINVAL; return -1; }
+        return lchown(a[0].data, (uid_t)u64(a[1]), (gid_t)u64(a[2]));
     case CORRAL_OP_TOUCH: {
         if (argc != 1) { errno = EINVAL; return -1; }
         int fd = open(a[0].data, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0444);

@@ -1,6 +1,8 @@
 @testable import CorralEngine
 import CorralPolicy
+import CorralRuntimes
 import CorralSandbox
+import CorralStore
 import CorralTestSupport
 import Glibc
 import Testing
@@ -11,14 +13,25 @@ import Testing
 @Suite("Policy modes", .serialized, .enabled(if: TestSupport.jailsAvailable))
 struct PolicyModeTests {
     static let dangerousPython = "import os; os.system(\"id\")"
+
+    /// A sandbox of these tests' own: its `jailsStarted` counts only their jails (other suites run
+    /// theirs at the same time on the shared one).
+    static let sandbox: Sandbox = {
+        do { return try Sandbox() } catch { fatalError("the sandbox cannot start on this host: \(error)") }
+    }()
+    static let runtime = Runtime(sandbox: sandbox)
+
+    static func engine(_ configuration: EngineConfiguration, validator: PolicyValidator? = nil) throws -> Engine {
+        try Engine(configuration: configuration, runtime: runtime, history: InMemoryHistoryStore(), validator: validator)
+    }
     /// A bash program with a critical finding (bash is analysed with patterns, in no jail).
     static let dangerousBash = "sudo id"
 
     /// Runs `request` and returns its response with the number of jails started meanwhile.
     func counted(_ engine: Engine, _ request: ExecuteRequest) async throws -> (ExecutionResponse, Int) {
-        let before = TestSupport.sandbox.jailsStarted
+        let before = Self.sandbox.jailsStarted
         let response = try await engine.execute(request)
-        return (response, TestSupport.sandbox.jailsStarted - before)
+        return (response, Self.sandbox.jailsStarted - before)
     }
 
     /// An engine whose analyzer starts in a fresh jail per validation (no warm workers), so that
@@ -26,7 +39,7 @@ struct PolicyModeTests {
     static func oneShot(_ mode: PolicyMode) throws -> Engine {
         var configuration = EngineFixtures.configuration(policyMode: mode)
         configuration.analyzerWorkers = nil
-        return try EngineFixtures.engine(configuration)
+        return try Self.engine(configuration)
     }
 
     @Test func offRunsWithoutAnalysis() async throws {
@@ -49,7 +62,7 @@ struct PolicyModeTests {
     /// Warm analyzer workers (the default): the first validation starts a worker, later ones start
     /// no jail but the program's; the worker dies with the engine's shutdown.
     @Test func warnOnWarmWorkersStartsOnlyTheProgramsJail() async throws {
-        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .warn))
+        let engine = try Self.engine(EngineFixtures.configuration(policyMode: .warn))
         let workers = try #require(try engine.policy.validator.get().workers)
         let (first, _) = try await counted(engine, .make("python", Self.dangerousPython))
         #expect(first.securityFindings?.contains { $0.severity >= .high } == true)
@@ -83,7 +96,7 @@ struct PolicyModeTests {
     }
 
     @Test func theProductionProfileIsStrictAndStrictModeFalseWarns() async throws {
-        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .off))
+        let engine = try Self.engine(EngineFixtures.configuration(policyMode: .off))
         let (refused, jails) = try await counted(engine, .make("bash", Self.dangerousBash) { $0.profile = "production" })
         #expect(refused.result.status == .securityViolation)
         #expect(jails == 0)
@@ -98,25 +111,25 @@ struct PolicyModeTests {
     /// leaves Python unchecked, so strict mode refuses even harmless code; warn mode still runs it.
     @Test func strictNeverRunsCodeItCouldNotCheck() async throws {
         let crippled = PolicyValidator(sandbox: nil, rules: try RuleBook.shipped())
-        let strict = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .strict), validator: crippled)
+        let strict = try Self.engine(EngineFixtures.configuration(policyMode: .strict), validator: crippled)
         let (refused, jails) = try await counted(strict, .make("python", "print(1)"))
         #expect(refused.result.status == .securityViolation)
         #expect(refused.result.errorMessage?.contains("could not be analysed") == true, "\(refused.result.errorMessage ?? "")")
         #expect(jails == 0)
-        let warn = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .warn), validator: crippled)
+        let warn = try Self.engine(EngineFixtures.configuration(policyMode: .warn), validator: crippled)
         #expect(try await warn.execute(.make("python", "print(1)")).result.status == .success)
     }
 
     /// Every source file of a multi-file program is checked, and the refusal names the file.
     @Test func everySourceFileIsChecked() async throws {
-        let engine = try EngineFixtures.engine(EngineFixtures.configuration(policyMode: .strict))
+        let engine = try Self.engine(EngineFixtures.configuration(policyMode: .strict))
         var options = ExecuteOptions()
         options.files = [JailFile(path: "main.sh", contents: Array("echo hi\n. ./helper.sh\n".utf8)),
                          JailFile(path: "helper.sh", contents: Array("sudo id\n".utf8))]
-        let before = TestSupport.sandbox.jailsStarted
+        let before = Self.sandbox.jailsStarted
         let response = try await engine.execute(.make("bash", ""), options: options)
         #expect(response.result.status == .securityViolation)
         #expect(response.result.errorMessage?.hasPrefix("helper.sh: strict mode:") == true, "\(response.result.errorMessage ?? "")")
-        #expect(TestSupport.sandbox.jailsStarted == before)
+        #expect(Self.sandbox.jailsStarted == before)
     }
 }

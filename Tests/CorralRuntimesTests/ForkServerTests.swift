@@ -24,9 +24,9 @@ struct ForkServerTests {
 
     /// Runs on a fork and checks the run was one.
     func forked(_ code: String, stdin: String = "", arguments: [String] = [], environment: [(key: String, value: String)] = [],
-                limits: ResourceLimits = ResourceLimits(), writableWorkspace: Bool = true,
+                limits: ResourceLimits = ResourceLimits(), writableWorkspace: Bool = true, files: [JailFile] = [],
                 sourceLocation: SourceLocation = #_sourceLocation) async -> (RunResult, JailHandle?) {
-        var request = RunRequest(language: "python", code: code, arguments: arguments, stdin: Array(stdin.utf8),
+        var request = RunRequest(language: "python", code: code, extraFiles: files, arguments: arguments, stdin: Array(stdin.utf8),
                                  environment: environment, limits: limits)
         request.writableWorkspace = writableWorkspace
         let box = HandleBox()
@@ -210,6 +210,41 @@ struct ForkServerTests {
         let (b, _) = await forked(code)
         #expect(a.status == .success && b.status == .success)
         #expect(a.stdout != b.stdout, "two forks drew the same numbers: \(a.stdout)")
+    }
+
+    @Test("a parked jail takes the run's own filesystem sizes, a read-only workspace and nested files, as a cold run has them")
+    func parkedJailTakesTheRunsShape() async {
+        let code = """
+        import os
+        def size(path):
+            st = os.statvfs(path)
+            return st.f_blocks * st.f_frsize // (1 << 20)
+        print(size("/tmp"), size("/dev/shm"), size("/workspace"))
+        try:
+            open("/workspace/new.txt", "w")
+            print("workspace writable")
+        except OSError as e:
+            print("workspace", e.strerror)
+        print([(p, os.stat(p).st_uid, oct(os.stat(p).st_mode & 0o777)) for p in ("sub", "sub/deeper", "sub/deeper/data.txt")])
+        print(open("sub/deeper/data.txt").read())
+        """
+        var limits = ResourceLimits()
+        limits.tmpMB = 24
+        limits.workspaceMB = 40
+        let files = [JailFile(path: "sub/deeper/data.txt", contents: Array("nested".utf8))]
+        for writable in [false, true] {
+            let (fork, _) = await forked(code, limits: limits, writableWorkspace: writable, files: files)
+            var request = RunRequest(language: "python", code: code, extraFiles: files, limits: limits)
+            request.writableWorkspace = writable
+            let cold = await Runtime(sandbox: TestSupport.sandbox).run(request)
+            #expect(fork.status == .success, "\(fork)")
+            #expect(fork.stdout.hasPrefix("24 24 40\n"), "\(fork.stdout)")
+            #expect(fork.stdout.contains(writable ? "workspace writable" : "workspace Read-only file system"), "\(fork.stdout)")
+            #expect(fork.stdout == cold.stdout, "fork: \(fork.stdout)\ncold: \(cold.stdout)")
+        }
+        // The next run of the identity has the template's sizes again.
+        let (after, _) = await forked("import os; st = os.statvfs('/tmp'); print(st.f_blocks * st.f_frsize // (1 << 20))")
+        #expect(after.stdout == "\(ResourceLimits().tmpMB)\n", "\(after.stdout)")
     }
 
     @Test("limits hold on a fork: memory, processes, wall time, output, file size")

@@ -43,6 +43,7 @@ enum corral_op {
     CORRAL_OP_WARM = 19,          // (none): after the program starts, wait for a hand-off spec (below)
     CORRAL_OP_KEEP_CAPS = 20,     // (none): the program keeps the namespace's capabilities (a fork-server's
                                   // zygote, which runs no user code and re-jails each fork: docs/fork-server.md)
+    CORRAL_OP_CHOWN = 21,         // path, uid(u64), gid(u64): lchown (a directory the run's files made)
 };
 
 // Warm jails. A spec with CORRAL_OP_WARM starts its program (an interpreter that then blocks

@@ -142,13 +142,20 @@ struct JailLayout {
     }
 
     /// The run's files in the workspace (after `pivot_root`), then the workspace made read-only if asked.
+    /// The directories the files need are the program's, as the files and the workspace are.
     private func workspaceFiles(_ files: [JailFile], writable: Bool, encoder e: inout SpecEncoder) {
+        var made: Set<String> = []
         for file in files {
-            let path = JailSpec.workspacePath + "/" + file.path
-            if let slash = path.lastIndex(of: "/"), path[..<slash] != JailSpec.workspacePath {
-                e.mkdir(String(path[..<slash]))
+            let components = file.path.split(separator: "/").dropLast()
+            var directory = JailSpec.workspacePath
+            for component in components {
+                directory += "/" + component
+                guard made.insert(directory).inserted else { continue }
+                e.mkdir(directory)
+                e.chown(directory, uid: programID, gid: programID)
             }
-            e.writeFile(path, file.contents, mode: file.executable ? 0o755 : 0o644, uid: programID, gid: programID)
+            e.writeFile(JailSpec.workspacePath + "/" + file.path, file.contents, mode: file.executable ? 0o755 : 0o644,
+                        uid: programID, gid: programID)
         }
         if !writable {
             e.remount(JailSpec.workspacePath, UInt(MS_RDONLY | MS_NOSUID | MS_NODEV))

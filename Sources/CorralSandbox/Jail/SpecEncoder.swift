@@ -59,6 +59,9 @@ extension SpecEncoder {
     mutating func mkdir(_ path: String, mode: UInt64 = 0o755) {
         append(CORRAL_OP_MKDIR, [.string(path), .number(mode)], describe: "mkdir \(path)")
     }
+    mutating func chown(_ path: String, uid: UInt32, gid: UInt32) {
+        append(CORRAL_OP_CHOWN, [.string(path), .number(UInt64(uid)), .number(UInt64(gid))], describe: "chown \(path)")
+    }
     mutating func touch(_ path: String) {
         append(CORRAL_OP_TOUCH, [.string(path)], describe: "create \(path)")
     }
