@@ -247,6 +247,16 @@ struct ForkServerTests {
         #expect(after.stdout == "\(ResourceLimits().tmpMB)\n", "\(after.stdout)")
     }
 
+    @Test("directories named alike in Unicode but not in bytes are two directories, on a fork as cold")
+    func directoriesAreBytes() async {
+        let code = "import os\nprint(sorted(ascii(p) for p in os.listdir('.') if os.path.isdir(p)), open('\\u00e9/x').read(), open('e\\u0301/y').read())"
+        let files = [JailFile(path: "\u{e9}/x", contents: Array("nfc".utf8)), JailFile(path: "e\u{301}/y", contents: Array("nfd".utf8))]
+        let (fork, _) = await forked(code, files: files)
+        let cold = await Runtime(sandbox: TestSupport.sandbox).run(RunRequest(language: "python", code: code, extraFiles: files))
+        #expect(fork.stdout == "[\"'\\\\xe9'\", \"'e\\\\u0301'\"] nfc nfd\n", "\(fork)")
+        #expect(cold.stdout == fork.stdout, "\(cold)")
+    }
+
     @Test("limits hold on a fork: memory, processes, wall time, output, file size")
     func limits() async {
         var limits = ResourceLimits()

@@ -102,7 +102,7 @@ public final class ForkServer: Sendable {
     /// (it waits, holding nothing of any run). A failure leaves the identity unparked: its next run
     /// joins a fresh cgroup and has its jail made on its own path.
     func park(_ index: Int) {
-        guard !hierarchy.isUnavailable else { return }
+        guard !hierarchy.isUnavailable, !retired.withLock({ $0 }) else { return }
         let name = "\(getpid())-fork-\(ServiceSpawner.nextNumber())"
         guard let cgroup = try? JailCgroup.create(in: hierarchy, name: name) else { return }
         // Limited from the start (the run's own limits replace what differs); unlimited, it is not parked.
@@ -124,10 +124,12 @@ public final class ForkServer: Sendable {
             return
         }
         // The zygote answers with the socket its middle waits on: the run goes there straight.
-        guard let socket = receiveParkedSocket() else {
+        let answer = receiveParkAnswer(index)
+        guard case .parked(let socket) = answer else {
             cgroup.killAll()
             cgroup.remove()
-            markBroken()
+            // A zygote that could not fork now may later; one that does not answer is replaced.
+            if case .broken = answer { markBroken() }
             return
         }
         let jail = ParkedJail(cgroup: cgroup, socket: socket)
@@ -140,25 +142,35 @@ public final class ForkServer: Sendable {
         replaced?.discard()
     }
 
-    /// The zygote's answer to a park request (`PARK` and the middle's socket, or `FAIL`), within
-    /// 5 s. Nil when it failed, did not answer, or sent something else.
-    private func receiveParkedSocket() -> Int32? {
+    enum ParkAnswer { case parked(Int32), failed, broken }
+
+    /// The zygote's answer to the park request of identity `index` within 5 s: `PARK` and the index
+    /// with the middle's socket, or `FAIL` and the index (it could not fork). No answer, or any other,
+    /// and the zygote is broken: its control stream can no longer be trusted to pair answers.
+    private func receiveParkAnswer(_ index: Int) -> ParkAnswer {
         var p = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
         var waited = 0
         while true {
             let ready = poll(&p, 1, 5000)
             if ready < 0 && errno == EINTR && waited < 5 { waited += 1; continue }
-            guard ready > 0 else { return nil }
+            guard ready > 0 else { return .broken }
             break
         }
-        var answer = [UInt8](repeating: 0, count: 4)
+        var answer = [UInt8](repeating: 0, count: 8)
         var fd: Int32 = -1
         let n = answer.withUnsafeMutableBytes { corral_recv_with_fd(control, $0.baseAddress, UInt($0.count), &fd) }
-        guard n == 4, answer == Array("PARK".utf8), fd >= 0 else {
+        let expected = withUnsafeBytes(of: UInt32(truncatingIfNeeded: index).littleEndian) { Array($0) }
+        guard n == 8, Array(answer[4...]) == expected else {
             if fd >= 0 { close(fd) }
-            return nil
+            return .broken
         }
-        return fd
+        switch (Array(answer[..<4]), fd >= 0) {
+        case (Array("PARK".utf8), true): return .parked(fd)
+        case (Array("FAIL".utf8), false): return .failed
+        default:
+            if fd >= 0 { close(fd) }
+            return .broken
+        }
     }
 
     /// The jail waiting for identity `index`'s run, if one does (taken: the run owns it).

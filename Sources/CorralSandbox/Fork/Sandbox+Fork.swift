@@ -116,9 +116,9 @@ extension Sandbox {
             server.returnIdentity(slot)
             return .fellBack(reason: "the fork-server's zygote is not running")
         }
-        let forked: JailStub
+        let forked: JailStub, cpuBaseline: UInt64
         do throws(SandboxError) {
-            forked = try await Self.onOwnThread { [self] () throws(SandboxError) -> JailStub in
+            (forked, cpuBaseline) = try await Self.onOwnThread { [self] () throws(SandboxError) -> (JailStub, UInt64) in
                 try fork(run, from: server, identity: slot)
             }
         } catch {
@@ -133,6 +133,7 @@ extension Sandbox {
         var supervisor = RunSupervisor(stub: forked, spec: SpecEncoder(), limits: run.limits, stdin: run.stdin,
                                        appliedLimits: run.limits)
         supervisor.forked = true
+        supervisor.cpuBaselineNanoseconds = cpuBaseline
         supervisor.onOutput = run.onOutput
         let (result, programStarted) = await supervise(supervisor, threadName: "corral-fork-\(forked.pid)")
         guard programStarted else {
@@ -156,8 +157,9 @@ extension Sandbox {
     }()
 
     /// Asks the zygote for a fork jailed for `run` and waits (≤ 5 s) for the fork's init to report
-    /// with its pidfd. Blocking: runs on a thread of its own.
-    private func fork(_ run: WarmRun, from server: ForkServer, identity slot: Int) throws(SandboxError) -> JailStub {
+    /// with its pidfd. Blocking: runs on a thread of its own. Also returns the CPU the run's group had
+    /// used before the run (its parked jail's making), which is not the run's.
+    private func fork(_ run: WarmRun, from server: ForkServer, identity slot: Int) throws(SandboxError) -> (JailStub, UInt64) {
         let number = server.runs.add(1, ordering: .relaxed).newValue
         // The jail parked in this identity's next cgroup takes the run; else a middle joins a new group and makes it now.
         let parked = server.takeParked(slot)
@@ -178,8 +180,9 @@ extension Sandbox {
         }
         // A parked jail's group holds the template's limits: only what differs is written.
         try cgroup.apply(run.limits, replacing: parked == nil ? nil : server.parkedLimits)
-        // What the parked middle used while it waited is not the run's.
-        if parked != nil { cgroup.resetCounters() }
+        // What making the parked jail used is not the run's: its peak memory starts afresh (v1; on
+        // v2 the peak cannot be reset and includes it), its CPU is counted from here.
+        if parked != nil { cgroup.resetPeakMemory() }
         var procs: [Int32] = []
         defer { procs.forEach { close($0) } }
         for dir in Set(cgroup.directories.values).sorted() where parked == nil {
@@ -219,6 +222,7 @@ extension Sandbox {
         }
         let control = try ForkServer.frame(ZygoteRun(setup: ZygoteJailSetup(slot: slot, limits: server.parkedLimits)))
         let runFDs = [stdin.0, stdout.1, stderr.1, status.0, memfd]
+        let cpuBaseline = parked == nil ? 0 : cgroup.cpuNanoseconds() ?? 0
         if let parked {
             // Straight to the parked jail's middle (the zygote is not on a parked run's path).
             guard ForkServer.send(control, fds: runFDs, on: parked.socket) else {
@@ -263,6 +267,15 @@ extension Sandbox {
             }
             throw .invalidRequest("the fork's init ended before it could be supervised")
         }
+        // The middle has gone, but the kernel counts it until it is reaped: the run's pids limit must
+        // see only the init and the program when the program starts.
+        let settled = Posix.monotonicNanoseconds() + 1_000_000_000
+        while let count = cgroup.processCount(), count > 2 {
+            guard Posix.monotonicNanoseconds() < settled else {
+                throw .invalidRequest("the fork's cgroup still counted \(count) processes 1 s after its middle left")
+            }
+            usleep(50)
+        }
         // The init waits for this before its program may run (and end, and take the init with it).
         var go: UInt8 = UInt8(ascii: "a")
         guard Glibc.send(status.1, &go, 1, Int32(MSG_NOSIGNAL)) == 1 else {
@@ -270,8 +283,8 @@ extension Sandbox {
         }
         _ = fcntl(status.1, F_SETFL, O_NONBLOCK)
         handedOver = true
-        return JailStub.forked(pid: pid, pidfd: pidfd, cgroup: cgroup, stdinWrite: stdin.1, stdoutRead: stdout.0,
-                               stderrRead: stderr.0, statusRead: status.1)
+        return (JailStub.forked(pid: pid, pidfd: pidfd, cgroup: cgroup, stdinWrite: stdin.1, stdoutRead: stdout.0,
+                                stderrRead: stderr.0, statusRead: status.1), cpuBaseline)
     }
 
     /// The host pid a pidfd refers to (`Pid:` of its fdinfo), nil when the process is gone.

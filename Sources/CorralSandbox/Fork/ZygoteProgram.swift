@@ -119,11 +119,22 @@ def _corral_zygote():
 
     def pread_request(memfd, with_payload):
         """The run's request from its memfd (written by the host): JSON header, and the payload."""
-        header_length, payload_length = struct.unpack("<IQ", os.pread(memfd, 12, 0))
-        body = os.pread(memfd, header_length + (payload_length if with_payload else 0), 12)
+        head = os.pread(memfd, 12, 0)
+        if len(head) != 12:
+            raise SetupError(STEP_OP, 5, "the run's request")
+        header_length, payload_length = struct.unpack("<IQ", head)
+        want = header_length + (payload_length if with_payload else 0)
+        parts, got = [], 0
+        while got < want:  # a read returns at most ~2 GiB
+            part = os.pread(memfd, want - got, 12 + got)
+            if not part:
+                raise SetupError(STEP_OP, 5, "the run's request")  # shorter than its header says
+            parts.append(part)
+            got += len(part)
+        body = b"".join(parts)
         return json.loads(body[:header_length]), memoryview(body)[header_length:]
 
-    def park(fds, setup):
+    def park(slot, fds, setup):
         """Forks a middle that makes the jail of a fork identity's next run now, off any run's path:
         it joins the run's cgroup (on cgroup v1 a move waits out an RCU grace period, 5-20 ms on a
         quiet host), makes its namespaces, init and filesystems, and the program process dropped to
@@ -140,13 +151,16 @@ def _corral_zygote():
                     its.close()
                 except BaseException:
                     os._exit(0)  # its run (if one comes) fails to reach it and runs elsewhere
-                serve(link, run_fds, setup)
+                try:
+                    serve(link, run_fds, setup)
+                finally:
+                    os._exit(126)  # never back into the zygote's loop
             its.close()
         finally:
             for fd in fds:
                 os.close(fd)  # the cgroup.procs files: the middle has its own
         try:
-            socket.send_fds(control, [b"PARK"], [mine.fileno()])
+            socket.send_fds(control, [b"PARK" + struct.pack("<I", slot)], [mine.fileno()])
         finally:
             mine.close()  # the host holds it now: when it closes it, the middle reads EOF and leaves
 
@@ -212,17 +226,22 @@ def _corral_zygote():
             raise SetupError(STEP_DROP, 1, "the run's program")
         return link
 
-    def makedirs(path, owner):
-        """Creates the missing directories of `path` (under the workspace), owned by the program."""
-        if os.path.isdir(path):
-            return
-        makedirs(os.path.dirname(path), owner)
-        os.mkdir(path, 0o755)
-        os.chown(path, owner, owner)
+    def makedirs(relative, owner):
+        """Creates the missing directories of `relative` under the workspace, owned by the program."""
+        path = config["workspace"]
+        for part in relative.split("/"):
+            path += "/" + part
+            try:
+                os.mkdir(path, 0o755)
+            except FileExistsError:
+                continue
+            os.chown(path, owner, owner, follow_symlinks=False)
 
     def serve(link, fds, setup):
         """In the middle, once the run came: its filesystems take its sizes and files; then the init
         and the program get its descriptors, and the middle leaves."""
+        if len(fds) < 5:
+            os._exit(0)  # not a run: the host sends five descriptors
         stdin, stdout, stderr, status, memfd = fds[:5]
         try:
             request, payload = pread_request(memfd, True)
@@ -239,7 +258,8 @@ def _corral_zygote():
                 if f["path"].startswith("/") or any(p in ("", ".", "..") for p in parts):
                     raise SetupError(STEP_OP, 22, "file name")  # the host refuses these first
                 path = ws + "/" + f["path"]
-                makedirs(os.path.dirname(path), program_id)
+                if "/" in f["path"]:
+                    makedirs(f["path"].rsplit("/", 1)[0], program_id)
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, f["mode"])
                 data = payload[offset:offset + f["size"]]
                 offset += f["size"]
@@ -303,7 +323,7 @@ def _corral_zygote():
         for name, value in config["user_caps"]:
             with open("/proc/sys/user/" + name, "w") as f:
                 f.write(value)
-        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        check(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), STEP_DROP, "non-dumpable")
         link.sendall(b"c")
         if link.recv(1) != b"r":
             os._exit(126)
@@ -448,14 +468,24 @@ def _corral_zygote():
             if "park" in request:
                 taken, fds = fds, []
                 try:
-                    park(taken, request["setup"])
+                    slot, setup = int(request["park"]), request["setup"]
                 except BaseException:
-                    control.send(b"FAIL")  # the host waits for an answer
+                    for fd in taken:
+                        os.close(fd)
+                    raise
+                try:
+                    park(slot, taken, setup)  # closes `taken` whatever happens
+                except BaseException:
+                    control.send(b"FAIL" + struct.pack("<I", slot))  # the host waits for an answer
                 continue
+            setup = request["setup"]
             if len(fds) < 5:
                 continue
             if os.fork() == 0:
-                middle_now(fds, request["setup"])
+                try:
+                    middle_now(fds, setup)
+                finally:
+                    os._exit(126)  # never back into the zygote's loop
         except BaseException as e:
             # A request the zygote cannot serve fails that run (the host runs it elsewhere), never the zygote.
             if len(fds) >= 4:

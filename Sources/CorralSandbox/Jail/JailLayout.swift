@@ -144,16 +144,18 @@ struct JailLayout {
     /// The run's files in the workspace (after `pivot_root`), then the workspace made read-only if asked.
     /// The directories the files need are the program's, as the files and the workspace are.
     private func workspaceFiles(_ files: [JailFile], writable: Bool, encoder e: inout SpecEncoder) {
-        var made: Set<String> = []
+        // Paths are compared and split as bytes, as the kernel does (never as `Character`s).
+        var made: Set<[UInt8]> = []
         for file in files {
-            let components = file.path.split(separator: "/").dropLast()
             var directory = JailSpec.workspacePath
-            for component in components {
+            var new: [String] = []
+            for component in file.path.pathParts().dropLast() {
                 directory += "/" + component
-                guard made.insert(directory).inserted else { continue }
-                e.mkdir(directory)
-                e.chown(directory, uid: programID, gid: programID)
+                if made.insert(Array(directory.utf8)).inserted { new.append(directory) }
             }
+            // One `mkdir -p` of the deepest new directory, then each new one becomes the program's.
+            if let deepest = new.last { e.mkdir(deepest) }
+            for directory in new { e.chown(directory, uid: programID, gid: programID) }
             e.writeFile(JailSpec.workspacePath + "/" + file.path, file.contents, mode: file.executable ? 0o755 : 0o644,
                         uid: programID, gid: programID)
         }

@@ -19,6 +19,8 @@ struct RunSupervisor {
     /// A fork-server's run (`Sandbox.run(_:forkingFrom:)`): the jail is set up already (no spec to
     /// write) and the run counts as begun only once its program has started.
     var forked = false
+    /// CPU the group had used before the run (a fork's parked jail was made in it): not the run's.
+    var cpuBaselineNanoseconds: UInt64 = 0
 
     init(stub: JailStub, spec: SpecEncoder, limits: ResourceLimits, stdin: [UInt8], warm: Bool = false,
          appliedLimits: ResourceLimits? = nil) {
@@ -71,7 +73,7 @@ struct RunSupervisor {
             stub.destroy()
             return (.internalError("could not apply limits: \(error)"), false)
         }
-        var cpuBaseline: UInt64 = 0
+        var cpuBaseline = cpuBaselineNanoseconds
         if warm {
             // What the waiting interpreter printed or used is not the run's.
             for fd in [stub.stdoutRead, stub.stderrRead] { discardPending(fd) }

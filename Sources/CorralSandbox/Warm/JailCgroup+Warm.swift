@@ -35,12 +35,21 @@ extension JailCgroup {
     /// Starts the peak-memory count afresh at what the group holds now, where the kernel allows it
     /// (v1; v2's `memory.peak` keeps the jail's whole life, which for a warm jail adds only the
     /// interpreter's start-up, which a cold run's peak includes too).
-    /// Starts the CPU and peak-memory counts afresh (v1; a fork-server's parked middle waited in
-    /// the group before its run).
-    func resetCounters() {
-        resetPeakMemory()
-        guard case .v1(let roots) = hierarchy, let acct = roots["cpuacct"] else { return }
-        try? Posix.writeFile(acct + "/" + name + "/cpuacct.usage", "0")
+    /// Processes the group counts now (its pids controller's count: a process counts until it is
+    /// reaped); nil without one.
+    func processCount() -> Int? {
+        let file: String
+        switch hierarchy {
+        case .v2:
+            guard let dir = directories["unified"] else { return nil }
+            file = dir + "/pids.current"
+        case .v1(let roots):
+            guard let pids = roots["pids"] else { return nil }
+            file = pids + "/" + name + "/pids.current"
+        case .unavailable:
+            return nil
+        }
+        return Posix.readFile(file).flatMap { Int($0.trimmingWhitespace) }
     }
 
     func resetPeakMemory() {
