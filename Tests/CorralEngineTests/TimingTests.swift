@@ -20,7 +20,7 @@ struct TimingTests {
         let queues = try responses.map { try #require($0.queueTimeMs) }.sorted()
         print("8 × sleep 0.2 on 2 workers: execution_time_ms \(executions.map { Int($0) }), queue_time_ms \(queues.map { Int($0) }), wall \(Int(wallMs)) ms")
         for response in responses {
-            #expect(response.result.status == .success)
+            #expect(response.result.status == .success, "\(response.result)")
             #expect((200...220).contains(response.result.executionTimeMs), "execution_time_ms \(response.result.executionTimeMs)")
         }
         // Four waves of two: two start at once, the others wait about 200, 400 and 600 ms.

@@ -18,7 +18,6 @@ final class StubPool: Sendable {
         var ready: [JailStub] = []
         var refilling = 0
         var closed = false
-        var counter = 0
         /// Stubs handed to runs that have not ended yet.
         var inUse = 0
         var lastRefillFailure: String?
@@ -33,13 +32,16 @@ final class StubPool: Sendable {
         self.spawner = spawner; self.hierarchy = hierarchy; self.identities = identities; self.targetSize = targetSize
     }
 
+    /// A jail's cgroup name: unique in the process, whichever sandbox (pool) makes it — two
+    /// sandboxes of one process numbering their own would make the same group twice.
+    static func nextCgroupName() -> String { "\(getpid())-\(ServiceSpawner.nextNumber())" }
+
     /// A ready stub, or a fresh one when the pool is empty.
     func acquire() async throws(SandboxError) -> JailStub {
-        let (pooled, name, dry) = state.withLock { s -> (JailStub?, String, Bool) in
-            s.counter += 1
+        let (pooled, dry) = state.withLock { s -> (JailStub?, Bool) in
             s.inUse += 1
             let stub = s.ready.popLast()
-            return (stub, "\(getpid())-\(s.counter)", s.ready.isEmpty)
+            return (stub, s.ready.isEmpty)
         }
         // Dry: the next caller would clone on its own path; refill now. Else wait for this run to end.
         if dry { refill() }
@@ -47,7 +49,7 @@ final class StubPool: Sendable {
         if let pooled {
             stub = pooled
         } else {
-            let hierarchy = self.hierarchy, identities = self.identities
+            let hierarchy = self.hierarchy, identities = self.identities, name = Self.nextCgroupName()
             do throws(SandboxError) {
                 stub = try await spawner.run { () throws(SandboxError) -> JailStub in
                     try JailStub.spawn(hierarchy: hierarchy, identities: identities, name: name)
@@ -76,8 +78,8 @@ final class StubPool: Sendable {
             guard !s.closed else { return [] }
             var names: [String] = []
             while s.ready.count + s.refilling < targetSize {
-                s.refilling += 1; s.counter += 1
-                names.append("\(getpid())-\(s.counter)")
+                s.refilling += 1
+                names.append(Self.nextCgroupName())
             }
             return names
         }
