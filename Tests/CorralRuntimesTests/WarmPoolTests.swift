@@ -232,10 +232,16 @@ struct WarmPoolTests {
         #expect(r.status == .success)
         #expect(r.executionTimeMs >= 200, "\(r.executionTimeMs)")
         #expect(r.executionTimeMs <= outside + 1, "reported \(r.executionTimeMs) ms, measured \(outside) ms from outside")
-        // A cold `pass` pays the interpreter's start; a warm one must not be charged for it.
-        let quick = await warm("python", "pass")
-        let cold = await TestSupport.runtime.run(RunRequest(language: "python", code: "pass"))
-        #expect(quick.cpuTimeMs < cold.cpuTimeMs, "warm \(quick.cpuTimeMs) ms of CPU, cold \(cold.cpuTimeMs) ms")
+        // A cold `pass` pays the interpreter's start; a warm one must not be charged for it. Medians
+        // of five each: one run's CPU figure moves by milliseconds on a busy 2-core host.
+        var warmCPU: [Double] = [], coldCPU: [Double] = []
+        for _ in 0..<5 {
+            warmCPU.append(await warm("python", "pass").cpuTimeMs)
+            coldCPU.append(await TestSupport.runtime.run(RunRequest(language: "python", code: "pass")).cpuTimeMs)
+        }
+        let warmMedian = warmCPU.sorted()[2], coldMedian = coldCPU.sorted()[2]
+        print("python pass, CPU ms: warm \(warmCPU.map { Int($0) }), cold \(coldCPU.map { Int($0) })")
+        #expect(warmMedian < coldMedian, "warm \(warmCPU) ms of CPU, cold \(coldCPU) ms")
     }
 
     @Test("a read-only workspace stays read-only on a warm jail; the run's files are there")
