@@ -15,6 +15,7 @@ extension Corral {
     /// `corral serve`: the execution service over HTTP on embedded defaults.
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Serve the execution API over HTTP.",
             // One paragraph per line: ArgumentParser wraps lines itself, so a line break inside a
             // sentence shows as a break in the middle of --help's text.

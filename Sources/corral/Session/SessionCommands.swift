@@ -24,7 +24,7 @@ struct SessionCommand: AsyncParsableCommand {
     }
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start a session; prints its id.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Start a session; prints its id.")
         @OptionGroup var server: ServerOptions
         @Option(help: "The session's language (default python).") var language: String?
         @Option(help: ArgumentHelp("A host directory to mount (under a root the server allows).", valueName: "DIR")) var mount: String?
@@ -52,6 +52,7 @@ struct SessionCommand: AsyncParsableCommand {
 
     struct Exec: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "exec",
             abstract: "Run a command in a session, its output as it comes; exits with the command's exit code.",
             discussion: "corral session exec ID -- make test   (the words after -- are joined into one bash command line)")
         @OptionGroup var server: ServerOptions
@@ -165,7 +166,7 @@ struct SessionCommand: AsyncParsableCommand {
     }
 
     struct Diff: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A shadow session's changes as a unified diff (binary files named).")
+        static let configuration = CommandConfiguration(commandName: "diff", abstract: "A shadow session's changes as a unified diff (binary files named).")
         @OptionGroup var server: ServerOptions
         @Argument(help: "The session's id.") var id: String
         @Argument(help: "Only this path (a directory: what is under it).") var path: String?
@@ -179,7 +180,7 @@ struct SessionCommand: AsyncParsableCommand {
     }
 
     struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a shadow session's changes back to its host directory (all, or the paths named).")
+        static let configuration = CommandConfiguration(commandName: "apply", abstract: "Write a shadow session's changes back to its host directory (all, or the paths named).")
         @OptionGroup var server: ServerOptions
         @Argument(help: "The session's id.") var id: String
         @Argument(help: "Only these paths.") var paths: [String] = []

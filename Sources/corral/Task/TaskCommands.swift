@@ -11,6 +11,7 @@ struct TaskCommand: AsyncParsableCommand {
 
     struct Submit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "submit",
             abstract: "Submit a task (a JSON file of steps, or - for stdin); prints its id.",
             discussion: """
                 The file is the body of POST /v1/tasks: {"steps": [{"tool": "shell", "command": "ls"}, …]}.
@@ -54,7 +55,7 @@ struct TaskCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A task's status and its steps.")
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "A task's status and its steps.")
         @OptionGroup var server: ServerOptions
         @Argument(help: "The task's id.") var id: String
         @Flag(help: "Print the task object as JSON.") var json = false
@@ -71,7 +72,7 @@ struct TaskCommand: AsyncParsableCommand {
     }
 
     struct Output: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Download a finished task's output.zip.")
+        static let configuration = CommandConfiguration(commandName: "output", abstract: "Download a finished task's output.zip.")
         @OptionGroup var server: ServerOptions
         @Argument(help: "The task's id.") var id: String
         @Option(name: .shortAndLong, help: "Where to write the zip (default ID.zip; - for stdout).") var output: String?
@@ -92,7 +93,7 @@ struct TaskCommand: AsyncParsableCommand {
     }
 
     struct Cancel: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a scheduled or running task.")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a scheduled or running task.")
         @OptionGroup var server: ServerOptions
         @Argument(help: "The task's id.") var id: String
 
