@@ -88,6 +88,9 @@ enum DesktopViewerSocket {
                             }
                             try await toJail.write(bytes)
                         }
+                    } catch let refused as RFBViewOnlyFilter.Refused {
+                        // Said to the viewer (noVNC shows the reason), never a relay that silently stops.
+                        try? await outbound.close(.policyViolation, reason: String("view-only: \(refused.reason)".utf8.prefix(120)) ?? "view-only")
                     } catch {}
                 }
                 await group.next()

@@ -50,8 +50,11 @@ struct RFBViewOnlyFilter {
                 case 4: length = 8; pass = false                                   // KeyEvent
                 case 5: length = 6; pass = false                                   // PointerEvent
                 case 6:                                                            // ClientCutText
+                    // Its length is an S32: negative is the Extended Clipboard form (noVNC sends its
+                    // capabilities so right after the handshake) with |length| bytes after the header.
                     guard need(8) else { break loop }
-                    let text = u32(at + 4)
+                    let signed = Int32(truncatingIfNeeded: u32(at + 4))
+                    let text = Int(signed.magnitude)
                     guard text <= Self.maxPending else { throw Refused(reason: "a clipboard message of \(text) bytes") }
                     length = 8 + text; pass = false
                 case 250: length = 4; pass = false                                 // xvp (shutdown, reboot)

@@ -1,4 +1,3 @@
-import Synchronization
 import CorralTestSupport
 import Foundation
 import HTTPTypes
@@ -107,6 +106,31 @@ struct DesktopViewerTests {
         }
     }
 
+    @Test("a view-only viewer that sends noVNC's extended-clipboard capabilities (a ClientCutText of length -8) keeps its connection and gets the screen")
+    func viewOnlyViewerWithExtendedClipboardGetsUpdates() async throws {
+        try await TestService(apiKeys: ["alice": Self.key]).live { client in
+            let port = try #require(client.port)
+            let id = try await client.createSession(["desktop": ["width": 320, "height": 200]], headers: Self.keyed)
+            let (_, _, link) = try await client.post("/v1/sessions/\(id)/desktop/url", json: ["mode": "view"], headers: Self.keyed)
+            let path = try #require(link["websocket_path"] as? String, "\(link)")
+            // After the handshake: the extended-clipboard capabilities noVNC sends, then a full update request.
+            // No SetEncodings, so the update is Raw: 320 × 200 × 4 bytes follow, far more than the server's init.
+            let received = try await LiveClient.onOwnThread { () throws -> Int in
+                let socket = try WebSocketClient(port: port, path: path)
+                guard socket.upgraded else { throw WebSocketError(socket.statusLine) }
+                _ = try Self.handshake(socket)
+                try socket.sendBinary([0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0])  // 32 bpp true colour
+                try socket.sendBinary([6, 0, 0, 0, 0xff, 0xff, 0xff, 0xf8, 0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00, 0x00])
+                try socket.sendBinary([3, 0, 0, 0, 0, 0, 1, 64, 0, 200])
+                var total = 0
+                while total < 256_000, let bytes = try socket.receiveBytes() { total += bytes.count }
+                return total
+            }
+            #expect(received >= 256_000, "a full 320×200 update reached the view-only viewer: \(received) bytes before the connection closed")
+            _ = try await client.execute(uri: "/v1/sessions/\(id)", method: .delete, headers: Self.keyed) { $0.status }
+        }
+    }
+
     /// The average colour of a region of a PNG (8-bit RGB or RGBA), decoded by Python's zlib.
     static func averageColour(_ png: String, x: Int, y: Int, width: Int, height: Int) -> [Double] {
         let script = """
@@ -144,19 +168,14 @@ struct DesktopViewerTests {
     @Test("headless Chromium opens the noVNC page through a signed link and shows the desktop: a region of its screenshot matches the session's own")
     func novncInChromium() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "chromium is not installed: run scripts/bootstrap")
-        // Up to two servers, one session and one page load each: on this 2-core VM a server's noVNC page
-        // sometimes shows noVNC's empty page however long it is watched, reloaded or given a new session
-        // (about 1 test run in 3 here; not explained yet): the second server must show the desktop.
-        let tries = Mutex<[String]>([])
-        for _ in 1...2 where !tries.withLock({ $0.contains { $0.hasPrefix("shown") } }) {
-            try await TestService(apiKeys: ["alice": Self.key]).live { client in
-                let outcome = try await Self.novncPageShowsDesktop(client)
-                tries.withLock { $0.append(outcome) }
-            }
+        // One server, one session, one page load. Before the view-only filter framed noVNC's
+        // extended-clipboard message (a negative ClientCutText length), about 1 load in 3 showed
+        // noVNC's empty page: the relay ended on the refusal, a race with the first screen update.
+        try await TestService(apiKeys: ["alice": Self.key]).live { client in
+            let outcome = try await Self.novncPageShowsDesktop(client)
+            print("noVNC page, average colour of the window's region: \(outcome)")
+            #expect(outcome.hasPrefix("shown"), "the page shows the desktop: \(outcome)")
         }
-        let all = tries.withLock { $0 }
-        print("noVNC page, average colour of the window's region per server: \(all)")
-        #expect(all.contains { $0.hasPrefix("shown") }, "the page shows the desktop: \(all)")
     }
 
     /// One session with a red window, one headless Chromium load of its signed noVNC link: "shown: …" when
