@@ -75,8 +75,24 @@ struct TaskRestartTests {
             let zip = try await Self.get(second.port, "/v1/tasks/\(id)/output.zip")
             #expect(String(decoding: zip, as: UTF8.self).contains("interrupted by a server restart"), "its archive holds its log")
         }
+        // A finished task's events after the restart are rebuilt from its record: resuming past any id
+        // still ends with task_finished; an id no stream sends is a 400, never a trap (Int.max + 1).
+        let rebuilt = try #require(finished.first)
+        for (query, header) in [("?last_event_id=2147483647", nil), ("", "2147483647"), ("", "9223372036854775807"), ("", "-1")] as [(String, String?)] {
+            var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(second.port)/v1/tasks/\(rebuilt)/events\(query)")))
+            if let header { request.setValue(header, forHTTPHeaderField: "Last-Event-ID") }
+            let (body, response) = try await URLSession.shared.data(for: request)
+            let code = (response as? HTTPURLResponse)?.statusCode ?? 0
+            let text = String(decoding: body, as: UTF8.self)
+            if header.map({ Int($0).map { $0 < 0 || $0 > Int(Int32.max) } ?? true }) ?? false {
+                #expect(code == 400 && text.contains("Last-Event-ID"), "\(header ?? ""): \(code) \(text.prefix(300))")
+            } else {
+                #expect(code == 200 && text.contains("event: task_finished") && !text.contains("event: step_started"),
+                        "\(query)\(header ?? ""): \(code) \(text.prefix(300))")
+            }
+        }
         let (status, reply) = try await second.post("/v1/tasks", ["steps": [["tool": "shell", "command": "true"]]])
-        #expect(status == 202, "the new server runs tasks: \(reply)")
+        #expect(status == 202, "the server is up after those and runs tasks: \(reply)")
     }
 
     static func get(_ port: Int, _ path: String) async throws -> Data {

@@ -179,6 +179,9 @@ extension Engine {
     /// The events of a task: replayed after `lastEventID`, then live until it ends.
     public func taskEvents(_ id: String, after lastEventID: Int, context: ExecutionContext) async throws(EngineError) -> AsyncStream<TaskEvent> {
         let info = try await task(id, context: context)
+        // A task's events count from 1 and are few: an id past Int32.max names none of them, and a
+        // rebuilt log numbers its last event after it (never Int.max + 1, whatever a caller sends).
+        let lastEventID = min(max(lastEventID, 0), Int(Int32.max))
         if let live = tasks.live(id) { return live.events.subscribe(after: lastEventID) }
         // A task of an earlier run of the server (or long finished): its events are rebuilt from its
         // record, without its output chunks. Their ids are not the original ones: a client resuming

@@ -57,10 +57,11 @@ extension CorralServer {
         }
         on(.taskEvents) { request, context, ctx in
             let id = try context.parameters.require("id")
-            var last = try Self.integer(request.uri.queryParameters.get("last_event_id"), name: "last_event_id", range: 0...Int(Int32.max)) ?? 0
+            let ids = 0...Int(Int32.max)
+            var last = try Self.integer(request.uri.queryParameters.get("last_event_id"), name: "last_event_id", range: ids) ?? 0
             if let name = HTTPField.Name("Last-Event-ID"), let header = request.headers[name] {
-                guard let value = Int(header.trimmingCharacters(in: .whitespaces)), value >= 0 else {
-                    throw APIError(.invalidRequest, "Last-Event-ID must be an event id (a whole number) the stream sent, got '\(header)'")
+                guard let value = Int(header.trimmingCharacters(in: .whitespaces)), ids.contains(value) else {
+                    throw APIError(.invalidRequest, "Last-Event-ID must be an event id the stream sent (a whole number from 0 to \(ids.upperBound)), got '\(header.prefix(40))'")
                 }
                 last = max(last, value)
             }
