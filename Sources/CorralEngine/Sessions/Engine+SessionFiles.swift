@@ -127,6 +127,9 @@ extension Engine {
         case .blocked(let paths):
             EngineError(.conflict, "the host directory holds a symlink or a file where these changes need a directory (never followed): "
                 + "\(paths.joined(separator: ", ")); nothing was applied")
+        case .tooDeep(let path):
+            EngineError(.conflict, "the session made directories more than \(WorkspaceFiles.maxDepth) levels deep (at '\(path.prefix(120))…'), "
+                + "deeper than Corral walks: remove or flatten them in the session")
         case .failed(let m): EngineError(.internalError, m)
         }
     }

@@ -46,8 +46,10 @@ extension Engine {
             let report = WorkspaceCopy.copy(source.files, to: fork.files.root, maxEntries: 1_000_000,
                                             maxBytes: source.limits.diskMb << 20, owner: fork.files.owner, symlinks: true)
             guard report.skipped.isEmpty else {
-                throw EngineError(.conflict, "the workspace could not be copied whole (left out: \(report.skipped.prefix(10).joined(separator: ", "))); "
-                    + "special files (FIFOs, sockets) cannot be forked: remove them and fork again")
+                let shown = report.skipped.prefix(10).map { $0.utf8.count > 200 ? String($0.prefix(200)) + "…" : $0 }
+                throw EngineError(.conflict, "the workspace could not be copied whole (left out: \(shown.joined(separator: ", "))); "
+                    + "special files (FIFOs, sockets) and directories more than \(WorkspaceFiles.maxDepth) levels deep cannot be forked: "
+                    + "remove them and fork again")
             }
             return
         }

@@ -149,7 +149,7 @@ public final class SessionWorkspace: Sendable {
         defer { close(fd) }
         if unlinkat(fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT { return }
         // Best effort: a directory that cannot go now goes at the next start-up (removeStale).
-        try? WorkspaceFiles.removeTree(fd, Array(name.utf8CString), path: path)
+        try? WorkspaceFiles.removeTree(fd, Array(name.utf8CString), path: path, depth: 1)
     }
 
     /// Wall-clock seconds since 1970.

@@ -34,6 +34,8 @@ public final class ShadowChanges: Sendable {
         /// The host directory holds a symlink or a file where a change needs a directory (never followed).
         case blocked([String])
         case notChanged([String])
+        /// The session made directories deeper than the host walks (`WorkspaceFiles.maxDepth`).
+        case tooDeep(String)
         case failed(String)
     }
 
@@ -47,11 +49,12 @@ public final class ShadowChanges: Sendable {
         guard hostFD >= 0 else { close(upperFD); throw .failed("the host directory \(host) cannot be opened (\(String(cString: strerror(errno))))") }
         defer { close(upperFD); close(hostFD) }
         var out: [Change] = []
-        try walk(upperFD, "", hostFD: hostFD, into: &out)
+        try walk(upperFD, "", depth: 1, hostFD: hostFD, into: &out)
         return out.sorted { $0.path < $1.path }
     }
 
-    private func walk(_ dirFD: Int32, _ prefix: String, hostFD: Int32, into out: inout [Change]) throws(Failure) {
+    private func walk(_ dirFD: Int32, _ prefix: String, depth: Int, hostFD: Int32, into out: inout [Change]) throws(Failure) {
+        guard depth <= WorkspaceFiles.maxDepth else { throw .tooDeep(prefix) }
         for name in Self.names(dirFD) {
             guard out.count < Self.maxChanges else { throw .tooMany }
             let path = prefix.isEmpty ? name : prefix + "/" + name
@@ -68,7 +71,7 @@ public final class ShadowChanges: Sendable {
                     let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard child >= 0 else { continue }
                     defer { close(child) }
-                    try walk(child, path, hostFD: hostFD, into: &out)
+                    try walk(child, path, depth: depth + 1, hostFD: hostFD, into: &out)
                     // Opaque: the session's directory hides the host's, so what only the host has is deleted.
                     if Self.isOpaque(dirFD, name) {
                         let hostDir = corral_open_beneath(hostFD, path, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
@@ -87,7 +90,7 @@ public final class ShadowChanges: Sendable {
                 let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard child >= 0 else { continue }
                 defer { close(child) }
-                try walkAdded(child, path, into: &out)
+                try walkAdded(child, path, depth: depth + 1, into: &out)
                 continue
             }
             guard let lower else { out.append(Change(path: path, kind: .added, type: Self.kind(st.st_mode))); continue }
@@ -105,7 +108,8 @@ public final class ShadowChanges: Sendable {
     }
 
     /// Everything under a directory the session created is added.
-    private func walkAdded(_ dirFD: Int32, _ prefix: String, into out: inout [Change]) throws(Failure) {
+    private func walkAdded(_ dirFD: Int32, _ prefix: String, depth: Int, into out: inout [Change]) throws(Failure) {
+        guard depth <= WorkspaceFiles.maxDepth else { throw .tooDeep(prefix) }
         for name in Self.names(dirFD) {
             guard out.count < Self.maxChanges else { throw .tooMany }
             var st = stat()
@@ -117,7 +121,7 @@ public final class ShadowChanges: Sendable {
                 let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard child >= 0 else { continue }
                 defer { close(child) }
-                try walkAdded(child, path, into: &out)
+                try walkAdded(child, path, depth: depth + 1, into: &out)
             }
         }
     }
@@ -292,7 +296,7 @@ public final class ShadowChanges: Sendable {
         defer { close(dirFD) }
         if unlinkat(dirFD, name, 0) == 0 || errno == ENOENT { return }
         guard errno == EISDIR else { throw .failed("cannot delete '\(path)': \(String(cString: strerror(errno)))") }
-        do throws(WorkspaceFiles.Failure) { try WorkspaceFiles.removeTree(dirFD, Array(name.utf8CString), path: path) } catch {
+        do throws(WorkspaceFiles.Failure) { try WorkspaceFiles.removeTree(dirFD, Array(name.utf8CString), path: path, depth: path.split(separator: "/").count) } catch {
             throw .failed("cannot delete '\(path)': \(error)")
         }
     }

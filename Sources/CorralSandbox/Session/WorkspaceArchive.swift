@@ -23,7 +23,9 @@ public struct WorkspaceArchive: Sendable {
         defer { close(fd) }
         var writer = ZipWriter()
         var skipped: [String] = []
-        try add(fd, prefix: "", writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries, sink: nil)
+        // Depth counts from the workspace: a subdirectory's archive stops where the whole one would.
+        try add(fd, prefix: "", depth: relative.split(separator: "/").count + 1, writer: &writer, skipped: &skipped,
+                maxBytes: maxBytes, maxEntries: maxEntries, sink: nil)
         return WorkspaceArchive(bytes: writer.finish(), skipped: skipped)
     }
 
@@ -37,14 +39,14 @@ public struct WorkspaceArchive: Sendable {
         var writer = ZipWriter()
         var skipped: [String] = []
         for (name, data) in extra { writer.add(name, data: data, mode: 0o100644) }
-        try add(fd, prefix: "", writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries, sink: output)
+        try add(fd, prefix: "", depth: 1, writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries, sink: output)
         let tail = writer.finish()
         guard Posix.writeAll(output, tail) else { throw .files(.system("cannot write the archive: \(String(cString: strerror(errno)))")) }
         return skipped
     }
 
-    private static func add(_ dirFD: Int32, prefix: String, writer: inout ZipWriter, skipped: inout [String], maxBytes: Int, maxEntries: Int,
-                            sink: Int32?) throws(Failure) {
+    private static func add(_ dirFD: Int32, prefix: String, depth: Int, writer: inout ZipWriter, skipped: inout [String], maxBytes: Int,
+                            maxEntries: Int, sink: Int32?) throws(Failure) {
         if let sink {
             // What is written so far goes out before the next directory's entries are read.
             guard Posix.writeAll(sink, writer.drain()) else { throw .files(.system("cannot write the archive: \(String(cString: strerror(errno)))")) }
@@ -56,11 +58,13 @@ public struct WorkspaceArchive: Sendable {
             guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
+                // Deeper than the host walks (WorkspaceFiles.maxDepth): left out whole, and named.
+                guard depth < WorkspaceFiles.maxDepth else { skipped.append(path); continue }
                 let child = corral_open_beneath(dirFD, name, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
                 guard child >= 0 else { skipped.append(path); continue }
                 defer { close(child) }
                 writer.add(path + "/", data: [], mode: UInt32(st.st_mode & 0o7777) | 0o40000)
-                try add(child, prefix: path, writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries, sink: sink)
+                try add(child, prefix: path, depth: depth + 1, writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries, sink: sink)
             case S_IFREG:
                 guard writer.dataBytes + Int(st.st_size) <= maxBytes else {
                     throw .tooLarge("the archive would hold more than \(maxBytes) bytes; archive a subdirectory or read files one by one")

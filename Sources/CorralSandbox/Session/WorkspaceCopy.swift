@@ -9,7 +9,8 @@ public enum WorkspaceCopy {
     public struct Report: Sendable, Equatable {
         public var files = 0
         public var bytes = 0
-        /// Paths left out: symlinks, special files, names the destination already holds, past the limits.
+        /// Paths left out: symlinks, special files, names the destination already holds, past the limits
+        /// (directories deeper than `WorkspaceFiles.maxDepth` are left out whole).
         public var skipped: [String] = []
     }
 
@@ -25,7 +26,7 @@ public enum WorkspaceCopy {
         let target = Glibc.open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
         defer { if source >= 0 { close(source) }; if target >= 0 { close(target) } }
         guard source >= 0, target >= 0 else { report.skipped.append("."); return report }
-        copyTree(source, target, prefix: "", reserved: reserved, report: &report, options)
+        copyTree(source, target, prefix: "", depth: 1, reserved: reserved, report: &report, options)
         return report
     }
 
@@ -36,7 +37,7 @@ public enum WorkspaceCopy {
         var symlinks: Bool
     }
 
-    private static func copyTree(_ from: Int32, _ to: Int32, prefix: String, reserved: Set<String>, report: inout Report, _ options: Options) {
+    private static func copyTree(_ from: Int32, _ to: Int32, prefix: String, depth: Int, reserved: Set<String>, report: inout Report, _ options: Options) {
         let maxEntries = options.maxEntries, maxBytes = options.maxBytes
         for name in ShadowChanges.names(from) {
             let path = prefix.isEmpty ? name : prefix + "/" + name
@@ -46,6 +47,7 @@ public enum WorkspaceCopy {
             guard fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
+                guard depth < WorkspaceFiles.maxDepth else { report.skipped.append(path); continue }
                 guard mkdirat(to, name, 0o755) == 0 || errno == EEXIST else { report.skipped.append(path); continue }
                 let child = corral_open_beneath(from, name, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
                 let made = openat(to, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -54,7 +56,7 @@ public enum WorkspaceCopy {
                 if let owner = options.owner { fchown(made, owner, owner) }
                 fchmod(made, mode_t(st.st_mode & 0o7777))
                 report.files += 1
-                copyTree(child, made, prefix: path, reserved: [], report: &report, options)
+                copyTree(child, made, prefix: path, depth: depth + 1, reserved: [], report: &report, options)
             case S_IFREG:
                 guard report.bytes + Int(st.st_size) <= maxBytes,
                       let data = ShadowChanges.readBeneath(from, name, limit: maxBytes - report.bytes) else { report.skipped.append(path); continue }

@@ -13,6 +13,12 @@ public struct WorkspaceFiles: Sendable {
     public let root: String
     public let owner: UInt32
 
+    /// How deep the host walks a tree the session wrote (removing, copying, archiving, listing
+    /// changes). Code in a jail makes 100,000 nested directories in a second; walked to the bottom,
+    /// that is a recursion deep enough to overflow a server thread's stack, with paths whose lengths
+    /// add up to gigabytes. Real trees (node_modules included) stay far below it.
+    public static let maxDepth = 256
+
     public init(root: String, owner: UInt32) { self.root = root; self.owner = owner }
 
     public enum Failure: Error, Sendable, Equatable {
@@ -207,12 +213,17 @@ public struct WorkspaceFiles: Sendable {
         defer { close(dirFD) }
         if unlinkat(dirFD, name, 0) == 0 { return }
         guard errno == EISDIR else { throw Self.failure(errno, relative) }
-        try Self.removeTree(dirFD, Array(name.utf8CString), path: relative)
+        try Self.removeTree(dirFD, Array(name.utf8CString), path: relative, depth: relative.split(separator: "/").count)
     }
 
     /// Removes a directory tree beneath `parentFD`. Names are kept as the bytes the kernel gave
-    /// (a name that is not UTF-8 must reach `unlinkat` as it is).
-    static func removeTree(_ parentFD: Int32, _ name: [CChar], path: String) throws(Failure) {
+    /// (a name that is not UTF-8 must reach `unlinkat` as it is). `depth`: the tree's own, in the
+    /// workspace; past `maxDepth` nothing more is removed and the caller is told how to.
+    static func removeTree(_ parentFD: Int32, _ name: [CChar], path: String, depth: Int) throws(Failure) {
+        guard depth <= maxDepth else {
+            throw .tooLarge("'\(path.prefix(120))…' is more than \(maxDepth) directories deep, deeper than the files API walks: "
+                + "remove it from inside the session (rm -rf)")
+        }
         let fd = corral_open_beneath(parentFD, name, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
         guard fd >= 0 else { throw failure(-fd, path) }
         guard let dir = fdopendir(fd) else { close(fd); throw .system("cannot list '\(path)'") }
@@ -223,7 +234,8 @@ public struct WorkspaceFiles: Sendable {
         }
         for child in children where unlinkat(dirfd(dir), child, 0) != 0 {
             let shown = path + "/" + String(decoding: child.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if errno == EISDIR { try removeTree(dirfd(dir), child, path: shown) } else { closedir(dir); throw failure(errno, shown) }
+            guard errno == EISDIR else { closedir(dir); throw failure(errno, shown) }
+            do throws(Failure) { try removeTree(dirfd(dir), child, path: shown, depth: depth + 1) } catch { closedir(dir); throw error }
         }
         closedir(dir)
         guard unlinkat(parentFD, name, AT_REMOVEDIR) == 0 else { throw failure(errno, path) }

@@ -344,6 +344,65 @@ struct SessionFilesAttackTests {
         }
     }
 
+    /// Python for a session: `depth` directories `d/d/d/…` (each in the last, by chdir: no path
+    /// grows), and `d/d/keep.txt` near the top.
+    static func deepTree(_ depth: Int) -> String {
+        "python3 -c \"import os; os.makedirs('d/d'); open('d/d/keep.txt', 'w').write('kept'); os.chdir('d/d'); "
+            + "[(os.mkdir('d'), os.chdir('d')) for _ in range(\(depth))]; print(\(depth) + 2, 'directories')\""
+    }
+
+    @Test("a tree 20,000 directories deep: the archive leaves what is past 256 levels out, fork and delete refuse saying why, a task ends with its files; the server stays up")
+    func deepTree() async throws {
+        try await TestService().live { client in
+            try await client.withSession(["disk_mb": 256]) { id in
+                let (_, made) = try await client.exec(id, Self.deepTree(20_000), extra: ["timeout_seconds": 60])
+                #expect(made["stdout"] as? String == "20002 directories\n", "\(made)")
+
+                let archive = try await client.attack(.get, "/v1/sessions/\(id)/archive")
+                #expect(archive.status == .ok, "archive: \(archive.status) \(archive.text.prefix(300))")
+                let entries = (Zip.entries(archive.bytes) ?? []).map(\.name)
+                #expect(entries.contains("d/d/keep.txt") && entries.count >= 256 && entries.count < 300,
+                        "the archive holds the top of the tree, not its bottom: \(entries.count) entries")
+
+                // A fork is the whole workspace or nothing.
+                let fork = try await client.attack(.post, "/v1/sessions/\(id)/fork", json: [:])
+                #expect(fork.status == .conflict && fork.message.contains("levels deep"), "fork: \(fork.status) \(fork.text.prefix(300))")
+
+                let removal = try await client.attack(.delete, files(id, "d"))
+                #expect(removal.status == .contentTooLarge && removal.message.contains("rm -rf"), "delete: \(removal.status) \(removal.text.prefix(300))")
+                #expect(try await client.attack(.get, "/healthz").status == .ok)
+            }
+            // A task's files are copied out at its end, whatever its steps made.
+            let task = try await client.submitTask(["steps": [["tool": "shell", "command": Self.deepTree(20_000)]]])
+            let finished = try await client.waitForTask(task, seconds: 120)
+            #expect(finished["status"] as? String == "completed", "\(finished)")
+            let zip = try await client.attack(.get, "/v1/tasks/\(task)/output.zip")
+            #expect(zip.status == .ok && StoredZip.entries(zip.bytes)["d/d/keep.txt"] == Array("kept".utf8), "output.zip: \(zip.status)")
+            #expect(try await client.attack(.get, "/healthz").status == .ok)
+        }
+    }
+
+    @Test("a shadow session's tree 20,000 directories deep: changes, diff and apply refuse with a 409 naming the depth, nothing is applied")
+    func shadowDeepTree() async throws {
+        let tree = try ShadowTree()
+        defer { tree.remove() }
+        let before = HostFS.snapshot(tree.project)
+        try await TestService { $0.sessions.allowedHostRoots = [tree.root] }.live { client in
+            try await client.withSession(["mount": ["host_path": tree.project, "mode": "shadow"], "disk_mb": 256]) { id in
+                let (_, made) = try await client.exec(id, Self.deepTree(20_000), extra: ["timeout_seconds": 60])
+                #expect(made["exit_code"] as? Int == 0, "\(made)")
+                for (method, uri, body) in [(HTTPRequest.Method.get, "changes", nil), (.get, "diff", nil), (.post, "apply", [:])]
+                    as [(HTTPRequest.Method, String, [String: Any]?)] {
+                    let reply = try await client.attack(method, "/v1/sessions/\(id)/\(uri)", json: body)
+                    #expect(reply.status == .conflict && reply.message.contains("levels deep"),
+                            "\(method) \(uri): \(reply.status) \(reply.text.prefix(300))")
+                }
+                #expect(HostFS.snapshot(tree.project) == before, "nothing was applied")
+                #expect(try await client.attack(.get, "/healthz").status == .ok)
+            }
+        }
+    }
+
     // MARK: - Shadow copies
 
     @Test("a shadow session's host directory is never written except by apply")
