@@ -39,6 +39,14 @@ struct JailCgroup: Sendable {
         }
     }
 
+    /// Whether the host has swap (`SwapTotal` in /proc/meminfo above 0); unreadable counts as yes.
+    static let hostHasSwap = swaps(meminfo: Posix.readFile("/proc/meminfo"))
+
+    static func swaps(meminfo: String?) -> Bool {
+        guard let line = meminfo?.split(separator: "\n").first(where: { $0.hasPrefix("SwapTotal:") }) else { return true }
+        return line.split(separator: " ").dropFirst().first.map { $0 != "0" } ?? true
+    }
+
     /// Writes `limits` into the group. `previous`: the limits the group holds already (a warm jail's
     /// template); only what differs is written, in an order the kernel accepts when raising (v1
     /// refuses a memory limit above the memory+swap one).
@@ -52,7 +60,16 @@ struct JailCgroup: Sendable {
             let dir = directories["unified"]!
             if memoryChanged {
                 try Posix.writeFile(dir + "/memory.max", memory)
-                if previous == nil { try? Posix.writeFile(dir + "/memory.swap.max", "0") }
+                if previous == nil {
+                    // No swap for a jail: its memory limit is its memory. Without the file (no swap
+                    // accounting) that holds only on a host without swap; elsewhere the jail refuses.
+                    if Posix.exists(dir + "/memory.swap.max") {
+                        try Posix.writeFile(dir + "/memory.swap.max", "0")
+                    } else if Self.hostHasSwap {
+                        throw .system(call: "open", errno: ENOENT, context: dir + "/memory.swap.max: this host swaps but cannot limit a "
+                            + "cgroup's swap, so a jail could exceed its memory limit in swap; enable swap accounting or turn swap off (corral doctor)")
+                    }
+                }
             }
             if processesChanged { try Posix.writeFile(dir + "/pids.max", String(limits.processes)) }
             if cpuChanged, Posix.exists(dir + "/cpu.max") {
@@ -68,8 +85,9 @@ struct JailCgroup: Sendable {
                 try Posix.writeFile(mem + "/memory.limit_in_bytes", memory)
                 if hasMemsw, !raising {
                     try Posix.writeFile(memsw, memory)
-                } else if !hasMemsw, previous == nil {
-                    try? Posix.writeFile(mem + "/memory.swappiness", "0")
+                } else if !hasMemsw, previous == nil, Self.hostHasSwap {
+                    // Without memsw, swappiness 0 keeps the group's anonymous memory out of swap.
+                    try Posix.writeFile(mem + "/memory.swappiness", "0")
                 }
                 // v1 charges socket buffers to no one unless the group's TCP account is limited; once it is,
                 // TCP and UDP buffers of the jail's sockets count against it (v2 charges them to memory.max).
