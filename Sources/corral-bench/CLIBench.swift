@@ -51,10 +51,13 @@ enum CLIBench {
         var corralBinary: String
         var comparisons: [Comparison]
         var versionP50Ms: Double?
+        /// What moving a jail into its cgroup costs on this host (`corral doctor`'s measure): on
+        /// cgroup v1 without favordynmods every `corral run` waits an RCU grace period for it.
+        var cgroupMove: CgroupMigrationCost
 
         enum CodingKeys: String, CodingKey {
             case comparisons
-            case corralBinary = "corral_binary", versionP50Ms = "corral_version_p50_ms"
+            case corralBinary = "corral_binary", versionP50Ms = "corral_version_p50_ms", cgroupMove = "cgroup_move"
         }
     }
 
@@ -119,6 +122,7 @@ enum CLIBench {
             results.append(BenchResult(workload: "process start", mode: "corral --version", summary: summary, failures: failures))
         }
 
+        let move = CgroupMigrationCost.measure(in: CgroupHierarchy.detect())
         let table = BenchTable(
             title: "overhead over bare (p50), target: corral run ≤ bubblewrap",
             header: ["workload", "bare p50 ms", "bwrap +ms", "corral run +ms", "target"],
@@ -134,11 +138,15 @@ enum CLIBench {
             "The bash row's Corral mode runs bash on a one-line script (`true`): bash's own start (~1 ms) is part of its overhead.",
             "Rounds of bare, bwrap, corral run in shuffled order, \(options.warmup) warm-up rounds first.",
         ]
+        notes.append("cgroup move (corral doctor): " + (move.idleMoveMs.map { String(format: "%.2f ms after an idle pause", $0) } ?? (move.note ?? "not measured"))
+            + "; favordynmods " + (move.favordynmodsMounts.isEmpty ? "off" : "on (\(move.favordynmodsMounts.joined(separator: ", ")))")
+            + (move.favordynmodsSupported ? "" : ", not supported by this kernel")
+            + ". On cgroup v1 without it each `corral run` waits 5-20 ms for the move; Corral never sets it (see corral doctor).")
         if versionRow { notes.append("corral --version: process start, dynamic loading and argument parsing only (no engine).") }
         if options.iterations < section.minimumIterations { notes.append("QUICK RUN: \(options.iterations) rounds; medians are rough.") }
         return BenchReport(section: section.name, machine: MachineInfo.current(), iterations: options.iterations,
                            warmup: options.warmup, results: results, notes: notes, tables: [table],
-                           details: Details(corralBinary: binary, comparisons: comparisons, versionP50Ms: versionP50.map { rounded($0) }),
+                           details: Details(corralBinary: binary, comparisons: comparisons, versionP50Ms: versionP50.map { rounded($0) }, cgroupMove: move),
                            failureMessages: failureMessages)
     }
 }
