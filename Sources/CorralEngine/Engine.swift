@@ -140,9 +140,15 @@ public final class Engine: Sendable {
             caller: context.caller, requestId: context.requestID))
         logger.info("executed", metadata: [
             "language": .string(prepared.language.name), "status": .string(result.status.rawValue),
-            "cached": .stringConvertible(result.cached ?? false), "run_ms": .stringConvertible(Int(runMs.rounded())),
-            "execution_ms": .stringConvertible(Int(result.executionTimeMs.rounded())),
+            "cached": .stringConvertible(result.cached ?? false), "run_ms": .string(Self.wholeMilliseconds(runMs)),
+            "execution_ms": .string(Self.wholeMilliseconds(result.executionTimeMs)),
         ])
+    }
+
+    /// A figure for the log, rounded; never a trap: a cached result's figures come from a shared
+    /// cache (Redis) that another instance, or whoever can write there, filled.
+    static func wholeMilliseconds(_ ms: Double) -> String {
+        Int(exactly: ms.rounded()).map(String.init) ?? "\(ms)"
     }
 
     /// Stops admitting and fails queued requests, kills the warm analyzer workers; then writes what history still holds
