@@ -138,10 +138,11 @@ enum CLIBench {
             "The bash row's Corral mode runs bash on a one-line script (`true`): bash's own start (~1 ms) is part of its overhead.",
             "Rounds of bare, bwrap, corral run in shuffled order, \(options.warmup) warm-up rounds first.",
         ]
-        notes.append("cgroup move (corral doctor): " + (move.idleMoveMs.map { String(format: "%.2f ms after an idle pause", $0) } ?? (move.note ?? "not measured"))
-            + "; favordynmods " + (move.favordynmodsMounts.isEmpty ? "off" : "on (\(move.favordynmodsMounts.joined(separator: ", ")))")
-            + (move.favordynmodsSupported ? "" : ", not supported by this kernel")
-            + ". On cgroup v1 without it each `corral run` waits 5-20 ms for the move; Corral never sets it (see corral doctor).")
+        notes.append("cgroup move (corral doctor's measure): " + (move.idleMoveMs.map { String(format: "%.2f ms after an idle pause", $0) } ?? (move.note ?? "not measured"))
+            + "; favordynmods in mount options: " + (move.favordynmodsMounts.isEmpty ? "none" : move.favordynmodsMounts.joined(separator: ", "))
+            + (move.favordynmodsSupported ? "" : " (not supported by this kernel)")
+            + ". On cgroup v1 a move waits an RCU grace period (5-20 ms, paid by every `corral run`) unless favordynmods was ever on "
+            + "since boot (Linux 6.18 keeps its per-process lock until reboot); Corral never sets it (see corral doctor).")
         if versionRow { notes.append("corral --version: process start, dynamic loading and argument parsing only (no engine).") }
         if options.iterations < section.minimumIterations { notes.append("QUICK RUN: \(options.iterations) rounds; medians are rough.") }
         return BenchReport(section: section.name, machine: MachineInfo.current(), iterations: options.iterations,
