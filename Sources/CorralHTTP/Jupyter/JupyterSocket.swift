@@ -111,27 +111,39 @@ struct WebSocketFrameReader: Sendable {
     private var fragmentOpcode: UInt8 = 0
     static let maxMessage = 64 << 20
 
+    /// Bytes of `pending` already read as frames. Frames are read from this offset and `pending` is
+    /// compacted once half of it is consumed: removing each frame from the front would move the rest
+    /// each time, quadratic in a read full of tiny frames (what a server in the session can send).
+    private var consumed = 0
+
     /// The next whole message in `pending`, or nil until more bytes come.
     mutating func next() throws -> Message? {
-        while pending.count >= 2 {
-            let fin = pending[0] & 0x80 != 0, opcode = pending[0] & 0x0f, masked = pending[1] & 0x80 != 0
-            var length = Int(pending[1] & 0x7f), offset = 2
+        defer {
+            if consumed > 0, consumed * 2 >= pending.count {
+                pending.removeFirst(consumed)
+                consumed = 0
+            }
+        }
+        while pending.count - consumed >= 2 {
+            let b = consumed, available = pending.count - consumed
+            let fin = pending[b] & 0x80 != 0, opcode = pending[b] & 0x0f, masked = pending[b + 1] & 0x80 != 0
+            var length = Int(pending[b + 1] & 0x7f), offset = 2
             if length == 126 {
-                guard pending.count >= 4 else { return nil }
-                length = Int(pending[2]) << 8 | Int(pending[3]); offset = 4
+                guard available >= 4 else { return nil }
+                length = Int(pending[b + 2]) << 8 | Int(pending[b + 3]); offset = 4
             } else if length == 127 {
-                guard pending.count >= 10 else { return nil }
+                guard available >= 10 else { return nil }
                 var big: UInt64 = 0
-                for byte in pending[2..<10] { big = big << 8 | UInt64(byte) }
+                for byte in pending[(b + 2)..<(b + 10)] { big = big << 8 | UInt64(byte) }
                 guard big <= UInt64(Self.maxMessage) else { throw Malformed() }
                 length = Int(big); offset = 10
             }
             let maskOffset = offset
             if masked { offset += 4 }
-            guard pending.count >= offset + length else { return nil }
-            var payload = Array(pending[offset..<(offset + length)])
-            if masked { for i in payload.indices { payload[i] ^= pending[maskOffset + i % 4] } }
-            pending.removeFirst(offset + length)
+            guard available >= offset + length else { return nil }
+            var payload = Array(pending[(b + offset)..<(b + offset + length)])
+            if masked { for i in payload.indices { payload[i] ^= pending[b + maskOffset + i % 4] } }
+            consumed += offset + length
             switch opcode {
             case 0x0:
                 fragments += payload

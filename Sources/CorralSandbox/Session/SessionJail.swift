@@ -191,18 +191,23 @@ public final class SessionJail: @unchecked Sendable {
                     traffic.withLock { $0.received += n }
                     if inbox.count > maxFrameBytes + 4 { break }
                 }
-                while inbox.count >= 4 {
-                    let length = Int(inbox[0]) << 24 | Int(inbox[1]) << 16 | Int(inbox[2]) << 8 | Int(inbox[3])
+                // Frames are taken from an offset and the inbox compacted once per read: removing each
+                // frame from the front would move the rest each time, quadratic in a pipe full of
+                // tiny frames (what the session's own code can write there, at host CPU).
+                var at = 0
+                while inbox.count - at >= 4 {
+                    let length = Int(inbox[at]) << 24 | Int(inbox[at + 1]) << 16 | Int(inbox[at + 2]) << 8 | Int(inbox[at + 3])
                     guard length <= maxFrameBytes else {
                         stub.kill()
                         return finish("the session agent sent a reply of \(length) bytes (at most \(maxFrameBytes)); the session was ended")
                     }
-                    guard inbox.count >= 4 + length else { break }
-                    let frame = Array(inbox[4..<(4 + length)])
-                    inbox.removeFirst(4 + length)
+                    guard inbox.count - at >= 4 + length else { break }
+                    let frame = Array(inbox[(at + 4)..<(at + 4 + length)])
+                    at += 4 + length
                     traffic.withLock { $0.frames += 1 }
                     handlers.withLock { $0?.frame }?(frame)
                 }
+                inbox.removeFirst(at)
                 if !open { return finish(describeEnd(stderrTail, "the session agent closed its output")) }
             }
             if fds[2].revents != 0 { return finish(describeEnd(stderrTail, "the session's jail ended")) }
