@@ -84,7 +84,8 @@ extension Engine {
 
     /// Ends a task: its files are collected, its session ends, its archive is written, its state saved.
     func finishTask(_ task: LiveTask, status: TaskStatus, error: String?, workspace session: Session?) async {
-        let copied = task.directory.copy(from: session.flatMap { $0.endReason == nil ? $0.files : nil })
+        let live = session.flatMap { $0.endReason == nil ? $0 : nil }
+        let copied = task.directory.copy(from: live?.files, maxBytes: live.map { $0.limits.diskMb << 20 })
         if let copied { task.directory.log(copied) }
         if let session {
             sessions.end(session, reason: "its task ended")

@@ -137,14 +137,16 @@ final class TaskDirectory: Sendable {
     }
 
     /// Copies the workspace's files in (not over the server's own files). Returns what was left
-    /// out (symlinks, special files, the reserved names), in words, or nil.
-    func copy(from workspace: WorkspaceFiles?) -> String? {
+    /// out (symlinks, special files, the reserved names), in words, or nil. `maxBytes`: the
+    /// workspace's own size (`disk_mb`): sparse files can claim more than the tmpfs holds (eight
+    /// `truncate -s 500M` take no space there) and would be written out dense on the host.
+    func copy(from workspace: WorkspaceFiles?, maxBytes: Int?) -> String? {
         guard let workspace else { return nil }
-        // No more than the archive can hold (a zip without its 64-bit extension).
+        // No more than the archive can hold (a zip without its 64-bit extension), nor the workspace.
         let report = WorkspaceCopy.copy(workspace, to: path, reserved: Self.reserved.union(written.withLock { $0 }), maxEntries: WorkspaceArchive.maxEntries - 16,
-                                        maxBytes: Self.maxArchiveBytes)
+                                        maxBytes: min(maxBytes ?? Self.maxArchiveBytes, Self.maxArchiveBytes))
         guard !report.skipped.isEmpty else { return nil }
-        return "left out of the task directory (symlinks, special files, the server's own names): "
+        return "left out of the task directory (symlinks, special files, the server's own names, what is past the task's disk_mb): "
             + report.skipped.prefix(20).joined(separator: ", ") + (report.skipped.count > 20 ? " and \(report.skipped.count - 20) more" : "")
     }
 

@@ -257,6 +257,24 @@ struct TaskRouteTests {
         }
     }
 
+    @Test("sparse files claiming 24 times the task's disk_mb reach the host only up to disk_mb; the log names what was left out")
+    func sparseFilesAreBoundedByDiskMb() async throws {
+        try await TestService().live { client in
+            // 24 files of 60 MiB (each under the per-file limit, disk_mb) that take no tmpfs space, in a 64 MiB workspace.
+            let id = try await client.submitTask(["disk_mb": 64, "steps": [["tool": "shell", "command":
+                "echo small > small.txt && for i in $(seq 24); do truncate -s 60M big-$i; done"]]])
+            let task = try await client.waitForTask(id, seconds: 120)
+            #expect(task["status"] as? String == "completed", "\(task)")
+            let directory = try #require(task["directory"] as? String)
+            let (_, du) = TestSupport.hostShell("du -sk --apparent-size '\(directory)' | cut -f1")
+            let kilobytes = Int(du.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            #expect(kilobytes >= 0 && kilobytes <= 65 * 1024, "the task directory holds \(kilobytes) KiB (disk_mb 64)")
+            #expect(try String(contentsOfFile: directory + "/small.txt", encoding: .utf8) == "small\n")
+            let log = try String(contentsOfFile: directory + "/agent.log", encoding: .utf8)
+            #expect(log.contains("left out") && log.contains("disk_mb"), "\(log.suffix(400))")
+        }
+    }
+
     @Test("memory.json keeps the last N actions and records how many it dropped")
     func memoryPruning() async throws {
         try await TestService(configure: { $0.tasks.memoryEntries = 2 }).live { client in
