@@ -144,11 +144,15 @@ extension Engine {
             do throws(WorkspaceFiles.Failure) { wanted = try WorkspaceFiles.normalise(path) } catch { throw SessionManager.engineError(error) }
             changes = changes.filter { $0.path == wanted || $0.path.hasPrefix(wanted + "/") }
         }
-        var diff = "", binary: [String] = []
+        var diff = "", binary: [String] = [], notDiffed: [String] = []
+        var lines = 0
         let limit = 4 << 20
         for change in changes where change.type == .file {
+            // One answer's budget: a session can change 100,000 files of 20,000 lines each.
+            guard diff.utf8.count <= Self.maxDiffBytes, lines <= Self.maxDiffLines else { notDiffed.append(change.path); continue }
             let (old, new) = shadow.contents(change.path, limit: limit)
             let oldBytes = change.kind == .added ? [] : old ?? [], newBytes = change.kind == .deleted ? [] : new ?? []
+            lines += oldBytes.count { $0 == 10 } + newBytes.count { $0 == 10 }
             guard Self.isText(oldBytes), Self.isText(newBytes) else {
                 binary.append(change.path)
                 diff += "Binary files a/\(change.path) and b/\(change.path) differ\n"
@@ -158,8 +162,17 @@ extension Engine {
                                      oldName: change.kind == .added ? "/dev/null" : "a/" + change.path,
                                      newName: change.kind == .deleted ? "/dev/null" : "b/" + change.path)
         }
+        if !notDiffed.isEmpty {
+            diff += "@@ \(notDiffed.count) more changed files not diffed (one answer holds at most \(Self.maxDiffBytes >> 20) MiB "
+                + "and \(Self.maxDiffLines) lines; ask with path=): \(notDiffed.prefix(20).joined(separator: ", "))"
+                + (notDiffed.count > 20 ? ", …" : "") + " @@\n"
+        }
         return DiffReport(diff: diff, binaryFiles: binary)
     }
+
+    /// The most one diff answer holds: bytes of diff text, and lines of the files compared.
+    static let maxDiffBytes = 64 << 20
+    static let maxDiffLines = 2_000_000
 
     static func isText(_ bytes: [UInt8]) -> Bool {
         !bytes.prefix(8192).contains(0) && String(validatingUTF8: bytes.map { CChar(bitPattern: $0) } + [0]) != nil

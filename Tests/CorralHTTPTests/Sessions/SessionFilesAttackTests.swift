@@ -382,6 +382,24 @@ struct SessionFilesAttackTests {
         }
     }
 
+    @Test("a diff of 120 changed files of 20,000 lines stops at its budget (2,000,000 lines), names the files it left, and answers")
+    func shadowDiffBudget() async throws {
+        let tree = try ShadowTree()
+        defer { tree.remove() }
+        try await TestService { $0.sessions.allowedHostRoots = [tree.root] }.live { client in
+            try await client.withSession(["mount": ["host_path": tree.project, "mode": "shadow"], "disk_mb": 256]) { id in
+                let (_, made) = try await client.exec(id, "mkdir big && seq 20000 > big/f && for i in $(seq 120); do cp big/f big/f$i; done",
+                                                     extra: ["timeout_seconds": 60])
+                #expect(made["exit_code"] as? Int == 0, "\(made)")
+                let reply = try await client.attack(.get, "/v1/sessions/\(id)/diff")
+                let diff = reply.json["diff"] as? String ?? ""
+                #expect(reply.status == .ok && diff.contains("more changed files not diffed"), "\(reply.status) \(diff.suffix(400))")
+                let one = try await client.attack(.get, "/v1/sessions/\(id)/diff?path=big/f7")
+                #expect(one.status == .ok && !(one.json["diff"] as? String ?? "").contains("not diffed ("), "one path is diffed whole: \(one.text.prefix(300))")
+            }
+        }
+    }
+
     @Test("a shadow session's tree 20,000 directories deep: changes, diff and apply refuse with a 409 naming the depth, nothing is applied")
     func shadowDeepTree() async throws {
         let tree = try ShadowTree()
