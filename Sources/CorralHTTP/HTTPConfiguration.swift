@@ -18,6 +18,9 @@ public struct HTTPConfiguration: Sendable {
 
     /// Where noVNC's page files are (Debian's `novnc`), served at `/v1/sessions/{id}/desktop/novnc/`.
     public var novncDirectory = "/usr/share/novnc"
+    /// How long a session's Jupyter has to answer one proxied HTTP request, whole (its REST calls
+    /// take milliseconds; long work runs over a kernel's WebSocket). Past it: 500 saying so.
+    public var jupyterAnswerSeconds = 120
     public init() {}
 
     public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }

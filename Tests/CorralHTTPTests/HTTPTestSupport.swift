@@ -18,7 +18,8 @@ struct TestService {
 
     init(workers: Int = 2, queue: Int = 64, apiKeys: [String: String] = [:], maxCodeBytes: Int = 1 << 20,
          maxBatchSize: Int = HTTPConfiguration().maxBatchSize, maxBodyBytes: Int = HTTPConfiguration().maxBodyBytes,
-         runtime: Runtime = TestSupport.runtime, configure: (inout EngineConfiguration) -> Void = { _ in }) throws {
+         runtime: Runtime = TestSupport.runtime, jupyterAnswerSeconds: Int = HTTPConfiguration().jupyterAnswerSeconds,
+         configure: (inout EngineConfiguration) -> Void = { _ in }) throws {
         var configuration = EngineConfiguration()
         configuration.workers = workers
         configuration.queueCapacity = queue
@@ -35,6 +36,7 @@ struct TestService {
         http.apiKeys = apiKeys
         http.maxBatchSize = maxBatchSize
         http.maxBodyBytes = maxBodyBytes
+        http.jupyterAnswerSeconds = jupyterAnswerSeconds
         server = CorralServer(engine: engine, http: http)
     }
 }

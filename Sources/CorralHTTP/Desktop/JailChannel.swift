@@ -20,4 +20,15 @@ enum JailChannel {
             throw error
         }
     }
+
+    /// Closes `channel` after `seconds` unless cancelled first; its value says whether it did. A
+    /// server in a session that never answers must not hold a request, a task and a descriptor
+    /// for the session's lifetime.
+    static func closing(_ channel: Bytes, after seconds: Int) -> Task<Bool, Never> {
+        Task {
+            do { try await Task.sleep(for: .seconds(seconds)) } catch { return false }
+            channel.channel.close(promise: nil)
+            return true
+        }
+    }
 }

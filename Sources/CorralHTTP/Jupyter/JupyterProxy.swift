@@ -25,7 +25,7 @@ extension CorralServer {
                 }
                 let connection: (server: JupyterServer, fd: Int32)
                 do throws(EngineError) { connection = try engine.jupyterConnection(id, context: ctx) } catch { throw APIError(error) }
-                return try await JupyterProxy.forward(request, body: body, to: connection)
+                return try await JupyterProxy.forward(request, body: body, to: connection, answerSeconds: http.jupyterAnswerSeconds)
             }
         }
     }
@@ -45,19 +45,31 @@ enum JupyterProxy {
     }
 
     /// One request over its own connection (HTTP/1.0: the answer ends when Jupyter closes it).
-    static func forward(_ request: Request, body: ByteBuffer, to connection: (server: JupyterServer, fd: Int32)) async throws -> Response {
+    static func forward(_ request: Request, body: ByteBuffer, to connection: (server: JupyterServer, fd: Int32), answerSeconds: Int) async throws -> Response {
         let target = request.head.path ?? request.uri.path
         let channel = try await JailChannel.wrap(connection.fd)
+        let deadline = JailChannel.closing(channel, after: answerSeconds)
         var answer: [UInt8] = []
-        try await channel.executeThenClose { inbound, outbound in
-            var out = ByteBuffer(string: head(request, target: target, token: connection.server.token, extra: ["Content-Length: \(body.readableBytes)"]))
-            out.writeImmutableBuffer(body)
-            try await outbound.write(out)
-            for try await chunk in inbound {
-                answer += chunk.readableBytesView
-                guard answer.count <= maxResponseBytes else { throw APIError(.payloadTooLarge, "Jupyter's answer is over \(maxResponseBytes) bytes") }
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                var out = ByteBuffer(string: head(request, target: target, token: connection.server.token, extra: ["Content-Length: \(body.readableBytes)"]))
+                out.writeImmutableBuffer(body)
+                try await outbound.write(out)
+                for try await chunk in inbound {
+                    answer += chunk.readableBytesView
+                    guard answer.count <= maxResponseBytes else { throw APIError(.payloadTooLarge, "Jupyter's answer is over \(maxResponseBytes) bytes") }
+                }
             }
+        } catch let error as APIError {
+            deadline.cancel()
+            throw error
+        } catch {
+            deadline.cancel()
+            if await deadline.value { throw APIError(.internalError, "Jupyter did not answer within \(answerSeconds) s") }
+            throw error
         }
+        deadline.cancel()
+        if await deadline.value { throw APIError(.internalError, "Jupyter did not answer within \(answerSeconds) s") }
         guard let end = answer.firstRange(of: [13, 10, 13, 10]) else {
             throw APIError(.internalError, "Jupyter closed the connection without a whole answer (\(answer.count) bytes)")
         }

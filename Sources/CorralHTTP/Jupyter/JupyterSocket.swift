@@ -10,6 +10,8 @@ import NIOCore
 /// WebSocket Corral opens inside the session (with Jupyter's token).
 enum JupyterSocket {
     typealias Handler = ProcessSocket.Handler
+    /// How long Jupyter has to answer a WebSocket upgrade.
+    static let handshakeSeconds = 30
 
     static func session(_ path: String) -> String? {
         let parts = (path.split(separator: "?", maxSplits: 1).first ?? "").split(separator: "/", omittingEmptySubsequences: false)
@@ -52,18 +54,23 @@ enum JupyterSocket {
             var reader = WebSocketFrameReader()
             var iterator = fromJail.makeAsyncIterator()
             var upgraded = false
-            while !upgraded, let chunk = try await iterator.next() {
-                reader.pending += chunk.readableBytesView
-                if let end = reader.pending.firstRange(of: [13, 10, 13, 10]) {
-                    let status = String(decoding: reader.pending[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n").first ?? ""
-                    guard status.contains(" 101 ") else {
-                        try? await outbound.close(.policyViolation, reason: String("Jupyter refused: \(status)".utf8.prefix(120)) ?? "Jupyter refused")
-                        return
+            do {
+                // A server in the session that never answers the upgrade must not hold this for the session's lifetime.
+                let deadline = JailChannel.closing(channel, after: Self.handshakeSeconds)
+                defer { deadline.cancel() }
+                while !upgraded, let chunk = try await iterator.next() {
+                    reader.pending += chunk.readableBytesView
+                    if let end = reader.pending.firstRange(of: [13, 10, 13, 10]) {
+                        let status = String(decoding: reader.pending[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n").first ?? ""
+                        guard status.contains(" 101 ") else {
+                            try? await outbound.close(.policyViolation, reason: String("Jupyter refused: \(status)".utf8.prefix(120)) ?? "Jupyter refused")
+                            return
+                        }
+                        reader.pending.removeFirst(end.upperBound)
+                        upgraded = true
                     }
-                    reader.pending.removeFirst(end.upperBound)
-                    upgraded = true
+                    guard reader.pending.count < 65536 else { return }
                 }
-                guard reader.pending.count < 65536 else { return }
             }
             guard upgraded else { return }
             // The client's messages go to Jupyter from a child task; Jupyter's come back on this one.

@@ -237,6 +237,27 @@ struct DesktopViewerTests {
 
 @Suite("Jupyter in sessions", .enabled(if: TestSupport.jailsAvailable), .serialized)
 struct JupyterProxyTests {
+    @Test("a Jupyter that accepts and never answers (stopped): the proxied request ends at its deadline with a 500 saying so, and the server goes on")
+    func silentJupyterIsCutOff() async throws {
+        try await TestService(apiKeys: ["alice": DesktopViewerTests.key], jupyterAnswerSeconds: 2).live { client in
+            let keyed = DesktopViewerTests.keyed
+            let id = try await client.createSession(["max_memory_mb": 512], headers: keyed)
+            let (started, _, report) = try await client.post("/v1/sessions/\(id)/jupyter", headers: keyed)
+            #expect(started == .ok, "\(report)")
+            // Jupyter stops (SIGSTOP): its port still accepts connections (the kernel completes them), nothing answers.
+            let (_, stopped) = try await client.exec(id, "pkill -STOP -f '[j]upyter' && echo stopped", headers: keyed)
+            #expect(stopped["stdout"] as? String == "stopped\n", "\(stopped)")
+            try await Task.sleep(nanoseconds: 500_000_000)
+            let start = Date()
+            let (status, _, reply, _) = try await client.get("/v1/sessions/\(id)/jupyter/api/status", headers: keyed)
+            let seconds = Date().timeIntervalSince(start)
+            #expect(status == .internalServerError && "\(reply)".contains("did not answer within 2 s"), "\(status) \(reply)")
+            #expect(seconds < 30, "the request ended at its deadline, not the session's: \(seconds) s")
+            let (health, _, _, _) = try await client.get("/healthz")
+            #expect(health == .ok)
+        }
+    }
+
     @Test("through Corral's proxy the REST API makes a kernel and a WebSocket execute of 1+1 answers 2; without the key it is refused; before the start a 409, an unknown session a 404")
     func kernelThroughTheProxy() async throws {
         try await TestService(apiKeys: ["alice": DesktopViewerTests.key]).live { client in
