@@ -56,9 +56,12 @@ extension Engine {
             task.update { $0.steps[step.index].status = .running; $0.steps[step.index].startedAt = Self.now }
             task.directory.log("step \(step.index + 1)/\(steps.count) started: \(Self.summary(step.input))")
             task.events.append("step_started", StepEvent(step: step.index, tool: step.tool, name: step.name))
-            await tasks.save(task)
+            await tasks.saveSoon(task)
 
-            let result = await runStep(step, in: session, task: task, timeout: step.input.timeoutSeconds ?? defaultTimeout)
+            // The task's steps share an output budget: this one may write what is left of it.
+            let outputLeft = max(1, min(configuration.defaultLimits.outputBytes, configuration.tasks.maxOutputBytes - task.outputBytes))
+            let result = await runStep(step, in: session, task: task, timeout: step.input.timeoutSeconds ?? defaultTimeout,
+                                       maxOutput: outputLeft)
             let cancelled = task.isCancelled
             let status: TaskStepStatus = cancelled ? .cancelled : result.result.status == .success ? .completed : .failed
             let finished = task.update { info -> TaskStepInfo in
@@ -71,7 +74,7 @@ extension Engine {
             task.directory.log("step \(step.index + 1)/\(steps.count) \(status.rawValue): \(result.result.status.rawValue)"
                 + (result.result.exitCode.map { ", exit code \($0)" } ?? "") + (result.result.errorMessage.map { ", \($0)" } ?? ""))
             task.events.append("step_finished", StepEvent(step: step.index, tool: step.tool, name: step.name, status: status, result: result))
-            await tasks.save(task)
+            await tasks.saveSoon(task)
             if status == .failed, !task.info.continueOnError {
                 failure = "step \(step.index + 1) (\(step.tool)) failed: \(result.result.errorMessage ?? result.result.status.rawValue)"
             }
@@ -153,7 +156,7 @@ extension Engine {
     }
 
     /// Runs a step; whatever goes wrong is its result (a step never throws).
-    private func runStep(_ step: TaskStepInfo, in session: Session, task: LiveTask, timeout: Double) async -> StepResult {
+    private func runStep(_ step: TaskStepInfo, in session: Session, task: LiveTask, timeout: Double, maxOutput: Int) async -> StepResult {
         let context = ExecutionContext(caller: TaskManager.sessionOwner)
         let id = "\(task.id)-\(step.index)"
         let started = DispatchTime.now().uptimeNanoseconds
@@ -174,7 +177,7 @@ extension Engine {
                 return StepResult(executionID: id, result: RunResult(status: .success, exitCode: 0, executionTimeMs: elapsed()))
             case "read_file":
                 let path = try Self.taskPath(input.path)
-                let limit = configuration.defaultLimits.outputBytes
+                let limit = maxOutput
                 do throws(WorkspaceFiles.Failure) {
                     let bytes = try session.files.read(path, limit: limit)
                     return StepResult(executionID: id, result: RunResult(status: .success, stdout: String(decoding: bytes, as: UTF8.self), exitCode: 0,
@@ -191,6 +194,7 @@ extension Engine {
                     request.language = input.codeLanguage
                 }
                 request.timeoutSeconds = timeout
+                request.maxOutputSize = maxOutput
                 let events = task.events, index = step.index
                 let outcome = try await exec(session.id, request, context: context) { chunk in
                     events.append("output", OutputEvent(step: index, stream: chunk.stream, text: chunk.text))

@@ -147,7 +147,8 @@ extension Engine {
     /// The caller's tasks, newest first.
     public func listTasks(status: TaskStatus?, limit: Int, offset: Int, context: ExecutionContext) async throws(EngineError) -> TaskList {
         let page: (rows: [TaskRow], total: Int)
-        do { page = try await tasks.store.tasks(TaskQuery(owner: Self.owner(context), status: status?.rawValue, limit: limit, offset: offset)) } catch {
+        do { page = try await tasks.store.tasks(TaskQuery(owner: Self.owner(context), status: status?.rawValue, limit: limit, offset: offset,
+                                                         maxBytes: configuration.tasks.maxPageBytes)) } catch {
             throw EngineError(.internalError, "the task store cannot be read: \(error)")
         }
         let infos = page.rows.compactMap { row -> TaskInfo? in

@@ -26,6 +26,8 @@ public final class TaskEventLog: Sendable {
     init(maxBytes: Int = 8 << 20) { self.maxBytes = maxBytes }
 
     var count: Int { state.withLock { $0.nextID - 1 } }
+    /// Bytes of the events kept for replay.
+    var keptBytes: Int { state.withLock { $0.bytes } }
 
     /// Appends an event (numbered next, or `id` when it is larger: a rebuilt log's last event).
     func append(_ name: String, _ data: some Encodable, id: Int? = nil) {

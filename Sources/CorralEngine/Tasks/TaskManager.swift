@@ -21,7 +21,14 @@ final class LiveTask: Sendable {
         state = Mutex(info)
     }
 
+    /// When the task was last saved (`DispatchTime` nanoseconds).
+    let lastSavedNs = Mutex<UInt64>(0)
+
     var info: TaskInfo { state.withLock { $0 } }
+    /// Output the results of its steps hold (stdout and stderr, UTF-8 bytes).
+    var outputBytes: Int {
+        state.withLock { info in info.steps.reduce(0) { $0 + ($1.result.map { $0.result.stdout.utf8.count + $0.result.stderr.utf8.count } ?? 0) } }
+    }
     func update<T>(_ change: (inout TaskInfo) -> T) -> T { state.withLock { change(&$0) } }
 
     var isCancelled: Bool { control.withLock { $0.cancelled } }
@@ -118,8 +125,12 @@ public final class TaskManager: Sendable {
         state.withLock { s in
             s.running -= 1
             s.recent.append(task.id)
-            while s.recent.count > Self.keptFinished {
+            // By count and by the bytes of their events (a late subscriber of an evicted task gets
+            // its events rebuilt from the store).
+            var bytes = s.recent.reduce(0) { $0 + (s.live[$1]?.events.keptBytes ?? 0) }
+            while s.recent.count > Self.keptFinished || (bytes > settings.maxFinishedEventBytes && !s.recent.isEmpty) {
                 let old = s.recent.removeFirst()
+                bytes -= s.live[old]?.events.keptBytes ?? 0
                 s.live[old] = nil
             }
         }
@@ -140,9 +151,23 @@ public final class TaskManager: Sendable {
     /// How many tasks wait ahead of `id`, nil when it is not waiting.
     func queuePosition(_ id: String) -> Int? { state.withLock { $0.queue.firstIndex { $0.id == id } } }
 
+    /// Saves `task`'s state at a step's start or end, unless it is large and was saved recently:
+    /// a second ago per MiB of its steps' output (the task's end and its other changes always
+    /// save). Each save encodes the whole task, up to tens of MB of JSON for 8 MiB of control
+    /// bytes: a large task saved at each of its steps is quadratic and held two cores for minutes.
+    func saveSoon(_ task: LiveTask) async {
+        let bytes = task.outputBytes
+        let interval = UInt64(max(1, bytes >> 20)) * 1_000_000_000
+        let due = bytes < Self.smallTaskBytes || DispatchTime.now().uptimeNanoseconds &- task.lastSavedNs.withLock { $0 } >= interval
+        if due { await save(task) }
+    }
+    /// Output below which a task is saved at every change.
+    static let smallTaskBytes = 256 << 10
+
     /// Saves `task`'s state; a failed write is logged and retried at the next change (the state
     /// in memory stays authoritative while the process lives).
     func save(_ task: LiveTask) async {
+        task.lastSavedNs.withLock { $0 = DispatchTime.now().uptimeNanoseconds }
         do { try await store.saveTask(try task.row()) } catch {
             logger.error("a task could not be saved", metadata: ["task_id": .string(task.id), "error": .string("\(error)")])
         }

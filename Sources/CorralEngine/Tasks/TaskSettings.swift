@@ -23,6 +23,16 @@ public struct TaskSettings: Sendable, Equatable {
     public var callbackBackoffSeconds: Double = 1
     /// Longest timeout a step may ask for, seconds.
     public var maxStepSeconds: Double = 3600
+    /// Output (stdout and stderr) the results of one task's steps hold together: a step may write at
+    /// most what is left, and at most `max_output_size`'s default. A task is kept whole in memory while
+    /// it runs and in each save: 100 steps of 1 MiB each (six times that as JSON, for control bytes)
+    /// would take gigabytes and minutes of encoding.
+    public var maxOutputBytes = 8 << 20
+    /// Bytes of task documents one page of `GET /v1/tasks` holds at most (it always holds one).
+    public var maxPageBytes = 32 << 20
+    /// Bytes of events kept for finished tasks' late subscribers, all tasks together; past it the
+    /// oldest are rebuilt from the store when asked (without their output chunks).
+    public var maxFinishedEventBytes = 64 << 20
 
     public init() {}
 }

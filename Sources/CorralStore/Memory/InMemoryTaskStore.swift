@@ -21,7 +21,7 @@ public actor InMemoryTaskStore: TaskStore {
 
     public func tasks(_ query: TaskQuery) async throws -> (rows: [TaskRow], total: Int) {
         let matching = newestFirst().map(\.row).filter { $0.owner == query.owner && (query.status == nil || $0.status == query.status) }
-        return (Array(matching.dropFirst(max(0, query.offset)).prefix(max(0, query.limit))), matching.count)
+        return (query.fitting(matching.dropFirst(max(0, query.offset)).prefix(max(0, query.limit))), matching.count)
     }
 
     public func unfinishedTasks() async throws -> [TaskRow] {

@@ -34,8 +34,19 @@ extension SQLiteHistoryStore: TaskStore {
         do {
             return try await reading { db in
                 let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tasks WHERE \(where_)", arguments: args) ?? 0
-                let rows = try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE \(where_) ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?",
-                                            arguments: args + [query.limit, query.offset]).map(TaskRow.init(row:))
+                // Sizes first, then the documents of the rows that fit: a page never reads more than its budget.
+                let sizes = try Row.fetchAll(db, sql: "SELECT task_id, length(document) AS size FROM tasks WHERE \(where_) ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?",
+                                             arguments: args + [query.limit, query.offset])
+                var rows: [TaskRow] = []
+                var bytes = 0
+                for size in sizes {
+                    let n: Int = size["size"] ?? 0
+                    if let maxBytes = query.maxBytes, !rows.isEmpty, bytes + n > maxBytes { break }
+                    bytes += n
+                    if let row = try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE task_id = ?", arguments: [size["task_id"] as String? ?? ""]) {
+                        rows.append(TaskRow(row: row))
+                    }
+                }
                 return (rows, total)
             }
         } catch {

@@ -25,8 +25,23 @@ public struct TaskQuery: Sendable, Equatable {
     public var status: String?
     public var limit: Int
     public var offset: Int
-    public init(owner: String, status: String? = nil, limit: Int = 50, offset: Int = 0) {
-        self.owner = owner; self.status = status; self.limit = limit; self.offset = offset
+    /// The page ends early once its documents would hold more than this many bytes (it always holds
+    /// at least one task): a page of 500 large tasks must not be read into memory at once.
+    public var maxBytes: Int?
+    public init(owner: String, status: String? = nil, limit: Int = 50, offset: Int = 0, maxBytes: Int? = nil) {
+        self.owner = owner; self.status = status; self.limit = limit; self.offset = offset; self.maxBytes = maxBytes
+    }
+
+    /// The first rows of `rows` that fit `maxBytes` (at least one).
+    public func fitting(_ rows: some Sequence<TaskRow>) -> [TaskRow] {
+        var kept: [TaskRow] = []
+        var bytes = 0
+        for row in rows {
+            if let maxBytes, !kept.isEmpty, bytes + row.document.count > maxBytes { break }
+            bytes += row.document.count
+            kept.append(row)
+        }
+        return kept
     }
 }
 
