@@ -46,34 +46,43 @@ enum ProcessSocket {
     static func serve(engine: Engine, session id: String, pid: Int, context: ExecutionContext,
                       inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let (messages, sink) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
+        let outbox = Outbox(sink) { try? await engine.detachSessionProcess(id, pid: pid, context: context) }
+        @Sendable func send(_ message: String) { outbox.send(message) }
         await withTaskGroup(of: Void.self) { group in
             // The process's output, then its end.
             group.addTask {
                 do throws(EngineError) {
                     let ended = try await engine.attachSessionProcess(id, pid: pid, context: context) { chunk in
-                        sink.yield(json(["type": "output", "stream": chunk.stream, "data": chunk.text]))
+                        send(json(["type": "output", "stream": chunk.stream, "data": chunk.text]))
                     }
                     if ended.status == "running" {
-                        sink.yield(json(["type": "detached", "message": "another connection took this process's output over"]))
+                        send(json(["type": "detached", "message": "another connection took this process's output over"]))
                     } else {
-                        sink.yield(json(["type": "exit", "exit_code": ended.exitCode as Any? ?? NSNull(), "signal": ended.signal as Any? ?? NSNull()]))
+                        send(json(["type": "exit", "exit_code": ended.exitCode as Any? ?? NSNull(), "signal": ended.signal as Any? ?? NSNull()]))
                     }
                 } catch {
-                    sink.yield(json(["type": "error", "message": error.message]))
+                    send(json(["type": "error", "message": error.message]))
                 }
                 sink.finish()
             }
             // Messages out, in order; the socket closes after the last one.
             group.addTask {
-                for await message in messages { try? await outbound.write(.text(message)) }
-                try? await outbound.close(.normalClosure, reason: "the process ended")
+                for await message in messages {
+                    try? await outbound.write(.text(message))
+                    outbox.backlog.written(message.utf8.count)
+                }
+                if outbox.tooSlow {
+                    try? await outbound.close(.policyViolation, reason: "the client read too slowly")
+                } else {
+                    try? await outbound.close(.normalClosure, reason: "the process ended")
+                }
             }
             // The client's input, until the process ends or the client goes; then the attach ends
             // (an agent thread must not wait on a process for a client that left).
             group.addTask {
                 do {
                     for try await message in inbound.messages(maxSize: 1 << 20) {
-                        if let reply = await handle(message, engine: engine, session: id, pid: pid, context: context) { sink.yield(reply) }
+                        if let reply = await handle(message, engine: engine, session: id, pid: pid, context: context) { send(reply) }
                     }
                 } catch {}
                 try? await engine.detachSessionProcess(id, pid: pid, context: context)
@@ -81,6 +90,34 @@ enum ProcessSocket {
             await group.next()
             await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// Messages for the client, in order. What the client has not read yet is bounded (a process
+    /// writes for as long as it runs): past the backlog the connection says why and closes
+    /// (`onTooSlow` ends the attach), and the process runs on.
+    final class Outbox: Sendable {
+        let backlog = Backlog()
+        private let sink: AsyncStream<String>.Continuation
+        private let closed = Mutex(false)
+        private let onTooSlow: @Sendable () async -> Void
+
+        init(_ sink: AsyncStream<String>.Continuation, onTooSlow: @escaping @Sendable () async -> Void) {
+            self.sink = sink
+            self.onTooSlow = onTooSlow
+        }
+
+        var tooSlow: Bool { closed.withLock { $0 } }
+
+        func send(_ message: String) {
+            if backlog.add(message.utf8.count) { sink.yield(message); return }
+            guard closed.withLock({ c in defer { c = true }; return !c }) else { return }
+            let notice = json(["type": "error", "message": "this connection read too slowly: \(backlog.limit >> 20) MiB of messages were waiting for it; connect again (the process runs on)"])
+            backlog.force(notice.utf8.count)
+            sink.yield(notice)
+            sink.finish()
+            let onTooSlow = self.onTooSlow
+            Task { await onTooSlow() }
         }
     }
 

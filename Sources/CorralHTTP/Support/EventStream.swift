@@ -11,13 +11,17 @@ enum EventStream {
         return text + "\n"
     }
 
-    /// A response that writes each frame as it comes, then ends.
-    static func response<S: AsyncSequence & Sendable>(_ frames: S) -> Response where S.Element == String {
+    /// A response that writes each frame as it comes, then ends; what it wrote is counted off
+    /// `backlog` (what the producer queued for this client).
+    static func response<S: AsyncSequence & Sendable>(_ frames: S, backlog: Backlog? = nil) -> Response where S.Element == String {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         let body = ResponseBody { writer in
-            for try await frame in frames { try await writer.write(ByteBuffer(string: frame)) }
+            for try await frame in frames {
+                try await writer.write(ByteBuffer(string: frame))
+                backlog?.written(frame.utf8.count)
+            }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)

@@ -16,6 +16,10 @@ enum StreamedCall {
     /// Runs `call`, giving it the output sink; answers with the event stream.
     static func respond(_ call: @escaping @Sendable (@escaping @Sendable (OutputChunk) -> Void) async throws(EngineError) -> any Encodable & Sendable) async throws -> Response {
         let (frames, sink) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
+        // Output events a client has not read yet are bounded: past the backlog they are dropped
+        // (the result event holds the whole output), so a client that does not read costs at most
+        // the backlog and the result.
+        let backlog = Backlog()
         let ready = Ready()
         let counter = Mutex(0)
         @Sendable func frame(_ event: String, _ value: some Encodable) -> String {
@@ -27,18 +31,27 @@ enum StreamedCall {
             do throws(EngineError) {
                 let value = try await call { chunk in
                     ready.open()
-                    sink.yield(frame("output", Chunk(stream: chunk.stream, text: chunk.text)))
+                    // Not even encoded when it would be dropped.
+                    guard backlog.waiting < backlog.limit else { return }
+                    let text = frame("output", Chunk(stream: chunk.stream, text: chunk.text))
+                    if backlog.add(text.utf8.count) { sink.yield(text) }
                 }
                 ready.open()
-                sink.yield(frame("result", AnyEncodable(value)))
+                let text = frame("result", AnyEncodable(value))
+                backlog.force(text.utf8.count)
+                sink.yield(text)
             } catch {
-                if !ready.fail(APIError(error)) { sink.yield(frame("error", ErrorEvent(code: error.code.rawValue, message: error.message))) }
+                if !ready.fail(APIError(error)) {
+                    let text = frame("error", ErrorEvent(code: error.code.rawValue, message: error.message))
+                    backlog.force(text.utf8.count)
+                    sink.yield(text)
+                }
             }
             sink.finish()
         }
         sink.onTermination = { _ in task.cancel() }
         try await ready.wait()
-        return EventStream.response(frames)
+        return EventStream.response(frames, backlog: backlog)
     }
 
     struct Chunk: Encodable { var stream: String; var text: String }

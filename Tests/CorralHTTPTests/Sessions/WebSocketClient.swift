@@ -7,6 +7,8 @@ final class WebSocketClient: @unchecked Sendable {
     private var pending: [UInt8] = []
     /// The handshake's status line (`HTTP/1.1 101 …` when upgraded).
     private(set) var statusLine = ""
+    /// The status code of the server's close frame, once it came.
+    private(set) var closeCode: Int?
 
     init(port: Int, path: String, headers: [String] = []) throws {
         fd = try LoopbackSocket.connect(port: port, timeoutSeconds: 30)
@@ -44,7 +46,9 @@ final class WebSocketClient: @unchecked Sendable {
                     pending.removeFirst(offset + length)
                     switch opcode {
                     case 0x1, 0x2: return payload
-                    case 0x8: return nil
+                    case 0x8:
+                        if payload.count >= 2 { closeCode = Int(payload[0]) << 8 | Int(payload[1]) }
+                        return nil
                     default: continue
                     }
                 }
@@ -79,7 +83,9 @@ final class WebSocketClient: @unchecked Sendable {
                     pending.removeFirst(offset + length)
                     switch opcode {
                     case 0x1: return String(decoding: payload, as: UTF8.self)
-                    case 0x8: return nil
+                    case 0x8:
+                        if payload.count >= 2 { closeCode = Int(payload[0]) << 8 | Int(payload[1]) }
+                        return nil
                     default: continue
                     }
                 }
