@@ -31,8 +31,9 @@ enum StreamedCall {
             do throws(EngineError) {
                 let value = try await call { chunk in
                     ready.open()
-                    // Not even encoded when it would be dropped.
-                    guard backlog.waiting < backlog.limit else { return }
+                    // Not even encoded when it would be dropped; its id is skipped all the same (a gap
+                    // in the ids shows the client where it missed output).
+                    guard backlog.waiting < backlog.limit else { counter.withLock { $0 += 1 }; return }
                     let text = frame("output", Chunk(stream: chunk.stream, text: chunk.text))
                     if backlog.add(text.utf8.count) { sink.yield(text) }
                 }

@@ -44,6 +44,7 @@ struct SlowClientTests {
             }
             let lines = String(decoding: raw.filter { $0 != 13 }, as: UTF8.self).split(separator: "\n")
             var names: [Substring] = []
+            let ids = lines.filter { $0.hasPrefix("id: ") }.compactMap { Int($0.dropFirst(4)) }
             var streamed = 0
             var result: [String: Any]?
             for (i, line) in lines.enumerated() where line.hasPrefix("event: ") {
@@ -58,6 +59,7 @@ struct SlowClientTests {
             #expect((answer["stdout"] as? String)?.utf8.count == total, "the result holds the whole output")
             #expect(answer["status"] as? String == "success")
             #expect(streamed > 0 && streamed < total * 2 / 3, "output events past the backlog were dropped: \(streamed) of \(total) bytes streamed")
+            #expect(ids == ids.sorted() && (ids.last ?? 0) > ids.count, "dropped events leave gaps in the ids: \(ids.count) ids up to \(ids.last ?? 0)")
         }
     }
 
