@@ -32,14 +32,42 @@ struct SessionJailTests {
             usleep(300_000)
             handlerDone.withLock { $0 = true }
         }
-        #expect(jail.send(Self.frame("one")))
+        #expect(jail.send(Self.frame("one")) == .queued)
         #expect(inHandler.wait(timeout: .now() + 30) == .success, "the echoed frame reached the handler")
         let pid = jail.pid
         jail.destroy()
         #expect(handlerDone.withLock { $0 }, "destroy() returned while the frame thread was still running")
         // Outside: the jail is gone.
         #expect(kill(pid, 0) != 0 && errno == ESRCH, "the jail's init is reaped")
-        #expect(!jail.send(Self.frame("late")), "a destroyed session takes no frames")
+        #expect(jail.send(Self.frame("late")) == .ended, "a destroyed session takes no frames")
+    }
+
+    @Test("an agent that reads nothing (stopped, as the session's own code can do) makes the host queue at most maxUnwrittenBytes of requests")
+    func unreadRequestsAreBounded() async throws {
+        var limits = ResourceLimits()
+        limits.processes = 8
+        // A program that never reads its stdin: what an agent stopped with SIGSTOP is.
+        let spec = JailSpec(arguments: ["/bin/sleep", "600"], environment: JailSpec.baseEnvironment, limits: limits)
+        let jail = try await TestSupport.sandbox.startSession(Sandbox.SessionSetup(spec: spec, workspace: .scratch, id: "unread-\(getpid())"),
+                                                              onFrame: { _ in }, onEnd: { _ in })
+        defer { jail.destroy() }
+        // One request larger than the bound is taken when none waits (an upload of its largest size).
+        let large = [UInt8](repeating: 7, count: SessionJail.maxUnwrittenBytes + 1000)
+        #expect(jail.send(large) == .queued)
+        guard case .full(let waiting) = jail.send(Self.frame("then")) else {
+            Issue.record("a second request was queued behind an unread request larger than the bound")
+            return
+        }
+        #expect(waiting > SessionJail.maxUnwrittenBytes - 128 * 1024, "the pipe took at most its capacity: \(waiting) bytes wait")
+        jail.destroy()
+        // Another session: small requests queue up to the bound, then are refused.
+        let other = try await TestSupport.sandbox.startSession(Sandbox.SessionSetup(spec: spec, workspace: .scratch, id: "unread2-\(getpid())"),
+                                                               onFrame: { _ in }, onEnd: { _ in })
+        defer { other.destroy() }
+        let megabyte = [UInt8](repeating: 1, count: 1 << 20)
+        var queued = 0
+        while other.send(megabyte) == .queued, queued < 1000 { queued += 1 }
+        #expect((90...97).contains(queued), "\(queued) requests of 1 MiB were queued (the bound is \(SessionJail.maxUnwrittenBytes >> 20) MiB)")
     }
 
     @Test("descriptors of many destroyed sessions are never read by their old threads")
@@ -48,7 +76,7 @@ struct SessionJailTests {
         // numbers just freed) and a byte is written into each: nobody but us may take it.
         for round in 0..<8 {
             let jail = try await Self.start(id: "reuse-\(getpid())-\(round)") { _ in }
-            #expect(jail.send(Self.frame("ping")))
+            #expect(jail.send(Self.frame("ping")) == .queued)
             jail.destroy()
             var pipes: [(Int32, Int32)] = []
             for _ in 0..<8 {

@@ -72,15 +72,18 @@ final class SessionAgent: Sendable {
         guard let data = try? JSONSerialization.data(withJSONObject: message) else {
             throw EngineError(.invalidRequest, "the request cannot be encoded as JSON")
         }
+        let refusal = Mutex<SessionJail.Sent?>(nil)
         let reply: [String: Any]? = await withCheckedContinuation { continuation in
-            let sent = state.withLock { s -> Bool in
+            let registered = state.withLock { s -> Bool in
                 guard s.ended == nil else { return false }
                 s.waiting[id] = continuation
                 s.listeners[id] = onOutput
                 return true
             }
-            guard sent, jail.send(Array(data)) else {
-                if sent { state.withLock { s in s.waiting.removeValue(forKey: id); s.listeners[id] = nil } }
+            let sent = registered ? jail.send(Array(data)) : .ended
+            guard sent == .queued else {
+                if registered { state.withLock { s in s.waiting.removeValue(forKey: id); s.listeners[id] = nil } }
+                refusal.withLock { $0 = sent }
                 continuation.resume(returning: nil)
                 return
             }
@@ -101,6 +104,10 @@ final class SessionAgent: Sendable {
                 return true
             }
             if !keep { timer.cancel() }
+        }
+        if case .full(let waiting) = refusal.withLock({ $0 }) {
+            throw EngineError(.limitReached, "the session has not read \(waiting >> 20) MiB of earlier requests (its agent is stopped or busy); retry once it has",
+                              retryAfterSeconds: 5)
         }
         guard let reply else { throw EngineError(.gone, "the session ended: \(endReason ?? "its jail is gone")") }
         if reply["ok"] as? Bool == true { return reply }

@@ -21,6 +21,12 @@ public final class SessionJail: @unchecked Sendable {
     let stub: JailStub
     let maxFrameBytes: Int
     private let outgoing = Mutex<[UInt8]>([])
+    /// Bytes sent and not yet written to the agent (queued, or taken by the loop and not written).
+    private let unwritten = Mutex(0)
+    /// Requests waiting for the agent, in bytes, at most (one request of any size is queued when
+    /// none waits): an agent that does not read (the session's own code can stop it: same uid)
+    /// must not make the host hold every later request, each up to `maxFrameBytes`.
+    public static let maxUnwrittenBytes = 96 << 20
     private let wake: (read: Int32, write: Int32)
     private let ended = Mutex<String?>(nil)
     private let destroyed = Mutex(false)
@@ -65,15 +71,31 @@ public final class SessionJail: @unchecked Sendable {
     /// Why the jail ended, once it has.
     public var endReason: String? { ended.withLock { $0 } }
 
-    /// Queues one frame for the program. False once the jail has ended.
+    /// What became of a frame given to `send`.
+    public enum Sent: Equatable, Sendable {
+        case queued
+        /// The jail has ended.
+        case ended
+        /// The agent has not read this many bytes of earlier requests (`maxUnwrittenBytes`).
+        case full(waiting: Int)
+    }
+
+    /// Queues one frame for the program.
     @discardableResult
-    public func send(_ payload: [UInt8]) -> Bool {
-        guard endReason == nil else { return false }
+    public func send(_ payload: [UInt8]) -> Sent {
+        guard endReason == nil else { return .ended }
+        let size = payload.count + 4
+        let waiting = unwritten.withLock { w -> Int? in
+            guard w == 0 || w + size <= Self.maxUnwrittenBytes else { return w }
+            w += size
+            return nil
+        }
+        if let waiting { return .full(waiting: waiting) }
         let n = UInt32(clamping: payload.count)
         outgoing.withLock { $0 += [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)] + payload }
         var one: UInt8 = 1
         _ = Glibc.write(wake.write, &one, 1)
-        return true
+        return .queued
     }
 
     /// Memory in use now and the processes alive, over the whole session (its cgroup).
@@ -178,7 +200,11 @@ public final class SessionJail: @unchecked Sendable {
             }
             if fds.count > 4, fds[4].revents != 0 {
                 let n = pending.withUnsafeBytes { Glibc.write(stub.stdinWrite, $0.baseAddress!, $0.count) }
-                if n > 0 { pending.removeFirst(n); traffic.withLock { $0.sent += n } }
+                if n > 0 {
+                    pending.removeFirst(n)
+                    traffic.withLock { $0.sent += n }
+                    unwritten.withLock { $0 -= n }
+                }
                 if n < 0 && errno != EAGAIN && errno != EINTR { return finish(describeEnd(stderrTail, "the session agent closed its input")) }
             }
             if fds[0].revents != 0 {
