@@ -10,6 +10,7 @@ extension Engine {
     /// path, so the parent read an index the child never wrote (0 again, or garbage) and trapped on
     /// `results[i]` or on the unwrap of an empty slot. That was the batch route's "Illegal instruction".
     public func executeBatch(_ requests: [ExecuteRequest], context: ExecutionContext = ExecutionContext()) async -> [Result<ExecutionResponse, EngineError>] {
+        if let refusal = batchRefusal(requests) { return requests.map { _ in .failure(refusal) } }
         let slots = BatchSlots(count: requests.count)
         await withTaskGroup(of: Void.self) { group in
             for (index, request) in requests.enumerated() {
@@ -20,6 +21,24 @@ extension Engine {
             }
         }
         return slots.results()
+    }
+
+    /// Why a batch cannot run as a whole, or nil. Its answer holds every item's output at once: the
+    /// items together may ask for the output one request may (`max_output_size`, the default for
+    /// an item without one), or for the default of each item when that is more. 64 items of 64 MiB
+    /// each would be 4 GiB held, 24 GB as JSON.
+    public func batchRefusal(_ requests: [ExecuteRequest]) -> EngineError? {
+        let maximum = configuration.maximumLimits.outputBytes, fallback = configuration.defaultLimits.outputBytes
+        let budget = max(maximum, requests.count.multipliedReportingOverflow(by: fallback).partialValue)
+        var asked = 0
+        for request in requests {
+            asked += min(max(request.maxOutputSize ?? fallback, 0), maximum + 1)
+            if asked > budget {
+                return EngineError(.invalidRequest, "a batch's items together may ask for at most \(budget) bytes of output (max_output_size, \(fallback) for an item without one): these ask for more; split the batch or lower max_output_size",
+                                   field: "max_output_size")
+            }
+        }
+        return nil
     }
 
     /// `execute` as a value: its response, or the reason it refused the request.

@@ -75,10 +75,13 @@ public struct Runtime: Sendable {
     }
 
     /// `base` with `overrides` applied in order: a key keeps its first position and takes its last value.
+    /// Linear in the entries (a position index by key): a request may carry tens of thousands.
     public static func merge(_ base: [(key: String, value: String)], _ overrides: [(key: String, value: String)]) -> [(key: String, value: String)] {
         var env: [(key: String, value: String)] = []
+        var position: [String: Int] = [:]
+        env.reserveCapacity(base.count + overrides.count)
         for (k, v) in base + overrides {
-            if let i = env.firstIndex(where: { $0.key == k }) { env[i].value = v } else { env.append((k, v)) }
+            if let i = position[k] { env[i].value = v } else { position[k] = env.count; env.append((k, v)) }
         }
         return env
     }

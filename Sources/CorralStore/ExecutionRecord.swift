@@ -35,12 +35,16 @@ public struct ExecutionRecord: Sendable, Codable, Equatable {
         self.caller = caller; self.requestId = requestId
     }
 
-    /// Keeps at most `outputLimit` bytes, cut at a character boundary.
+    /// Keeps at most `outputLimit` bytes, cut between two Unicode scalars (never inside a UTF-8
+    /// sequence). Not at a grapheme boundary: finding one walked the whole of a cluster per step,
+    /// and one "a" with 500,000 combining accents took seconds per stream.
     public static func truncate(_ s: String) -> String {
         guard s.utf8.count > outputLimit else { return s }
-        var end = s.utf8.index(s.utf8.startIndex, offsetBy: outputLimit)
-        while end > s.startIndex, !s.indices.contains(end) { end = s.utf8.index(before: end) }
-        return String(s[..<end])
+        var bytes = Array(s.utf8.prefix(outputLimit + 1))
+        var end = outputLimit
+        while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        bytes.removeSubrange(end...)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -49,6 +49,12 @@ struct BatchRouteTests {
             #expect(status == .badRequest, "\(body)")
             (status, _, body) = try await client.post("/v1/execute/batch", json: ["requests": "print(1)"])
             #expect(status == .badRequest, "\(body)")
+            // The items together ask for more output than one request may: refused whole, before any runs.
+            let big = (0..<3).map { _ in ["code": "print(1)", "language": "python", "max_output_size": 30 << 20] as [String: Any] }
+            (status, _, body) = try await client.post("/v1/execute/batch", json: ["requests": big])
+            #expect(status == .badRequest && errorMessage(body).contains("together may ask for at most"), "\(body)")
+            (status, _, body) = try await client.post("/v1/execute/batch", json: ["requests": Array(big.prefix(2))])
+            #expect(status == .ok, "two of them fit: \(body)")
             // Valid items still run.
             (status, _, body) = try await client.post("/v1/execute/batch", json: ["requests": [["code": "print(3)", "language": "python"]]])
             #expect(status == .ok && (body["results"] as? [[String: Any]])?.first?["stdout"] as? String == "3\n")

@@ -83,7 +83,14 @@ final class ValidationCache: Sendable {
 
     func get(_ key: ValidationKey) -> ValidationReport? { state.withLock { $0.entries[key] } }
 
+    /// A report or key larger than this is not kept: 2048 of them must stay small (a report's
+    /// findings quote the code's module names, a key holds the request's allow-list).
+    static let maxEntryBytes = 64 << 10
+
     func set(_ key: ValidationKey, _ report: ValidationReport) {
+        let bytes = report.findings.reduce(0) { $0 + $1.message.utf8.count } + report.imports.reduce(0) { $0 + $1.utf8.count }
+            + (key.options.authorizedImports ?? []).reduce(0) { $0 + $1.utf8.count }
+        guard bytes <= Self.maxEntryBytes else { return }
         state.withLock { s in
             if s.entries.updateValue(report, forKey: key) == nil { s.order.append(key) }
             if s.order.count > capacity { s.entries[s.order.removeFirst()] = nil }

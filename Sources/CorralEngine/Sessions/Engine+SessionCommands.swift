@@ -31,11 +31,9 @@ extension Engine {
         guard maxOutput >= 1, maxOutput <= configuration.maximumLimits.outputBytes else {
             throw EngineError(.invalidLimit, "max_output_size must be between 1 and \(configuration.maximumLimits.outputBytes) bytes", field: "max_output_size")
         }
-        var environment = session.environment
-        for (key, value) in (request.env ?? [:]).sorted(by: { $0.key < $1.key }) {
-            try SessionManager.checkEnvironment(key, value)
-            environment = Runtime.merge(environment, [(key, value)])
-        }
+        let overrides = (request.env ?? [:]).sorted(by: { $0.key < $1.key })
+        for (key, value) in overrides { try SessionManager.checkEnvironment(key, value) }
+        var environment = Runtime.merge(session.environment, overrides.map { (key: $0.key, value: $0.value) })
         let argv = try command(request, session: session, environment: &environment)
         let cwd = try Self.sessionPath(request.cwd)
         var message: [String: Any] = [

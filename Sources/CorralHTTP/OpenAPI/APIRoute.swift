@@ -57,7 +57,7 @@ public struct APIRoute: Sendable {
         return JSONSchema(["type": "object", "required": .array([.string("event"), .string("data")]), "properties": .object(properties)])
     }
     public static let executeBatch = APIRoute(method: .post, path: "/v1/execute/batch", operationID: "executeBatch",
-        summary: "Run many programs at once; results in request order, a refused item's error in its place.",
+        summary: "Run many programs at once; results in request order, a refused item's error in its place. The items' max_output_size together may be at most the maximum of one request (or the default per item, when that is more): else a 400.",
         requestSchema: "BatchRequest", responseSchema: "BatchResponse", errors: bodyErrors)
     public static let validate = APIRoute(method: .post, path: "/v1/validate", operationID: "validateCode",
         summary: "Statically analyse code without running it (seed 000 validate_code).",

@@ -33,6 +33,7 @@ extension CorralServer {
             guard !batch.requests.isEmpty, batch.requests.count <= http.maxBatchSize else {
                 throw APIError(.invalidRequest, "a batch holds 1 to \(http.maxBatchSize) requests, got \(batch.requests.count)")
             }
+            if let refusal = engine.batchRefusal(batch.requests) { throw APIError(refusal) }
             let results = await engine.executeBatch(batch.requests, context: ExecutionContext(caller: context.caller, requestID: context.requestID))
             return try JSONBody.response(BatchResponse(results: results))
         }

@@ -174,15 +174,21 @@ public final class SessionJail: @unchecked Sendable {
     private func loop() {
         var inbox: [UInt8] = []
         var stderrTail: [UInt8] = []
+        // Requests taken from the queue, written from `written` on: removing each write's bytes
+        // from the front would move the rest each time (quadratic in up to 96 MiB of requests).
         var pending: [UInt8] = []
+        var written = 0
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            if pending.isEmpty { pending = outgoing.withLock { q in defer { q = [] }; return q } }
+            if written == pending.count {
+                pending = outgoing.withLock { q in defer { q = [] }; return q }
+                written = 0
+            }
             var fds = [pollfd(fd: stub.stdoutRead, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stub.stderrRead, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stub.pidfd, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
-            if !pending.isEmpty { fds.append(pollfd(fd: stub.stdinWrite, events: Int16(POLLOUT), revents: 0)) }
+            if written < pending.count { fds.append(pollfd(fd: stub.stdinWrite, events: Int16(POLLOUT), revents: 0)) }
             if poll(&fds, nfds_t(fds.count), 1000) < 0 && errno != EINTR {
                 return finish("poll failed on the session's pipes (errno \(errno))")
             }
@@ -199,9 +205,9 @@ public final class SessionJail: @unchecked Sendable {
                 }
             }
             if fds.count > 4, fds[4].revents != 0 {
-                let n = pending.withUnsafeBytes { Glibc.write(stub.stdinWrite, $0.baseAddress!, $0.count) }
+                let n = pending.withUnsafeBytes { Glibc.write(stub.stdinWrite, $0.baseAddress! + written, $0.count - written) }
                 if n > 0 {
-                    pending.removeFirst(n)
+                    written += n
                     traffic.withLock { $0.sent += n }
                     unwritten.withLock { $0 -= n }
                 }

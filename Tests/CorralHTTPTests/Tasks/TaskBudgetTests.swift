@@ -20,7 +20,7 @@ struct TaskBudgetTests {
                 ["tool": "shell", "command": Self.megabyteOf],
                 ["tool": "shell", "command": Self.megabyteOf + " | tr '\\0' a"],
                 ["tool": "shell", "command": Self.megabyteOf],
-                ["tool": "shell", "command": "echo after | tee after.txt"],
+                ["tool": "shell", "command": "echo after > after.txt; cat after.txt"],
                 ["tool": "read_file", "path": "after.txt"],
             ]])
             let task = try await client.waitForTask(id, seconds: 120)
