@@ -70,6 +70,43 @@ struct SessionJailTests {
         #expect((90...97).contains(queued), "\(queued) requests of 1 MiB were queued (the bound is \(SessionJail.maxUnwrittenBytes >> 20) MiB)")
     }
 
+    @Test("a loopback connect to a listener whose backlog is full gives up within seconds (a blocking connect waits ~127 s)")
+    func connectToFullBacklog() async throws {
+        var limits = ResourceLimits()
+        limits.processes = 8
+        let script = """
+            import socket, time
+            full = socket.socket(); full.bind(("127.0.0.1", 7777)); full.listen(0)
+            filler = socket.create_connection(("127.0.0.1", 7777))
+            try:
+                socket.create_connection(("127.0.0.1", 7777), timeout=0.2)  # the one the backlog still takes
+            except OSError:
+                pass
+            fine = socket.socket(); fine.bind(("127.0.0.1", 7778)); fine.listen(16)
+            time.sleep(600)
+            """
+        let spec = JailSpec(arguments: ["/usr/bin/python3", "-c", script], environment: JailSpec.baseEnvironment, limits: limits)
+        let jail = try await TestSupport.sandbox.startSession(Sandbox.SessionSetup(spec: spec, workspace: .scratch, id: "backlog-\(getpid())"),
+                                                              onFrame: { _ in }, onEnd: { _ in })
+        defer { jail.destroy() }
+        // Its stdout is the frame channel (anything printed there reads as a frame's length): it
+        // is ready once its healthy port answers.
+        var healthy: Int32 = -1
+        for _ in 0..<100 {
+            if let fd = try? jail.connectLoopback(port: 7778) { healthy = fd; break }
+            usleep(100_000)
+        }
+        #expect(healthy >= 0, "a listener with room is reached")
+        if healthy >= 0 { close(healthy) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var refused: SandboxError?
+        do throws(SandboxError) { close(try jail.connectLoopback(port: 7777)) } catch { refused = error }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        #expect(refused != nil, "a full backlog is not a connection")
+        #expect(seconds < 10, "the connect gave up after \(seconds) s")
+        #expect("\(refused.map { "\($0)" } ?? "")".contains("no answer within"), "\(String(describing: refused))")
+    }
+
     @Test("descriptors of many destroyed sessions are never read by their old threads")
     func closedPipesAreNotReadByAnyone() async throws {
         // Each session is destroyed while its thread is live, then pipes are opened (they get the

@@ -48,9 +48,14 @@ private final class LoopbackConnectRequest: @unchecked Sendable {
 
     init(namespaceFD: Int32, port: UInt16) { self.namespaceFD = namespaceFD; self.port = port }
 
-    /// Runs on the dedicated thread, which exits right after. A loopback connect answers at once
-    /// (accepted into the backlog, or refused), so it is made blocking, then the socket is switched
-    /// to non-blocking for the event loop that takes it.
+    /// Longest a connect waits. A loopback connect is answered at once (accepted into the backlog,
+    /// or refused) unless the session's code listens with a full backlog: the kernel then drops the
+    /// SYN and a blocking connect waits out its retries (about 127 s) on the caller's thread.
+    static let connectTimeoutMs: Int32 = 3000
+
+    /// Runs on the dedicated thread, which exits right after. The socket is non-blocking from the
+    /// start (the event loop that takes it wants it so); the connect is waited for at most
+    /// `connectTimeoutMs`.
     func run() {
         // setns(2) is not exported by the Glibc module (it needs _GNU_SOURCE); glibc has had it since 2.14.
         typealias SetNamespace = @convention(c) (Int32, Int32) -> Int32
@@ -64,7 +69,7 @@ private final class LoopbackConnectRequest: @unchecked Sendable {
             failure = ("setns", errno)
             return
         }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else {
             failure = ("socket(AF_INET)", errno)
             return
@@ -76,16 +81,27 @@ private final class LoopbackConnectRequest: @unchecked Sendable {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else {
-            failure = ("connect", errno)
-            close(fd)
-            return
-        }
-        let flags = fcntl(fd, F_GETFL)
-        guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
-            failure = ("fcntl(O_NONBLOCK)", errno)
-            close(fd)
-            return
+        if connected != 0 {
+            guard errno == EINPROGRESS else {
+                failure = ("connect", errno)
+                close(fd)
+                return
+            }
+            var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            var ready: Int32
+            repeat { ready = poll(&entry, 1, Self.connectTimeoutMs) } while ready < 0 && errno == EINTR
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            if ready == 0 {
+                error = ETIMEDOUT
+            } else if ready < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 {
+                error = errno
+            }
+            guard error == 0 else {
+                failure = (ready == 0 ? "connect (no answer within \(Self.connectTimeoutMs / 1000) s)" : "connect", error)
+                close(fd)
+                return
+            }
         }
         socketFD = fd
     }
