@@ -123,13 +123,14 @@ extension NATSConnection {
     }
 
     func deliver(_ message: NATSMessage, sid: UInt64) {
-        enum Route { case request(CheckedContinuation<Result<NATSMessage, NATSError>, Never>), subscription(AsyncStream<NATSMessage>.Continuation), none }
+        enum Route { case request(CheckedContinuation<Result<NATSMessage, NATSError>, Never>), subscription(AsyncStream<NATSMessage>.Continuation, PendingBytes), none }
         let route = state.withLock { s -> Route in
             if sid == s.inboxSID {
                 let token = message.subject.split(separator: ".").last.map(String.init) ?? ""
                 return s.requests.removeValue(forKey: token).map(Route.request) ?? .none
             }
-            return s.subscriptions[sid]?.continuation.map(Route.subscription) ?? .none
+            guard let sub = s.subscriptions[sid], let continuation = sub.continuation else { return .none }
+            return .subscription(continuation, sub.pending)
         }
         switch route {
         case .request(let waiter):
@@ -138,13 +139,19 @@ extension NATSConnection {
             } else {
                 waiter.resume(returning: .success(message))
             }
-        case .subscription(let continuation):
-            if case .dropped = continuation.yield(message) {
+        case .subscription(let continuation, let pending):
+            var kept = pending.add(message.payload.count, limit: options.pendingBytesLimit)
+            if kept, case .dropped = continuation.yield(message) {
+                pending.taken(message.payload.count)
+                kept = false
+            }
+            if !kept {
                 let dropped = state.withLock { s -> Int in s.droppedMessages += 1; return s.droppedMessages }
                 if dropped == 1 || dropped % 1000 == 0 {
                     logger.warning("slow consumer: messages dropped", metadata: [
                         "subject": .string(message.subject), "dropped_total": .stringConvertible(dropped),
-                        "pending_limit": .stringConvertible(options.pendingMessagesLimit)])
+                        "pending_limit": .stringConvertible(options.pendingMessagesLimit),
+                        "pending_bytes_limit": .stringConvertible(options.pendingBytesLimit)])
                 }
             }
         case .none:

@@ -26,6 +26,7 @@ public final class NATSConnection: Sendable {
         var queue: String?
         /// Nil for the request inbox, whose messages are routed to their requests.
         var continuation: AsyncStream<NATSMessage>.Continuation?
+        var pending = PendingBytes()
     }
 
     struct Handshake {
@@ -145,16 +146,17 @@ public final class NATSConnection: Sendable {
         try Self.checkToken(subject, what: "subject")
         if let queue { try Self.checkToken(queue, what: "queue group") }
         let (stream, continuation) = AsyncStream<NATSMessage>.makeStream(bufferingPolicy: .bufferingOldest(options.pendingMessagesLimit))
+        let pending = PendingBytes()
         let sid = try state.withLock { s throws(NATSError) -> UInt64 in
             guard s.phase != .closed else { throw NATSError(.closed, "the connection is closed") }
             let sid = s.nextSID
             s.nextSID += 1
-            s.subscriptions[sid] = Subscription(subject: subject, queue: queue, continuation: continuation)
+            s.subscriptions[sid] = Subscription(subject: subject, queue: queue, continuation: continuation, pending: pending)
             if s.phase == .connected { s.channel?.writeAndFlush(ByteBuffer(string: Self.subLine(sid, subject, queue)), promise: nil) }
             return sid
         }
         continuation.onTermination = { [weak self] _ in self?.unsubscribe(sid) }
-        return NATSSubscription(sid: sid, subject: subject, queue: queue, messages: stream, connection: self)
+        return NATSSubscription(sid: sid, subject: subject, queue: queue, messages: stream, pending: pending, connection: self)
     }
 
     func unsubscribe(_ sid: UInt64) {

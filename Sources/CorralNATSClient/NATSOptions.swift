@@ -23,6 +23,9 @@ public struct NATSOptions: Sendable {
     /// Messages a subscription holds for its consumer; more are dropped and counted (a slow
     /// consumer must not grow the process without bound).
     public var pendingMessagesLimit = 4096
+    /// Payload bytes a subscription holds for its consumer (one message of any size when it holds
+    /// none); more are dropped and counted, as past `pendingMessagesLimit`.
+    public var pendingBytesLimit = 64 << 20
     /// Bytes published while disconnected, sent once reconnected; past this a publish fails.
     public var reconnectBufferBytes = 8 << 20
 

@@ -188,6 +188,32 @@ struct NATSClientTests {
         }
     }
 
+    @Test("a slow consumer also loses what exceeds its pending bytes; taking messages makes room again")
+    func slowConsumerBytes() async throws {
+        try await Self.withServer { _, base in
+            var options = base
+            options.pendingBytesLimit = 1 << 20
+            let slow = try await NATSConnection.connect(options), sender = try await NATSConnection.connect(base)
+            defer { slow.close(); sender.close() }
+            let sub = try slow.subscribe("bulk")
+            #expect(await slow.flush())
+            let payload = [UInt8](repeating: 7, count: 200_000)
+            for _ in 0..<20 { try sender.publish("bulk", payload: payload) }
+            #expect(await sender.flush())
+            #expect(await slow.flush())
+            // 1 MiB holds five of 200,000 bytes: the other fifteen are dropped.
+            #expect(slow.droppedMessages == 15, "\(slow.droppedMessages) dropped")
+            var iterator = sub.makeAsyncIterator()
+            for _ in 0..<5 { _ = await iterator.next() }
+            // Taken: room for five more.
+            for _ in 0..<5 { try sender.publish("bulk", payload: payload) }
+            #expect(await sender.flush())
+            #expect(await slow.flush())
+            #expect(slow.droppedMessages == 15, "the room taken messages left was used: \(slow.droppedMessages) dropped")
+            for _ in 0..<5 { #expect(await iterator.next()?.payload.count == 200_000) }
+        }
+    }
+
     @Test("wrong credentials are an authorization error naming what to check; right ones connect")
     func authorization() async throws {
         try await Self.withServer(.nats(user: "corral", password: "s3cret")) { server, _ in
