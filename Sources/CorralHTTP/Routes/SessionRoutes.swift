@@ -59,7 +59,10 @@ extension CorralServer {
         }
         on(.deleteSession) { _, context, ctx in
             let id = try session(context, ctx)
-            return try await Self.answer { () throws(EngineError) in try engine.deleteSession(id, context: ctx); return Done() }
+            return try await Self.answer { () throws(EngineError) in
+                try await OwnThread.run("corral-delete") { () throws(EngineError) in try engine.deleteSession(id, context: ctx) }
+                return Done()
+            }
         }
         on(.forkSession) { request, context, ctx in
             let id = try session(context, ctx)
@@ -180,7 +183,10 @@ extension CorralServer {
         on(.archive) { request, context, ctx in
             let id = try session(context, ctx), path = try path(request, required: false)
             let zip: [UInt8]
-            do throws(EngineError) { zip = try engine.sessionArchive(id, path: path, context: ctx) } catch { throw APIError(error) }
+            // Reading and zipping up to 512 MiB of files: not on a cooperative thread.
+            do throws(EngineError) {
+                zip = try await OwnThread.run("corral-archive") { () throws(EngineError) in try engine.sessionArchive(id, path: path, context: ctx) }
+            } catch { throw APIError(error) }
             return Self.bytes(zip, type: "application/zip")
         }
         on(.uploadArchive) { request, context, ctx in
