@@ -50,6 +50,22 @@ struct AdmissionOrderTests {
         queue.release()
     }
 
+    /// A waiter cancelled just as a slot is released to it: the queue keeps nothing of it (before,
+    /// such a cancel left its id in a set for the life of the process).
+    @Test func aCancelAfterTheReleaseLeavesNothingBehind() async throws {
+        let queue = AdmissionQueue(workers: 1, capacity: 16)
+        try await queue.acquire(.medium)
+        for _ in 0..<50 {
+            let waiter = Task { try await queue.acquire(.medium) }
+            try await Self.waitUntilQueued(queue, 1)
+            queue.release()  // the slot goes to the waiter…
+            waiter.cancel()  // …which is cancelled before it runs on
+            _ = try? await waiter.value
+        }
+        #expect(queue.cancelBookkeeping == 0, "\(queue.cancelBookkeeping) ids kept")
+        #expect(queue.snapshot.running == 1 && queue.snapshot.queued == 0)
+    }
+
     /// Through the engine: with one worker busy, a HIGH request queued after a LOW one runs first,
     /// and its wait shows in `queue_time_ms`, not in its `execution_time_ms`.
     @Test(.enabled(if: TestSupport.jailsAvailable))

@@ -21,28 +21,41 @@ struct WarmCPUBaselineTests {
 
     @Test("a Python `pass` on jails taken as soon as they are ready: most runs are charged none of the interpreter's start")
     func freshJailCPU() async {
-        let pools = Self.runtime.warmPools!
+        // A warm `pass` uses 1.5-3 ms; the interpreter's start (what a cold `pass` costs) 11-18 ms here.
+        // In CI, runs right after a suite that tore many jails down were charged 5-15 ms (once 6 of 12
+        // runs, median 8.9 ms against a cold 11.0): this kernel has no IRQ_TIME_ACCOUNTING, so softirq
+        // work (RCU callbacks freeing earlier jails' namespaces and cgroups among it) is charged to
+        // whatever task it lands on. Such a burst passes; the interpreter's start charged to warm runs
+        // does not: a round of 12 runs passes when most runs are charged nothing of a start (the median
+        // under a third of a cold run, measured in the same round) and at most a quarter more than half
+        // of one; up to three rounds, a second apart.
+        var rounds: [String] = []
+        for _ in 0..<3 {
+            if let failure = await Self.round() { rounds.append(failure) } else { return }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        let measured = rounds.joined(separator: "\n")
+        Issue.record("every round charged warm runs much of an interpreter's start:\n\(measured)")
+    }
+
+    /// One round: nil when it passes, else what it measured.
+    static func round() async -> String? {
+        let pools = runtime.warmPools!
         var warm: [Double] = []
         for _ in 0..<12 {
             let before = pools.snapshot()["python"]!
-            let r = await Self.runtime.run(RunRequest(language: "python", code: "pass"))
+            let r = await runtime.run(RunRequest(language: "python", code: "pass"))
             let after = pools.snapshot()["python"]!
             #expect(r.status == .success, "\(r)")
             #expect(after.hits == before.hits + 1 && after.fallbacks == before.fallbacks, "the run was not warm: \(after)")
             warm.append(r.cpuTimeMs)
         }
         let cold = await TestSupport.runtime.run(RunRequest(language: "python", code: "pass")).cpuTimeMs
-        print("python pass on fresh warm jails, CPU ms: \(warm.map { ($0 * 10).rounded() / 10 }); cold \(cold)")
-        // A warm `pass` uses 1.5-3 ms; the interpreter's start (what a cold `pass` costs) 13-18 ms here. In
-        // CI single warm runs were charged 5-8 ms (4 of 12, the others 1.5-2 ms); not explained yet. A lead:
-        // this kernel has no IRQ_TIME_ACCOUNTING, so interrupt and softirq work (RCU callbacks of earlier
-        // jails' teardown among it) is charged to whatever task it lands on. One CI run later charged the
-        // first of 12 runs 12.3 ms against a cold 11.6 ([12.3, 1.5, 4.8, 1.5, 1.4, 1.3, 4.0, 1.6, 5.8, 1.7,
-        // 1.4, 1.4]), so no single run is bounded: most runs must be charged nothing of a start (the
-        // median under a third of it) and at most a quarter of them more than half of one.
+        let rounded = warm.map { ($0 * 10).rounded() / 10 }
+        print("python pass on fresh warm jails, CPU ms: \(rounded); cold \(cold)")
         let heavy = warm.filter { $0 > cold / 2 }
-        #expect(heavy.count <= warm.count / 4, "warm runs charged more than half a cold start (\(cold) ms): \(heavy)")
         let median = warm.sorted()[warm.count / 2]
-        #expect(median < cold / 3, "warm runs' median CPU \(median) ms; a cold run uses \(cold) ms")
+        guard heavy.count > warm.count / 4 || median >= cold / 3 else { return nil }
+        return "warm runs \(rounded) ms (median \(median), \(heavy.count) over half of a cold start), cold \(cold) ms"
     }
 }

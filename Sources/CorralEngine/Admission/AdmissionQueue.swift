@@ -12,6 +12,9 @@ public final class AdmissionQueue: Sendable {
         var running = 0
         var waiting: [Waiter] = [] // highest priority first, FIFO within a priority
         var nextID: UInt64 = 0
+        /// Ids given out and not yet in `waiting`: a cancel that finds its id here comes before the
+        /// wait; one that finds it nowhere came after its release (and has nothing to do).
+        var notYetQueued: Set<UInt64> = []
         var cancelledBeforeQueued: Set<UInt64> = []
         var rejected = 0
         var closed = false
@@ -35,6 +38,7 @@ public final class AdmissionQueue: Sendable {
                 return UInt64.max
             }
             s.nextID += 1
+            s.notYetQueued.insert(s.nextID)
             return s.nextID
         }
         guard let id else { return }
@@ -46,6 +50,7 @@ public final class AdmissionQueue: Sendable {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                     state.withLock { s in
+                        s.notYetQueued.remove(id)
                         if s.cancelledBeforeQueued.remove(id) != nil { c.resume(throwing: CancellationError()); return }
                         let index = s.waiting.firstIndex { $0.priority < priority } ?? s.waiting.endIndex
                         s.waiting.insert(Waiter(id: id, priority: priority, continuation: c), at: index)
@@ -54,7 +59,8 @@ public final class AdmissionQueue: Sendable {
             } onCancel: {
                 let waiter = state.withLock { s -> Waiter? in
                     guard let i = s.waiting.firstIndex(where: { $0.id == id }) else {
-                        s.cancelledBeforeQueued.insert(id)
+                        // Released already: the set would keep its id forever.
+                        if s.notYetQueued.contains(id) { s.cancelledBeforeQueued.insert(id) }
                         return nil
                     }
                     return s.waiting.remove(at: i)
@@ -84,6 +90,9 @@ public final class AdmissionQueue: Sendable {
         }
         for w in waiters { w.continuation.resume(throwing: EngineError(.shuttingDown, "the service is shutting down")) }
     }
+
+    /// Ids kept for cancels (zero once every request has come and gone: none may stay behind).
+    var cancelBookkeeping: Int { state.withLock { $0.cancelledBeforeQueued.count + $0.notYetQueued.count } }
 
     public var snapshot: (running: Int, queued: Int, rejected: Int) {
         state.withLock { ($0.running, $0.waiting.count, $0.rejected) }
