@@ -204,12 +204,32 @@ public final class HTTPConnection: @unchecked Sendable {
         return nil
     }
 
+    /// The longest chunk-size or trailer line taken (the chunk size, its extensions, one trailer field).
+    static let maxLineBytes = 8 << 10
+    /// The most trailer bytes taken after the last chunk (as much as a header).
+    static let maxTrailerBytes = 64 << 10
+
+    /// The offset of the CRLF that ends the line starting at `lineStart` in `pending`, reading more
+    /// as needed. Each read is searched once (no rescan of what came before), and a line longer
+    /// than `maxLineBytes` is `malformed`: an endpoint that never sends the CRLF must not grow
+    /// `pending` until the deadline.
+    private func lineEnd(from lineStart: Int = 0, deadline: UInt64) throws(Failure) -> Int {
+        var from = lineStart
+        while true {
+            if let end = index(of: Self.crlf, from: from) { return end }
+            if pending.count - lineStart > Self.maxLineBytes { throw .malformed("a chunk-size or trailer line over \(Self.maxLineBytes) bytes") }
+            from = max(lineStart, pending.count - 1)
+            try fill(deadline: deadline)
+        }
+    }
+
     private func readResponse(deadline: UInt64, headOnly: Bool, onBody: (([UInt8]) -> Void)?) throws(Failure) -> Response {
         var headEnd = index(of: Self.crlfcrlf)
         while headEnd == nil {
             if pending.count > 64 << 10 { throw .malformed("header over 64 KiB") }
+            let from = max(0, pending.count - 3)
             try fill(deadline: deadline)
-            headEnd = index(of: Self.crlfcrlf)
+            headEnd = index(of: Self.crlfcrlf, from: from)
         }
         let headText = String(decoding: pending[0..<headEnd!], as: UTF8.self)
         pending.removeFirst(headEnd! + 4)
@@ -229,25 +249,25 @@ public final class HTTPConnection: @unchecked Sendable {
         if headOnly || status == 204 || status == 304 || (100..<200).contains(status) { return response }
         if response.header("Transfer-Encoding")?.lowercased().contains("chunked") == true {
             while true {
-                var lineEnd = index(of: Self.crlf)
-                while lineEnd == nil { try fill(deadline: deadline); lineEnd = index(of: Self.crlf) }
-                let sizeText = String(decoding: pending[0..<lineEnd!], as: UTF8.self).split(separator: ";").first ?? ""
+                let sizeEnd = try self.lineEnd(deadline: deadline)
+                let sizeText = String(decoding: pending[0..<sizeEnd], as: UTF8.self).split(separator: ";").first ?? ""
                 guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
                     throw .malformed("chunk size '\(sizeText.prefix(20))'")
                 }
                 if onBody == nil, size > maxBodyBytes - response.body.count { throw .malformed("body over \(maxBodyBytes) bytes") }
                 if size > maxBodyBytes { throw .malformed("a chunk over \(maxBodyBytes) bytes") }
-                pending.removeFirst(lineEnd! + 2)
+                pending.removeFirst(sizeEnd + 2)
                 if size == 0 {
-                    // Trailers, then the final CRLF.
-                    var end = index(of: Self.crlf)
-                    while end == nil { try fill(deadline: deadline); end = index(of: Self.crlf) }
-                    while end! > 0 {
-                        pending.removeFirst(end! + 2)
-                        end = index(of: Self.crlf)
-                        while end == nil { try fill(deadline: deadline); end = index(of: Self.crlf) }
+                    // Trailers, then the final CRLF: each skipped where it lies (one removal at the end,
+                    // not one per line).
+                    var start = 0
+                    var end = try self.lineEnd(from: start, deadline: deadline)
+                    while end > start {
+                        if end + 2 > Self.maxTrailerBytes { throw .malformed("trailers over \(Self.maxTrailerBytes) bytes") }
+                        start = end + 2
+                        end = try self.lineEnd(from: start, deadline: deadline)
                     }
-                    pending.removeFirst(2)
+                    pending.removeFirst(end + 2)
                     return response
                 }
                 while pending.count < size + 2 { try fill(deadline: deadline) }

@@ -266,11 +266,13 @@ struct AgentLoopTests {
         #expect(transcript.error?.contains("token budget") == true, "\(transcript.error ?? "")")
     }
 
-    @Test("a hostile endpoint: an absurd Content-Length, a negative chunk size, a reply trickled byte by byte — each a clear failure, none a crash or a hang",
+    @Test("a hostile endpoint: an absurd Content-Length, a negative chunk size, a reply trickled byte by byte, an endless chunk-size line — each a clear failure, none a crash or a hang",
           arguments: [
               ("HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n\r\n{", 0.0, "over 16777216"),
               ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nx\r\n", 0.0, "chunk size"),
               ("HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"choices\": []}                         ", 0.3, "no answer within 1 s"),
+              // A chunk-size line that never ends was held (and searched from its start on every read) until the deadline.
+              ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + String(repeating: "0", count: 1 << 20), 0.0, "line over 8192 bytes"),
           ])
     func hostileEndpoint(raw: String, trickle: Double, expected: String) async throws {
         let harness = try AgentHarness([.raw(raw, trickle: trickle)])

@@ -37,6 +37,11 @@ enum JupyterProxy {
     /// Response headers passed back.
     static let returnedHeaders: Set<String> = ["content-type", "location", "cache-control", "etag", "last-modified", "content-disposition"]
     static let maxResponseBytes = 256 << 20
+    /// Bytes of Jupyter's answers and kernel messages held at once, all requests and sockets
+    /// together: each may hold up to `maxResponseBytes`, and a caller may open as many as it likes
+    /// (a program in the session can make every answer that big). Past it: 429 `limit_reached`.
+    static let maxHeldBytes = 512 << 20
+    static let held = Backlog(limit: maxHeldBytes)
 
     static func head(_ request: Request, target: String, token: String, extra: [String]) -> String {
         var lines = ["\(request.method.rawValue) \(target) HTTP/1.0", "Host: 127.0.0.1:\(JupyterServer.port)", "Authorization: token \(token)"]
@@ -49,15 +54,22 @@ enum JupyterProxy {
         let target = request.head.path ?? request.uri.path
         let channel = try await JailChannel.wrap(connection.fd)
         let deadline = JailChannel.closing(channel, after: answerSeconds)
-        var answer: [UInt8] = []
+        var answer = ByteBuffer()
+        var counted = 0
+        defer { held.written(counted) }
         do {
             try await channel.executeThenClose { inbound, outbound in
                 var out = ByteBuffer(string: head(request, target: target, token: connection.server.token, extra: ["Content-Length: \(body.readableBytes)"]))
                 out.writeImmutableBuffer(body)
                 try await outbound.write(out)
                 for try await chunk in inbound {
-                    answer += chunk.readableBytesView
-                    guard answer.count <= maxResponseBytes else { throw APIError(.payloadTooLarge, "Jupyter's answer is over \(maxResponseBytes) bytes") }
+                    guard held.add(chunk.readableBytes) else {
+                        throw APIError(.limitReached, "the Jupyter proxy holds \(maxHeldBytes >> 20) MiB of answers already; retry shortly",
+                                       retryAfterSeconds: 2)
+                    }
+                    counted += chunk.readableBytes
+                    answer.writeImmutableBuffer(chunk)
+                    guard answer.readableBytes <= maxResponseBytes else { throw APIError(.payloadTooLarge, "Jupyter's answer is over \(maxResponseBytes) bytes") }
                 }
             }
         } catch let error as APIError {
@@ -70,10 +82,10 @@ enum JupyterProxy {
         }
         deadline.cancel()
         if await deadline.value { throw APIError(.internalError, "Jupyter did not answer within \(answerSeconds) s") }
-        guard let end = answer.firstRange(of: [13, 10, 13, 10]) else {
-            throw APIError(.internalError, "Jupyter closed the connection without a whole answer (\(answer.count) bytes)")
+        guard let end = answer.readableBytesView.firstRange(of: [13, 10, 13, 10]) else {
+            throw APIError(.internalError, "Jupyter closed the connection without a whole answer (\(answer.readableBytes) bytes)")
         }
-        let lines = String(decoding: answer[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        let lines = String(decoding: answer.readableBytesView[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
         let status = lines.first?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         guard (100...599).contains(status) else { throw APIError(.internalError, "Jupyter answered something that is not HTTP") }
         var headers = HTTPFields()
@@ -83,7 +95,7 @@ enum JupyterProxy {
             guard returnedHeaders.contains(name), let field = HTTPField.Name(name) else { continue }
             headers.append(HTTPField(name: field, value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
-        return Response(status: HTTPResponse.Status(code: status), headers: headers,
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer[end.upperBound...])))
+        answer.moveReaderIndex(to: end.upperBound) // the body, without a copy
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: answer))
     }
 }

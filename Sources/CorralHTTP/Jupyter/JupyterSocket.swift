@@ -87,6 +87,8 @@ enum JupyterSocket {
                     } catch {}
                     try? await toJail.write(ByteBuffer(bytes: WebSocketFrameReader.clientFrame(opcode: 0x8, [0x03, 0xE8])))
                 }
+                // What the reader holds counts against the proxy's shared budget (see JupyterProxy.held).
+                var counted = 0
                 do {
                     reading: while true {
                         while let frame = try reader.next() {
@@ -99,8 +101,19 @@ enum JupyterSocket {
                         }
                         guard let chunk = try await iterator.next() else { break }
                         reader.pending += chunk.readableBytesView
+                        let now = reader.heldBytes
+                        if now > counted {
+                            guard JupyterProxy.held.add(now - counted) else {
+                                try? await outbound.close(.unexpectedServerError, reason: "the Jupyter proxy holds too much data; reconnect shortly")
+                                break reading
+                            }
+                        } else {
+                            JupyterProxy.held.written(counted - now)
+                        }
+                        counted = now
                     }
                 } catch {}
+                JupyterProxy.held.written(counted)
                 try? await outbound.close(.normalClosure, reason: "Jupyter closed the connection")
                 await group.next()
                 group.cancelAll()
@@ -122,6 +135,9 @@ struct WebSocketFrameReader: Sendable {
     /// compacted once half of it is consumed: removing each frame from the front would move the rest
     /// each time, quadratic in a read full of tiny frames (what a server in the session can send).
     private var consumed = 0
+
+    /// Bytes held: what is not yet read as frames, and a fragmented message's parts so far.
+    var heldBytes: Int { pending.count + fragments.count }
 
     /// The next whole message in `pending`, or nil until more bytes come.
     mutating func next() throws -> Message? {

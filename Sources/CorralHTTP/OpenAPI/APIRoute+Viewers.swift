@@ -29,7 +29,7 @@ extension APIRoute {
         APIRoute(method: method, path: "/v1/sessions/{id}/jupyter/{path}", operationID: "jupyterProxy\(method.rawValue.capitalized)",
                  summary: "Jupyter's HTTP API and pages (and kernel WebSockets, with Upgrade: websocket), proxied with Corral's own auth; "
                     + "any body and query pass through. 409 when Jupyter is not running.",
-                 responseSchema: nil, errors: [.invalidRequest, .notFound, .gone, .conflict, .payloadTooLarge, .internalError], catchAll: true, passThrough: true)
+                 responseSchema: nil, errors: [.invalidRequest, .notFound, .gone, .conflict, .payloadTooLarge, .limitReached, .internalError], catchAll: true, passThrough: true)
     }
     public static let jupyterProxies: [APIRoute] = [.get, .post, .put, .patch, .delete].map(jupyterProxy)
 

@@ -10,8 +10,13 @@ struct PatternScanner: Sendable {
     /// Raised beside a finding that only appeared once shell quoting tricks were undone.
     let obfuscationRule: Rule?
 
-    /// Lines longer than this are scanned in pieces, so no pattern sees unbounded input.
+    /// Lines longer than this many UTF-16 units (what the regex engine walks) are scanned in
+    /// pieces cut at character boundaries, so no pattern sees unbounded input.
     static let chunkLength = 16_384
+
+    /// Regex work one scan may take. Some shipped patterns backtrack in time quadratic in a
+    /// piece's length; past this the scan stops and reports the code unchecked (`too_complex`).
+    static let timeBudget: Duration = .seconds(5)
 
     init(ruleSet: RuleSet, rules: [Rule]) throws(PolicyError) {
         language = ruleSet.language
@@ -25,25 +30,36 @@ struct PatternScanner: Sendable {
         obfuscationRule = ruleSet.rule("\(ruleSet.language).dynamic.obfuscation")
     }
 
-    func scan(_ code: String, options: ValidationOptions) -> [Finding] {
+    /// The findings, and a `too_complex` failure when the time budget ran out before the end.
+    func scan(_ code: String, options: ValidationOptions) -> (findings: [Finding], failure: AnalysisFailure?) {
         var findings: [Finding] = []
         var lineNumber = 0
-        for rawLine in code.split(separator: "\n", omittingEmptySubsequences: false) {
+        let budget = ScanBudget(Self.timeBudget)
+        // "\r\n" is one Character, never equal to "\n": split on both, or a CRLF file is a single line
+        // (and a comment on its first line hides all the rest from stripComment).
+        for rawLine in code.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             let line = stripComment(String(rawLine))
             if line.allSatisfy(\.isWhitespace) { continue }
             for (offset, piece) in Self.pieces(of: line) {
-                findings += scan(line: piece, number: lineNumber, columnOffset: offset, options: options)
+                findings += scan(line: piece, number: lineNumber, columnOffset: offset, options: options, budget: budget)
+                if budget.exhausted {
+                    return (findings, AnalysisFailure(code: .tooComplex, message: "the pattern scan gave up after \(Self.timeBudget)",
+                                                      line: lineNumber))
+                }
             }
         }
-        return findings
+        return (findings, nil)
     }
 
-    private func scan(line: String, number: Int, columnOffset: Int, options: ValidationOptions) -> [Finding] {
+    private func scan(line: String, number: Int, columnOffset: Int, options: ValidationOptions, budget: ScanBudget) -> [Finding] {
         var findings: [Finding] = []
         var matched = Set<String>()
         for p in patterns {
-            guard let at = p.firstMatch(in: line) else { continue }
+            guard let at = p.firstMatch(in: line, budget: budget) else {
+                if budget.exhausted { return findings }
+                continue
+            }
             matched.insert(p.rule.id)
             findings.append(finding(p.rule, detail: nil, line: number, column: columnOffset + at + 1, options: options))
         }
@@ -51,7 +67,10 @@ struct PatternScanner: Sendable {
         let plain = ShellText.deobfuscated(line)
         guard plain != line else { return findings }
         for p in patterns where !matched.contains(p.rule.id) && p.rule.id != obfuscationRule?.id {
-            guard p.firstMatch(in: plain) != nil else { continue }
+            guard p.firstMatch(in: plain, budget: budget) != nil else {
+                if budget.exhausted { return findings }
+                continue
+            }
             findings.append(finding(p.rule, detail: "hidden by quoting", line: number, column: columnOffset + 1, options: options))
             if let hidden = obfuscationRule, !matched.contains(hidden.id) {
                 matched.insert(hidden.id)
@@ -93,17 +112,28 @@ struct PatternScanner: Sendable {
         return line
     }
 
-    private static func pieces(of line: String) -> [(Int, String)] {
-        guard line.count > chunkLength else { return [(0, line)] }
+    /// `line` in pieces of at most `chunkLength` UTF-16 units (a single larger character, such as
+    /// one letter with a million combining marks, is a piece of its own), each with the column
+    /// offset, in characters, of its start. Counting characters instead let one piece hold the
+    /// whole line: a grapheme cluster has no size limit.
+    static func pieces(of line: String) -> [(Int, String)] {
+        guard line.utf16.count > chunkLength else { return [(0, line)] }
         var out: [(Int, String)] = []
-        var start = line.startIndex
-        var offset = 0
-        while start < line.endIndex {
-            let end = line.index(start, offsetBy: chunkLength, limitedBy: line.endIndex) ?? line.endIndex
-            out.append((offset, String(line[start..<end])))
-            offset += chunkLength
-            start = end
+        var start = line.startIndex, units = 0, characters = 0, offset = 0
+        var index = line.startIndex
+        while index < line.endIndex {
+            let next = line.index(after: index)
+            let width = line.utf16.distance(from: index, to: next)
+            if units > 0, units + width > chunkLength {
+                out.append((offset, String(line[start..<index])))
+                offset += characters
+                start = index; units = 0; characters = 0
+            }
+            units += width
+            characters += 1
+            index = next
         }
+        out.append((offset, String(line[start..<line.endIndex])))
         return out
     }
 }

@@ -47,8 +47,9 @@ public struct PolicyValidator: Sendable {
                                     durationMs: elapsed())
         }
         guard let kind = set.analyzer, let script = rules.analyzerScript(kind), let table = rules.analyzerTable(for: set.language) else {
-            return ValidationReport(language: set.language, findings: scan(code, set: set, options: options),
-                                    analysis: .patterns, threshold: options.threshold, durationMs: elapsed())
+            let scanned = scan(code, set: set, options: options)
+            return ValidationReport(language: set.language, findings: scanned.findings, analysis: .patterns,
+                                    threshold: options.threshold, error: scanned.failure, durationMs: elapsed())
         }
         let bytecode = kind == .python ? rules.pythonBytecode : nil
         let dialect = set.inherits == nil ? nil : set.language
@@ -74,12 +75,16 @@ public struct PolicyValidator: Sendable {
 
     private func fallback(_ code: String, set: RuleSet, failure: AnalysisFailure, options: ValidationOptions,
                           elapsed: () -> Double) -> ValidationReport {
-        ValidationReport(language: set.language, findings: scan(code, set: set, options: options), analysis: .patterns,
-                         threshold: options.threshold, error: failure, durationMs: elapsed())
+        // A scan that gave up leaves the code unchecked: its failure replaces one that would let
+        // the code pass (`unsupported_syntax`), never one that already refuses it (a timeout).
+        let scanned = scan(code, set: set, options: options)
+        let error = failure.leavesCodeUnchecked ? failure : scanned.failure ?? failure
+        return ValidationReport(language: set.language, findings: scanned.findings, analysis: .patterns,
+                                threshold: options.threshold, error: error, durationMs: elapsed())
     }
 
-    private func scan(_ code: String, set: RuleSet, options: ValidationOptions) -> [Finding] {
-        rules.scanner(for: set.language)?.scan(code, options: options) ?? []
+    private func scan(_ code: String, set: RuleSet, options: ValidationOptions) -> (findings: [Finding], failure: AnalysisFailure?) {
+        rules.scanner(for: set.language)?.scan(code, options: options) ?? (findings: [], failure: nil)
     }
 
     private func finding(from raw: AnalyzerOutput.RawFinding, set: RuleSet, options: ValidationOptions) -> Finding {
