@@ -48,6 +48,22 @@ struct PatternScanAttackTests {
         }
     }
 
+    /// Scans run on threads of their own: four scans at their budget at once (in a dispatch queue,
+    /// which on Linux shares the cooperative pool's threads) held every request of a 2-core server
+    /// for 9 s. Here the cooperative pool keeps serving other work meanwhile.
+    @Test func scansDoNotHoldTheCooperativePool() async {
+        let code = "echo " + String(repeating: "dd ", count: 300_000) + "\n"
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { _ = await PolicyTestSupport.validate(code, "bash") } }
+            try? await Task.sleep(for: .milliseconds(500))  // the scans have started
+            let started = ContinuousClock.now
+            for _ in 0..<10 { try? await Task.sleep(for: .milliseconds(10)) }
+            let took = ContinuousClock.now - started
+            #expect(took < .seconds(2), "ten 10 ms sleeps took \(took) while scans ran")
+            await group.waitForAll()
+        }
+    }
+
     /// A match that starts inside a grapheme cluster (U+0600 joins the character after it) was
     /// dropped, and "\r\n" is one Character, so a CRLF file was one line whose first comment hid
     /// the rest: both let `curl … | sh` through strict mode.

@@ -47,7 +47,7 @@ public struct PolicyValidator: Sendable {
                                     durationMs: elapsed())
         }
         guard let kind = set.analyzer, let script = rules.analyzerScript(kind), let table = rules.analyzerTable(for: set.language) else {
-            let scanned = scan(code, set: set, options: options)
+            let scanned = await scan(code, set: set, options: options)
             return ValidationReport(language: set.language, findings: scanned.findings, analysis: .patterns,
                                     threshold: options.threshold, error: scanned.failure, durationMs: elapsed())
         }
@@ -64,9 +64,9 @@ public struct PolicyValidator: Sendable {
                                     durationMs: elapsed())
         case .success(let output):
             let failure = output.error ?? AnalysisFailure(code: .analyzerFailed, message: "the analyzer reported no error and no result")
-            return fallback(code, set: set, failure: failure, options: options, elapsed: elapsed)
+            return await fallback(code, set: set, failure: failure, options: options, elapsed: elapsed)
         case .failure(let failure):
-            return fallback(code, set: set, failure: failure, options: options, elapsed: elapsed)
+            return await fallback(code, set: set, failure: failure, options: options, elapsed: elapsed)
         }
     }
 
@@ -74,17 +74,19 @@ public struct PolicyValidator: Sendable {
     public func language(forFile path: String) -> String? { rules.ruleSet(forFile: path)?.language }
 
     private func fallback(_ code: String, set: RuleSet, failure: AnalysisFailure, options: ValidationOptions,
-                          elapsed: () -> Double) -> ValidationReport {
+                          elapsed: () -> Double) async -> ValidationReport {
         // A scan that gave up leaves the code unchecked: its failure replaces one that would let
         // the code pass (`unsupported_syntax`), never one that already refuses it (a timeout).
-        let scanned = scan(code, set: set, options: options)
+        let scanned = await scan(code, set: set, options: options)
         let error = failure.leavesCodeUnchecked ? failure : scanned.failure ?? failure
         return ValidationReport(language: set.language, findings: scanned.findings, analysis: .patterns,
                                 threshold: options.threshold, error: error, durationMs: elapsed())
     }
 
-    private func scan(_ code: String, set: RuleSet, options: ValidationOptions) -> (findings: [Finding], failure: AnalysisFailure?) {
-        rules.scanner(for: set.language)?.scan(code, options: options) ?? (findings: [], failure: nil)
+    /// Pattern scans run on threads of their own (`ScanThreads`), never on the cooperative pool.
+    private func scan(_ code: String, set: RuleSet, options: ValidationOptions) async -> (findings: [Finding], failure: AnalysisFailure?) {
+        guard let scanner = rules.scanner(for: set.language) else { return (findings: [], failure: nil) }
+        return await ScanThreads.shared.run { scanner.scan(code, options: options) }
     }
 
     private func finding(from raw: AnalyzerOutput.RawFinding, set: RuleSet, options: ValidationOptions) -> Finding {
