@@ -70,7 +70,7 @@ public final class ForkServer: Sendable {
     }
 
     /// A fork's identity comes back once its jail is gone (no process of it can hold an account):
-    /// a middle is parked for its next run, off this thread; a retired server stops with its last fork.
+    /// a jail is parked for its next run, off this thread; a retired server stops with its last fork.
     public func returnIdentity(_ index: Int) {
         parking.async { [self] in
             if !retired.withLock({ $0 }) { park(index) }
@@ -123,7 +123,7 @@ public final class ForkServer: Sendable {
             cgroup.remove()
             return
         }
-        // The zygote answers with the socket its middle waits on: the run goes there straight.
+        // The zygote answers with the socket the parked jail's init waits on: the run goes there straight.
         let answer = receiveParkAnswer(index)
         guard case .parked(let socket) = answer else {
             cgroup.killAll()
@@ -145,7 +145,7 @@ public final class ForkServer: Sendable {
     enum ParkAnswer { case parked(Int32), failed, broken }
 
     /// The zygote's answer to the park request of identity `index` within 5 s: `PARK` and the index
-    /// with the middle's socket, or `FAIL` and the index (it could not fork). No answer, or any other,
+    /// with the parked init's socket, or `FAIL` and the index (it could not fork). No answer, or any other,
     /// and the zygote is broken: its control stream can no longer be trusted to pair answers.
     private func receiveParkAnswer(_ index: Int) -> ParkAnswer {
         var p = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
@@ -178,7 +178,7 @@ public final class ForkServer: Sendable {
         parked.withLock { $0.removeValue(forKey: index) }
     }
 
-    /// Parks a middle for every free identity (a new server, before its first runs).
+    /// Parks a jail for every free identity (a new server, before its first runs).
     func parkAll() {
         let free = slots.withLock { $0.free }
         parking.sync { free.forEach(park) }
@@ -228,12 +228,12 @@ public final class ForkServer: Sendable {
 }
 
 /// A fork identity's next jail, made ahead by the zygote: its cgroup (limited with the template's
-/// limits) and the socket its middle waits on for the run (`ZygoteProgram`'s `park`).
+/// limits) and the socket its init waits on for the run (`ZygoteProgram`'s `park`).
 struct ParkedJail: Sendable {
     let cgroup: JailCgroup
     let socket: Int32
 
-    /// Gives it up: the middle reads EOF and leaves (its init, program and namespaces with it).
+    /// Gives it up: the init reads EOF and leaves (its program and namespaces with it).
     func discard() {
         close(socket)
         cgroup.killAll()
@@ -278,7 +278,7 @@ struct ZygoteRequest: Encodable {
     var cwd: String
 }
 
-/// The control message of a run, to a parked jail's middle, or to the zygote when none is parked
+/// The control message of a run, to a parked jail's init, or to the zygote when none is parked
 /// (it forks a middle that joins the run's cgroup through the descriptors sent with it and makes
 /// the jail now). The run's own bytes (`ZygoteRequest` and its files) travel in a memfd that only
 /// the fork reads.

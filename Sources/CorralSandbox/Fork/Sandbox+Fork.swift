@@ -169,7 +169,8 @@ extension Sandbox {
         }
         var owned: [Int32] = []
         var handedOver = false
-        // The parked middle's socket: once the run is sent (or not), the middle needs it no more.
+        // The parked init's socket: once the run is sent (or not), the init needs it no more (it
+        // reads EOF and leaves when the run was not sent).
         defer { if let parked { close(parked.socket) } }
         defer {
             if !handedOver {
@@ -224,7 +225,7 @@ extension Sandbox {
         let runFDs = [stdin.0, stdout.1, stderr.1, status.0, memfd]
         let cpuBaseline = parked == nil ? 0 : cgroup.cpuNanoseconds() ?? 0
         if let parked {
-            // Straight to the parked jail's middle (the zygote is not on a parked run's path).
+            // Straight to the parked jail's init (neither the zygote nor a middle is on a parked run's path).
             guard ForkServer.send(control, fds: runFDs, on: parked.socket) else {
                 throw .invalidRequest("the fork-server's parked jail did not take the run (it is gone)")
             }
@@ -267,8 +268,9 @@ extension Sandbox {
             }
             throw .invalidRequest("the fork's init ended before it could be supervised")
         }
-        // The middle has gone, but the kernel counts it until it is reaped: the run's pids limit must
-        // see only the init and the program when the program starts.
+        // A jail's middle leaves once the jail is made (a parked one's long before its run), but the
+        // kernel counts it until it is reaped: the run's pids limit must see only the init and the
+        // program when the program starts.
         let settled = Posix.monotonicNanoseconds() + 1_000_000_000
         while let count = cgroup.processCount(), count > 2 {
             guard Posix.monotonicNanoseconds() < settled else {

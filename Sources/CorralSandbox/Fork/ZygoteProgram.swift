@@ -6,27 +6,27 @@
 /// from its control socket (its stdin), each a small JSON header with descriptors:
 ///
 /// - `park` (with the cgroup.procs files of a fork identity's next cgroup): it forks a *middle*
-///   that makes that run's jail ahead of the run, and answers `PARK` with the socket the middle
-///   waits on (the host sends the run there, straight), or `FAIL`.
+///   that makes that run's jail ahead of the run and leaves, and answers `PARK` with the socket the
+///   jail's init waits on (the host sends the run there, straight), or `FAIL`.
 /// - `run` (with stdin, stdout, stderr, status socket, the memfd holding the run's request, and
 ///   the cgroup.procs files of its new cgroup), when no jail was parked for it: a middle makes the
-///   jail now and serves the run at once.
+///   jail now and hands the run to its init.
 ///
 /// The zygote never reads a run's bytes (argv, environment, files travel in the memfd), so no later
 /// fork inherits them. Making a jail (`prepare`, in the middle): join the run's cgroup (everything
 /// after is the run's), enter fresh mount, PID, network, IPC, UTS and cgroup namespaces, fork the
 /// *init* (PID 1 there), which mounts a fresh /proc, tmpfs /tmp, /dev/shm and workspace and its
 /// own devpts, brings up loopback, and makes a user namespace of its own that the middle maps to
-/// the run's identity (and then makes the kernel's knobs read-only); the init forks the *program*,
+/// the run's identity (and then makes the kernel's knobs read-only); the init then makes a mount
+/// namespace of that user namespace (the middle's mounts locked in it) and forks the *program*,
 /// which closes every descriptor, empties its capability bounding set, becomes the program's
-/// uid/gid with no_new_privs, and waits. Serving a run (`serve`, in the middle): resize the
-/// filesystems if the run's sizes differ, write its files, make the workspace read-only if asked,
-/// hand the run's descriptors to the init and leave. The init sends the host a pidfd of itself
-/// (status kind 5), waits for the middle's end and the host's go-ahead, hands the descriptors to
-/// the program and reaps: the program's wait status goes to the host like a cold init's
-/// (`corral_status`), and the init's exit ends every process of the namespace. The program takes
-/// the run's stdio, rlimits and seccomp filter, reports STARTED, and only then runs the code with
-/// `_corral_run_main` (the language runner prepended to this source).
+/// uid/gid with no_new_privs, and waits. Serving a run (in the init, with the run's descriptors):
+/// it sends the host a pidfd of itself (status kind 5), places the run (`place`: the run's sizes,
+/// its files, a read-only workspace if asked), waits for the host's go-ahead, hands the
+/// descriptors to the program and reaps: the program's wait status goes to the host like a cold
+/// init's (`corral_status`), and the init's exit ends every process of the namespace. The program
+/// takes the run's stdio, rlimits and seccomp filter, reports STARTED, and only then runs the code
+/// with `_corral_run_main` (the language runner prepended to this source).
 enum ZygoteProgram {
     /// The status kind a forked run's init sends with its pidfd (after corral_status_kind's 1–4).
     static let forkedStatusKind: Int32 = 5
@@ -78,7 +78,7 @@ def _corral_zygote():
         while n > 0:
             part = sock.recv(min(n, 1 << 20))
             if not part:
-                os._exit(0)  # the other end closed: the host (the zygote ends), or the zygote (a parked middle ends)
+                os._exit(0)  # the other end closed: the host (the zygote ends, or a parked jail is given up)
             parts.append(part)
             n -= len(part)
         return b"".join(parts)
@@ -146,15 +146,12 @@ def _corral_zygote():
                 try:
                     mine.close()
                     control.close()
-                    link = prepare(fds, setup, its)
-                    _, _, _, run_fds = read_frame(its)
-                    its.close()
-                except BaseException:
-                    os._exit(0)  # its run (if one comes) fails to reach it and runs elsewhere
-                try:
-                    serve(link, run_fds, setup)
+                    prepare(fds, setup, its)
                 finally:
-                    os._exit(126)  # never back into the zygote's loop
+                    # The jail is made (or failed: its run, if one comes, fails to reach it and runs
+                    # elsewhere). The middle leaves now, off the run's path: the run comes straight
+                    # from the host to the init, and only the init and the program count in its cgroup.
+                    os._exit(0)
             its.close()
         finally:
             for fd in fds:
@@ -165,19 +162,22 @@ def _corral_zygote():
             mine.close()  # the host holds it now: when it closes it, the middle reads EOF and leaves
 
     def middle_now(fds, setup):
-        """A run with no jail parked for it: its middle makes the jail now, then serves the run.
-        `fds`: stdin, stdout, stderr, status socket, memfd, then the cgroup.procs files to join."""
+        """A run with no jail parked for it: its middle makes the jail now and hands the run to the
+        init as the host hands a parked jail's (`fds`: stdin, stdout, stderr, status socket, memfd,
+        then the cgroup.procs files to join)."""
         status = fds[3]
         try:
             control.close()
             link = prepare(fds[5:], setup, None, inherited=fds[:5])
+            socket.send_fds(link, [RUN_FRAME], fds[:5])
+            os._exit(0)
         except SetupError as e:
             report_to(status, SETUP_ERROR, e.errno, e.step)
-            os._exit(126)
         except BaseException as e:
             report_to(status, SETUP_ERROR, getattr(e, "errno", None) or 5, STEP_OP)
-            os._exit(126)
-        serve(link, fds[:5], setup)
+        os._exit(126)
+
+    RUN_FRAME = struct.pack("<IQ", 2, 0) + b"{}"  # a run handed on by a middle: its descriptors are the message
 
     def report_to(status, kind, error=0, step=0, wait_status=0, at=0):
         os.write(status, struct.pack("<iiiiiiq", kind, error, step, 0, wait_status, 0, at or now()))
@@ -186,7 +186,8 @@ def _corral_zygote():
         """In the middle: joins the run's cgroup (everything after is the run's), enters fresh mount,
         PID, network, IPC, UTS and cgroup namespaces, forks the run's init and maps the user namespace
         the init makes to the run's identity. Returns once the init and the program wait for the run
-        (the socket to the init)."""
+        (the socket to the init). A parked jail's init takes its run from `park_socket` (the host
+        holds its other end); otherwise from the returned socket."""
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         join_cgroup(cgroup_fds)
         check(libc.unshare(NEW_NAMESPACES), STEP_OP, "unshare")
@@ -194,14 +195,14 @@ def _corral_zygote():
         if os.fork() == 0:
             try:
                 link.close()
-                if park_socket is not None:
-                    park_socket.close()
                 for fd in inherited:
                     os.close(fd)
-                run_init(init_end, setup)
+                run_init(init_end, setup, park_socket)
             finally:
                 os._exit(126)
         init_end.close()
+        if park_socket is not None:
+            park_socket.close()  # the init's now
         # The init made its user namespace (as the run's own root id here): map it to the run's
         # identity. This process shares the init's mount namespace, whose /proc is the init's
         # PID namespace's: the init is /proc/1 there.
@@ -226,7 +227,7 @@ def _corral_zygote():
             raise SetupError(STEP_DROP, 1, "the run's program")
         return link
 
-    def makedirs(relative, owner):
+    def makedirs(relative):
         """Creates the missing directories of `relative` under the workspace, owned by the program."""
         path = config["workspace"]
         for part in relative.split("/"):
@@ -235,52 +236,41 @@ def _corral_zygote():
                 os.mkdir(path, 0o755)
             except FileExistsError:
                 continue
-            os.chown(path, owner, owner, follow_symlinks=False)
+            os.chown(path, uid, gid, follow_symlinks=False)
 
-    def serve(link, fds, setup):
-        """In the middle, once the run came: its filesystems take its sizes and files; then the init
-        and the program get its descriptors, and the middle leaves."""
-        if len(fds) < 5:
-            os._exit(0)  # not a run: the host sends five descriptors
-        stdin, stdout, stderr, status, memfd = fds[:5]
-        try:
-            request, payload = pread_request(memfd, True)
-            program_id = setup["identity"][1]
-            ws = config["workspace"]
-            if request["tmp_mb"] != setup["tmp_mb"]:
-                for path, flags in (("/tmp", MS_NOSUID | MS_NODEV), ("/dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC)):
-                    mount(None, path, None, MS_REMOUNT | flags, "size=%dm" % request["tmp_mb"])
-            if request["workspace_mb"] != setup["workspace_mb"]:
-                mount(None, ws, None, MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=%dm" % request["workspace_mb"])
-            offset = 0
-            for f in request["files"]:
-                parts = f["path"].split("/")
-                if f["path"].startswith("/") or any(p in ("", ".", "..") for p in parts):
-                    raise SetupError(STEP_OP, 22, "file name")  # the host refuses these first
-                path = ws + "/" + f["path"]
-                if "/" in f["path"]:
-                    makedirs(f["path"].rsplit("/", 1)[0], program_id)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, f["mode"])
+    def place(request, payload, setup):
+        """In the init, once the run came, as the root of the run's own user and mount namespaces:
+        the run's sizes (a fresh tmpfs over the parked one when they differ: the parked one's
+        superblock belongs to the zygote's namespace), its files (owned by the program), and a
+        read-only workspace unless the run may write it."""
+        ws = config["workspace"]
+        if request["tmp_mb"] != setup["tmp_mb"]:
+            for path, flags in (("/tmp", MS_NOSUID | MS_NODEV), ("/dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC)):
+                mount(b"tmpfs", path, b"tmpfs", flags, "size=%dm,mode=1777" % request["tmp_mb"])
+        if request["workspace_mb"] != setup["workspace_mb"]:
+            mount(b"tmpfs", ws, b"tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=0755,uid=%d,gid=%d" % (request["workspace_mb"], uid, gid))
+        offset = 0
+        for f in request["files"]:
+            parts = f["path"].split("/")
+            if f["path"].startswith("/") or any(p in ("", ".", "..") for p in parts):
+                raise SetupError(STEP_OP, 22, "file name")  # the host refuses these first
+            path = ws + "/" + f["path"]
+            if "/" in f["path"]:
+                makedirs(f["path"].rsplit("/", 1)[0])
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, f["mode"])
+            try:
                 data = payload[offset:offset + f["size"]]
                 offset += f["size"]
                 while data:
                     data = data[os.write(fd, data):]
-                os.fchown(fd, program_id, program_id)
+                os.fchown(fd, uid, gid)
                 os.fchmod(fd, f["mode"])
+            finally:
                 os.close(fd)
-            if not request["writable"]:
-                mount(None, ws, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-            socket.send_fds(link, [b"g"], [stdin, stdout, stderr, status, memfd])
-            os._exit(0)  # the init waits for this end before the program may run
-        except SetupError as e:
-            report_to(status, SETUP_ERROR, e.errno, e.step)
-        except OSError as e:
-            report_to(status, SETUP_ERROR, e.errno or 5, STEP_OP)
-        except BaseException:
-            report_to(status, SETUP_ERROR, 5, STEP_OP)
-        os._exit(126)
+        if not request["writable"]:
+            mount(None, ws, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
-    def run_init(link, setup):
+    def run_init(link, setup, park_socket):
         # A session of its own (as a cold init's setsid): no signal to a process group reaches
         # the zygote's or another run's.
         os.setsid()
@@ -327,6 +317,9 @@ def _corral_zygote():
         link.sendall(b"c")
         if link.recv(1) != b"r":
             os._exit(126)
+        # A mount namespace of the run's own user namespace (the middle's read-only /proc files are
+        # locked in it): the init places the run's files and sizes in it without the middle.
+        check(libc.unshare(0x00020000), STEP_DROP, "a mount namespace")  # CLONE_NEWNS
         libc.prctl(PR_SET_NAME, b"corral-init", 0, 0, 0)
         scrub([b"corral-init"])
         # The program (and all it forks) is the OOM killer's first choice, as in a cold jail; the
@@ -348,19 +341,22 @@ def _corral_zygote():
         if mine.recv(1) != b"p":
             os._exit(126)  # the program could not drop its privileges
         link.sendall(b"p")
-        # Ready: the run comes from the middle (its files are in place by then).
-        message, fds, _, _ = socket.recv_fds(link, 1, 8)
-        if message != b"g" or len(fds) < 5:
-            os._exit(0)  # no run: the parked jail was given up
+        # Ready: the run comes from the host (a parked jail) or from the middle (one made for it).
+        if park_socket is not None:
+            link.close()
+        _, _, _, fds = read_frame(park_socket or link)  # the end when the jail is given up
+        if len(fds) < 5:
+            os._exit(0)  # not a run: the host sends five descriptors
         stdin, stdout, stderr, status, memfd = fds[:5]
         try:
+            # The host reads this process's pid (and waits for the middle's end) while the run's
+            # files are placed.
             with socket.socket(fileno=os.dup(status)) as s:
                 socket.send_fds(s, [struct.pack("<iiiiiiq", FORKED, 0, 0, 0, 0, 0, now())], [pidfd])
             os.close(pidfd)
-            # The middle leaves first: only the run's own processes count against its limits.
-            while link.recv(16):
-                pass
-            link.close()
+            request, payload = pread_request(memfd, True)
+            place(request, payload, setup)
+            del request, payload
             # The host supervises this process from here (it has read its pid from the pidfd, which
             # a process that already ended no longer shows): then the program may run.
             if os.read(status, 1) != b"a":
@@ -369,8 +365,12 @@ def _corral_zygote():
             mine.close()
             for fd in (stdin, stdout, stderr, memfd, 1, 2):
                 os.close(fd)  # the streams reach EOF when the program's last process exits
+        except SetupError as e:
+            report_to(status, SETUP_ERROR, e.errno, e.step)
+            os._exit(126)
         except BaseException as e:
-            # The parked program is gone, or a descriptor is: the run takes another jail.
+            # A file that does not fit, the parked program gone, a descriptor gone: the run takes
+            # another jail.
             report_to(status, SETUP_ERROR, getattr(e, "errno", None) or 5, STEP_FORK)
             os._exit(126)
         while True:
