@@ -29,6 +29,14 @@ extension NATSFront {
             statistics.record("task", since: start, error: "a task without a reply subject was dropped")
             return
         }
+        guard Self.isReplySubject(replyTo) else {
+            // Corral would publish there with its own rights: its heartbeat or status subjects,
+            // another agent's, a `$` API (`$JS.API…`, `$KV…`), or a wildcard.
+            logger.warning("task with a refused reply subject dropped", metadata: [
+                "subject": .string(message.subject), "reply_to": .string(String(replyTo.prefix(200)))])
+            statistics.record("task", since: start, error: "a task with a refused reply subject was dropped")
+            return
+        }
         inFlight.withLock { $0 += 1 }
         defer { inFlight.withLock { $0 -= 1 } }
         var taskID: String?
@@ -53,6 +61,18 @@ extension NATSFront {
         }
     }
 
+    /// Whether a requester's reply subject may be answered: an inbox, not a subject where Corral
+    /// publishes with rights its requesters may lack (`agent.…`: its heartbeat and status updates,
+    /// other agents' tasks; `$…`: the service, JetStream, KV and system APIs), and no wildcard or
+    /// empty token. Read by byte, as the server reads subjects.
+    static func isReplySubject(_ subject: String) -> Bool {
+        let bytes = Array(subject.utf8)
+        guard bytes.first != UInt8(ascii: "$"), !bytes.starts(with: Array("agent.".utf8)) else { return false }
+        return bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).allSatisfy { token in
+            !token.isEmpty && !token.elementsEqual([UInt8(ascii: "*")]) && !token.elementsEqual([UInt8(ascii: ">")])
+        }
+    }
+
     /// Seed 000's error object, with ADR-32's error headers (the code is the HTTP status of the same error).
     func replyError(_ error: EngineError, to replyTo: String, taskID: String?, _ nats: NATSConnection) {
         let headers = NATSHeaders([("Nats-Service-Error", error.message), ("Nats-Service-Error-Code", String(error.code.httpStatus))])
@@ -67,7 +87,7 @@ extension NATSFront {
     func serveRequests(_ kind: String, _ subscription: NATSSubscription, _ nats: NATSConnection) async {
         for await message in subscription {
             let start = ContinuousClock.now
-            guard let replyTo = message.replyTo else { continue }
+            guard let replyTo = message.replyTo, Self.isReplySubject(replyTo) else { continue }
             let body: [UInt8]
             do {
                 switch kind {

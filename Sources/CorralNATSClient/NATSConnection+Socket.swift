@@ -140,9 +140,10 @@ extension NATSConnection {
                 waiter.resume(returning: .success(message))
             }
         case .subscription(let continuation, let pending):
-            var kept = pending.add(message.payload.count, limit: options.pendingBytesLimit)
+            let cost = message.pendingCost
+            var kept = pending.add(cost, limit: options.pendingBytesLimit)
             if kept, case .dropped = continuation.yield(message) {
-                pending.taken(message.payload.count)
+                pending.taken(cost)
                 kept = false
             }
             if !kept {

@@ -271,7 +271,9 @@ public final class NATSConnection: Sendable {
     // MARK: helpers
 
     static func checkToken(_ s: String, what: String) throws(NATSError) {
-        guard !s.isEmpty, s.utf8.count <= 1024, !s.contains(where: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }) else {
+        // By byte, as the server splits: by Character, "\r\n" and a space followed by a combining
+        // mark are Characters equal to none of these.
+        guard !s.isEmpty, s.utf8.count <= 1024, !s.utf8.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) else {
             throw NATSError(.invalidSubject, "a \(what) is 1 to 1024 characters without spaces or line breaks, got '\(s.prefix(80))'")
         }
     }

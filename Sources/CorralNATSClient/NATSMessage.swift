@@ -28,7 +28,11 @@ public struct NATSHeaders: Sendable, Equatable {
     }
 
     static func clean(_ s: String) -> String {
-        String(s.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
+        // By scalar, not by Character: "\r\n" is one Character, equal to neither "\r" nor "\n",
+        // so a CRLF in a value (an error message quoting a task's field) went through unchanged.
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: s.unicodeScalars.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
+        return String(scalars)
     }
 
     /// Parses a header block; nil when it does not start with `NATS/1.0`.
@@ -65,6 +69,13 @@ public struct NATSMessage: Sendable {
         self.replyTo = replyTo
         self.headers = headers
         self.payload = payload
+    }
+
+    /// What the message holds while it waits for its consumer, counted against
+    /// `pendingBytesLimit`: its payload, and its headers' text with a share for each field (1 MB of
+    /// `a:` lines is 262,000 fields of 32 bytes each, and an empty payload counted nothing).
+    var pendingCost: Int {
+        payload.count + (headers?.fields.reduce(0) { $0 + 48 + $1.name.utf8.count + $1.value.utf8.count } ?? 0)
     }
 }
 

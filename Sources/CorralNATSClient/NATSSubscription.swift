@@ -23,7 +23,7 @@ public struct NATSSubscription: AsyncSequence, Sendable {
 
         public mutating func next() async -> NATSMessage? {
             let message = await base.next()
-            if let message { pending.taken(message.payload.count) }
+            if let message { pending.taken(message.pendingCost) }
             return message
         }
     }

@@ -51,12 +51,18 @@ struct ServerOpDecoder: ByteToMessageDecoder {
             return nil
         }
         let lineLength = newline - view.startIndex + 1
-        var line = String(decoding: view[view.startIndex..<newline], as: UTF8.self)
-        if line.hasSuffix("\r") { line.removeLast() }
-        let space = line.firstIndex(where: { $0 == " " || $0 == "\t" }) ?? line.endIndex
-        let verb = line[..<space].uppercased()
-        let rest = line[space...].trimmingCharacters(in: .whitespaces)
-        let args = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        var bytes = view[view.startIndex..<newline]
+        if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+        let line = String(decoding: bytes, as: UTF8.self)
+        // Split on bytes, as the server does. By Character, a space followed by a combining mark
+        // (a reply subject that starts with U+0301, chosen by any publisher) is one Character and
+        // no separator: the MSG line was refused and the connection dropped.
+        let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        let verbEnd = bytes.firstIndex(where: isBlank) ?? bytes.endIndex
+        let verb = String(decoding: bytes[..<verbEnd], as: UTF8.self).uppercased()
+        let restBytes = bytes[verbEnd...].drop(while: isBlank)
+        let rest = String(decoding: restBytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let args = restBytes.split(whereSeparator: isBlank).map { String(decoding: $0, as: UTF8.self) }
         switch verb {
         case "MSG", "HMSG":
             let headered = verb == "HMSG"

@@ -214,6 +214,46 @@ struct NATSClientTests {
         }
     }
 
+    /// Headers count against the pending bytes too: an empty payload with 1 MB of `a:` lines is
+    /// 262,000 fields held, and was counted as nothing.
+    @Test("a subscription's pending bytes count headers as well as payloads")
+    func slowConsumerHeaderBytes() async throws {
+        try await Self.withServer { _, base in
+            var options = base
+            options.pendingBytesLimit = 1 << 20
+            let slow = try await NATSConnection.connect(options), sender = try await NATSConnection.connect(base)
+            defer { slow.close(); sender.close() }
+            let sub = try slow.subscribe("headers")
+            #expect(await slow.flush())
+            let headers = NATSHeaders((0..<5000).map { ("a\($0)", "x") })
+            for _ in 0..<20 { try sender.publish("headers", payload: [], headers: headers) }
+            #expect(await sender.flush())
+            #expect(await slow.flush())
+            // Each holds about 5000 × 52 bytes: 1 MiB holds four of them.
+            #expect(slow.droppedMessages >= 15, "\(slow.droppedMessages) dropped")
+            _ = sub
+        }
+    }
+
+    @Test("subjects and reply subjects with a line break or a blank are refused, however they combine into Characters", arguments: [
+        "a\r\nPUB x 1", "a \u{301}b", "a\r\n", "\u{600} b",
+    ])
+    func injectedSubjects(_ subject: String) async throws {
+        try await Self.withServer { _, base in
+            let c = try await NATSConnection.connect(base)
+            defer { c.close() }
+            for attempt in 0..<2 {
+                do throws(NATSError) {
+                    if attempt == 0 { try c.publish(subject, payload: []) } else { try c.publish("ok", payload: [], replyTo: subject) }
+                    Issue.record("'\(subject)' was taken")
+                } catch {
+                    #expect(error.code == .invalidSubject, "\(error)")
+                }
+            }
+            #expect(await c.flush())
+        }
+    }
+
     @Test("wrong credentials are an authorization error naming what to check; right ones connect")
     func authorization() async throws {
         try await Self.withServer(.nats(user: "corral", password: "s3cret")) { server, _ in

@@ -1,5 +1,5 @@
 import CorralEngine
-import CorralNATS
+@testable import CorralNATS
 import CorralNATSClient
 import CorralStore
 import CorralTestSupport
@@ -83,6 +83,61 @@ struct NATSFrontTests {
             #expect(summary["violations"] as? Int == 0 && summary["alive"] as? Bool == true, "\(summary)")
             let statuses = summary["statuses"] as? [String: Int] ?? [:]
             #expect((statuses["error"] ?? 0) > 100 && (statuses["success"] ?? 0) > 5, "both kinds of answer were exercised: \(statuses)")
+        }
+    }
+
+    /// What a publisher puts in a task's reply subject or fields, aimed at Corral's own connection
+    /// and rights: a reply subject that starts with a combining mark (the MSG line was refused and
+    /// every instance's connection dropped), an error message with CR/LF that added headers to the
+    /// error reply, and a reply subject where Corral publishes with rights its requesters lack.
+    @Test("hostile reply subjects and field text: the connection stays up, no header is added, Corral answers no subject of its own or a $ API")
+    func hostileReplySubjects() async throws {
+        try await FleetFixture.run { fleet in
+            let client = try await NATSConnection.connect(try NATSOptions(url: fleet.url))
+            defer { client.close() }
+            let joined = "\u{301}r"
+            let answers = try client.subscribe(joined)
+            #expect(await client.flush())
+            try client.publish("agent.coding_agent.status", payload: Array("{}".utf8), replyTo: joined)
+            var iterator = answers.makeAsyncIterator()
+            let status = await iterator.next()
+            let statusBody = FleetFixture.object(status?.payload ?? [])
+            #expect(!statusBody.isEmpty, "status answered on '\(joined)'")
+            #expect(fleet.front.natsConnection?.reconnectCount == 0, "Corral's connection was not dropped")
+
+            let injected = FleetFixture.task("x\r\nNats-Service-Error-Code: 200\r\nX: y", [:], id: "c1")
+            let reply = try await client.request("agent.coding_agent.task", payload: injected, timeout: 10)
+            #expect(reply.headers?["Nats-Service-Error-Code"] == "400", "\(String(describing: reply.headers))")
+            #expect(reply.headers?.fields.count == 2, "\(String(describing: reply.headers))")
+
+            // Corral's own subjects and the $ APIs are no reply subjects: such tasks are dropped unrun.
+            let own = try client.subscribe("agent.coding_agent.heartbeat")
+            let api = try client.subscribe("$JS.API.STREAM.CREATE.x")
+            #expect(await client.flush())
+            for (subject, id) in [("agent.coding_agent.heartbeat", "d1"), ("$JS.API.STREAM.CREATE.x", "d2")] {
+                try client.publish("agent.coding_agent.task", payload: FleetFixture.task("list_languages", [:], id: id), replyTo: subject)
+            }
+            #expect(await client.flush())
+            try await Task.sleep(nanoseconds: 1_000_000_000)
+            own.unsubscribe()
+            api.unsubscribe()
+            for subscription in [own, api] {
+                for await message in subscription {
+                    let body = FleetFixture.object(message.payload)
+                    #expect(body["task_id"] == nil, "a task's reply reached \(message.subject): \(body)")
+                }
+            }
+            let after = try await client.request("agent.coding_agent.task", payload: FleetFixture.task("list_languages", [:], id: "d4"), timeout: 10)
+            #expect(FleetFixture.object(after.payload)["task_id"] as? String == "d4", "the service goes on")
+        }
+    }
+
+    @Test("reply subjects Corral answers: inboxes; not its own agent subjects, a $ API, a wildcard or an empty token")
+    func replySubjectRule() {
+        for ok in ["_INBOX.abc.def", "_INBOX_alice.x", "replies.client1", "\u{301}r"] { #expect(NATSFront.isReplySubject(ok), "\(ok)") }
+        for refused in ["agent.coding_agent.heartbeat", "agent.other.task", "$JS.API.INFO", "$SRV.PING", "_INBOX.*", "_INBOX.>",
+                        "a..b", ".a", "a.", ""] {
+            #expect(!NATSFront.isReplySubject(refused), "\(refused)")
         }
     }
 

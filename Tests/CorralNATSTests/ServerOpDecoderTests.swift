@@ -33,6 +33,20 @@ struct ServerOpDecoderTests {
         #expect(text == "Stale Connection")
     }
 
+    /// Any publisher chooses a reply subject, and the server passes it on byte for byte. A space
+    /// followed by a combining mark (or a prepend mark followed by a space) is one Character:
+    /// split by Character, the MSG line was refused and the connection to every instance dropped.
+    @Test("reply subjects that join the separator into one Character decode as the server sent them", arguments: [
+        ("MSG a 1 \u{301}evil 2\r\nhi\r\n", "\u{301}evil"),
+        ("MSG a 1 evil\u{600} 2\r\nhi\r\n", "evil\u{600}"),
+        ("HMSG a 1 \u{200D}r 12 14\r\nNATS/1.0\r\n\r\nhi\r\n", "\u{200D}r"),
+    ])
+    func graphemeJoinedSeparators(_ input: String, _ reply: String) throws {
+        let ops = try Self.decodeAll([input])
+        guard ops.count == 1, case .message(let sid, let m) = ops[0] else { Issue.record("not one message: \(ops)"); return }
+        #expect(sid == 1 && m.subject == "a" && m.replyTo == reply && m.payload == Array("hi".utf8))
+    }
+
     @Test("malformed lines are protocol errors, never a crash", arguments: [
         "MSG a\r\n", "MSG a x 5\r\nhello\r\n", "MSG a 1 -5\r\n", "MSG a 1 99999999999999999999\r\n",
         "HMSG a 1 10 5\r\nxxxxx\r\n", "BOGUS\r\n", "INFO {not json}\r\n", "MSG a 1 999999999\r\n",
