@@ -63,8 +63,11 @@ extension Engine {
     /// A zip of a workspace directory (symlinks and special files left out).
     public func sessionArchive(_ id: String, path: String, context: ExecutionContext) throws(EngineError) -> [UInt8] {
         let session = try sessions.session(id, owner: Self.owner(context))
+        // A scratch workspace holds at most disk_mb; sparse files claim more (tmpfs counts written blocks only)
+        // and are read whole, zeros and all: bounded like a task's files (TaskDirectory.copy).
+        let maxBytes = session.mount == nil ? min(sessions.settings.maxArchiveBytes, session.limits.diskMb << 20) : sessions.settings.maxArchiveBytes
         do throws(WorkspaceArchive.Failure) {
-            return try WorkspaceArchive.make(session.files, directory: path, maxBytes: sessions.settings.maxArchiveBytes).bytes
+            return try WorkspaceArchive.make(session.files, directory: path, maxBytes: maxBytes).bytes
         } catch {
             switch error {
             case .tooLarge(let m): throw EngineError(.payloadTooLarge, m)
@@ -122,14 +125,21 @@ extension Engine {
             EngineError(.conflict, "the host changed since the session began, at: \(paths.joined(separator: ", ")); nothing was applied "
                 + "(apply other paths, or send force: true to overwrite)")
         case .notChanged(let paths): EngineError(.notFound, "not changed in the session (GET .../changes lists what is): \(paths.joined(separator: ", "))")
+        case .special(let paths):
+            EngineError(.conflict, "FIFOs, sockets and devices cannot be applied: \(paths.prefix(20).joined(separator: ", ")); nothing was applied "
+                + "(remove them in the session, or leave them out of paths)")
         case .invalidPath(let path): EngineError(.invalidRequest, "'\(path)' is not a path in the workspace (relative, without '..')", field: "paths")
-        case .tooMany: EngineError(.conflict, "the session changed more than \(ShadowChanges.maxChanges) paths: list and apply them by directory (paths)")
+        case .tooMany:
+            EngineError(.conflict, "the session changed more than \(ShadowChanges.maxChanges) paths (or paths of more than "
+                + "\(ShadowChanges.maxPathBytes >> 20) MiB in all): list and apply them by directory (paths)")
         case .blocked(let paths):
             EngineError(.conflict, "the host directory holds a symlink or a file where these changes need a directory (never followed): "
                 + "\(paths.joined(separator: ", ")); nothing was applied")
         case .tooDeep(let path):
             EngineError(.conflict, "the session made directories more than \(WorkspaceFiles.maxDepth) levels deep (at '\(path.prefix(120))…'), "
                 + "deeper than Corral walks: remove or flatten them in the session")
+        case .tooLarge(let m): EngineError(.payloadTooLarge, m)
+        case .hostReplaced(let m): EngineError(.conflict, m)
         case .failed(let m): EngineError(.internalError, m)
         }
     }
@@ -145,13 +155,17 @@ extension Engine {
             changes = changes.filter { $0.path == wanted || $0.path.hasPrefix(wanted + "/") }
         }
         var diff = "", binary: [String] = [], notDiffed: [String] = []
-        var lines = 0
+        var lines = 0, read = 0
         let limit = 4 << 20
         for change in changes where change.type == .file {
-            // One answer's budget: a session can change 100,000 files of 20,000 lines each.
-            guard diff.utf8.count <= Self.maxDiffBytes, lines <= Self.maxDiffLines else { notDiffed.append(change.path); continue }
+            // One answer's budget: a session can change 100,000 files of 20,000 lines each, or 100,000 sparse
+            // files of 4 MiB of zeros each (free on its tmpfs; binary, so neither text nor lines count them).
+            guard diff.utf8.count <= Self.maxDiffBytes, lines <= Self.maxDiffLines, read <= Self.maxDiffReadBytes else {
+                notDiffed.append(change.path); continue
+            }
             let (old, new) = shadow.contents(change.path, limit: limit)
             let oldBytes = change.kind == .added ? [] : old ?? [], newBytes = change.kind == .deleted ? [] : new ?? []
+            read += (old?.count ?? 0) + (new?.count ?? 0)
             lines += oldBytes.count { $0 == 10 } + newBytes.count { $0 == 10 }
             guard Self.isText(oldBytes), Self.isText(newBytes) else {
                 binary.append(change.path)
@@ -164,7 +178,7 @@ extension Engine {
         }
         if !notDiffed.isEmpty {
             diff += "@@ \(notDiffed.count) more changed files not diffed (one answer holds at most \(Self.maxDiffBytes >> 20) MiB "
-                + "and \(Self.maxDiffLines) lines; ask with path=): \(notDiffed.prefix(20).joined(separator: ", "))"
+                + "and \(Self.maxDiffLines) lines, from \(Self.maxDiffReadBytes >> 20) MiB read; ask with path=): \(notDiffed.prefix(20).joined(separator: ", "))"
                 + (notDiffed.count > 20 ? ", …" : "") + " @@\n"
         }
         return DiffReport(diff: diff, binaryFiles: binary)
@@ -173,6 +187,8 @@ extension Engine {
     /// The most one diff answer holds: bytes of diff text, and lines of the files compared.
     static let maxDiffBytes = 64 << 20
     static let maxDiffLines = 2_000_000
+    /// …and bytes of both sides read.
+    static let maxDiffReadBytes = 256 << 20
 
     static func isText(_ bytes: [UInt8]) -> Bool {
         !bytes.prefix(8192).contains(0) && String(validatingUTF8: bytes.map { CChar(bitPattern: $0) } + [0]) != nil

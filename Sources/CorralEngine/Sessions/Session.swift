@@ -40,7 +40,8 @@ public final class Session: Sendable {
         createdAt = SessionWorkspace.now()
         files = WorkspaceFiles(root: jail.workspace.mountPoint, owner: jail.workspace.ownerHostID)
         if let upper = jail.workspace.upperDirectory, let host = jail.workspace.hostPath {
-            shadow = ShadowChanges(upper: upper, host: host, since: jail.workspace.createdAt)
+            shadow = ShadowChanges(upper: upper, host: host, since: jail.workspace.createdAt, lower: jail.workspace.lowerDirectory,
+                                   maxBytes: limits.diskMb << 20)
         } else {
             shadow = nil
         }

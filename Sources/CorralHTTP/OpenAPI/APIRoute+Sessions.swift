@@ -65,7 +65,7 @@ extension APIRoute {
         errors: sessionBodyErrors + [.forbidden])
     public static let archive = APIRoute(method: .get, path: "/v1/sessions/{id}/archive", operationID: "downloadSessionArchive",
         summary: "A zip of a workspace directory (symlinks left out).", responseSchema: nil, query: [.path],
-        errors: sessionErrors + [.payloadTooLarge], responseMedia: ["application/zip": JSONSchema(["type": "string", "format": "binary"])])
+        errors: sessionErrors + [.payloadTooLarge, .limitReached], responseMedia: ["application/zip": JSONSchema(["type": "string", "format": "binary"])])
     public static let uploadArchive = APIRoute(method: .post, path: "/v1/sessions/{id}/archive", operationID: "uploadSessionArchive",
         summary: "Unpack an uploaded zip (the body, any Content-Type) into a workspace directory (checked whole first: no '..', absolute names, symlinks; bounded entries, size and inflation).",
         responseSchema: "UnpackReport", query: [.path], errors: sessionErrors + [.payloadTooLarge, .forbidden], requestMedia: "application/octet-stream")

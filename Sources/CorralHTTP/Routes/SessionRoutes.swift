@@ -173,7 +173,10 @@ extension CorralServer {
         }
         on(.deleteFile) { request, context, ctx in
             let id = try session(context, ctx), path = try path(request, required: true)
-            return try await Self.answer { () throws(EngineError) in try engine.deleteSessionFile(id, path: path, context: ctx); return Done() }
+            // A tree of up to a million entries removed: not on a cooperative thread (the pool is two on two cores).
+            return try await Self.answer { () throws(EngineError) in
+                try await HeavyWork.sessions.run("corral-remove") { () throws(EngineError) in try engine.deleteSessionFile(id, path: path, context: ctx); return Done() }
+            }
         }
         on(.moveFile) { request, context, ctx in
             let id = try session(context, ctx)
@@ -182,12 +185,24 @@ extension CorralServer {
         }
         on(.archive) { request, context, ctx in
             let id = try session(context, ctx), path = try path(request, required: false)
+            // Each archive is held in memory, up to maxArchiveBytes about three times over (read, zipped, sent),
+            // until its client has read it: the slot is given back when the response body is gone.
+            guard let slot = HeavyWork.archives.take() else {
+                throw APIError(.limitReached, "\(HeavyWork.archives.limit) archives are being made or sent; retry in a moment", retryAfterSeconds: 5)
+            }
             let zip: [UInt8]
             // Reading and zipping up to 512 MiB of files: not on a cooperative thread.
             do throws(EngineError) {
                 zip = try await OwnThread.run("corral-archive") { () throws(EngineError) in try engine.sessionArchive(id, path: path, context: ctx) }
             } catch { throw APIError(error) }
-            return Self.bytes(zip, type: "application/zip")
+            var headers = HTTPFields()
+            headers[.contentType] = "application/zip"
+            let body = ByteBuffer(bytes: zip)
+            return Response(status: .ok, headers: headers, body: ResponseBody(contentLength: body.readableBytes) { writer in
+                try await writer.write(body)
+                try await writer.finish(nil)
+                withExtendedLifetime(slot) {}
+            })
         }
         on(.uploadArchive) { request, context, ctx in
             let id = try session(context, ctx), path = try path(request, required: false)
@@ -201,11 +216,16 @@ extension CorralServer {
         }
         on(.changes) { _, context, ctx in
             let id = try session(context, ctx)
-            return try await Self.answer { () throws(EngineError) in try engine.sessionChanges(id, context: ctx) }
+            // Walks up to 100,000 changes and compares files with the host's: not on a cooperative thread.
+            return try await Self.answer { () throws(EngineError) in
+                try await HeavyWork.sessions.run("corral-changes") { () throws(EngineError) in try engine.sessionChanges(id, context: ctx) }
+            }
         }
         on(.diff) { request, context, ctx in
             let id = try session(context, ctx), path: String? = request.uri.queryParameters.get("path").map { String($0) }
-            return try await Self.answer { () throws(EngineError) in try engine.sessionDiff(id, path: path, context: ctx) }
+            return try await Self.answer { () throws(EngineError) in
+                try await HeavyWork.sessions.run("corral-diff") { () throws(EngineError) in try engine.sessionDiff(id, path: path, context: ctx) }
+            }
         }
         on(.desktopActions) { request, context, ctx in
             let id = try session(context, ctx)
@@ -228,7 +248,10 @@ extension CorralServer {
         on(.apply) { request, context, ctx in
             let id = try session(context, ctx)
             let body = try await JSONBody.decode(ApplyRequest.self, from: request, limit: http.maxBodyBytes)
-            return try await Self.answerInSession { () throws(EngineError) in try engine.applySessionChanges(id, body, context: ctx) }
+            // Writes (and fsyncs) up to 100,000 files on the host: not on a cooperative thread.
+            return try await Self.answerInSession { () throws(EngineError) in
+                try await HeavyWork.sessions.run("corral-apply") { () throws(EngineError) in try engine.applySessionChanges(id, body, context: ctx) }
+            }
         }
     }
 

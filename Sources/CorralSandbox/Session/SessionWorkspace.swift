@@ -26,6 +26,9 @@ public final class SessionWorkspace: Sendable {
     /// For `shadow`: the overlay's upper layer (the changes) and the host directory as it is on disk.
     public let upperDirectory: String?
     public let hostPath: String?
+    /// For `shadow`: the read-only bind of the host directory (the overlay's lower layer), which holds the
+    /// directory itself whatever later becomes of its path.
+    public var lowerDirectory: String? { upperDirectory == nil ? nil : directory + "/lower" }
     /// Host uid and gid the jail's program runs as: owner of everything the session creates.
     public let ownerHostID: UInt32
     /// Wall-clock time the session began (seconds since 1970): a host file changed after it is a conflict.
@@ -94,6 +97,21 @@ public final class SessionWorkspace: Sendable {
         defer { close(userns) }
         let r = corral_idmapped_bind(host, target, userns, readOnly ? 1 : 0)
         guard r == 0 else { throw .system(call: "mount_setattr", errno: -r, context: "an idmapped mount of \(host)") }
+        // `host` was resolved and checked against the allowed roots before this call, by path: a component
+        // replaced by a symlink since (another session's apply makes them) would have been bound instead.
+        // What is mounted must still be what the path names, symlink-free. (The caller unmounts on failure.)
+        // One walk from "/" that follows no symlink (openat2 RESOLVE_NO_SYMLINKS): realpath then lstat were two
+        // walks, and a component swapped back and forth between them passed both.
+        let root = Glibc.open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { if root >= 0 { close(root) } }
+        let relative = host == "/" ? "." : String(host.drop(while: { $0 == "/" }))
+        let named = root < 0 ? -1 : corral_open_beneath(root, relative, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
+        defer { if named >= 0 { close(named) } }
+        var opened = stat(), mounted = stat()
+        guard named >= 0, fstat(named, &opened) == 0, stat(target, &mounted) == 0,
+              opened.st_dev == mounted.st_dev, opened.st_ino == mounted.st_ino else {
+            throw .system(call: "open_tree", errno: ESTALE, context: "\(host) changed while it was being mounted")
+        }
     }
 
     /// Unmounts and removes everything of this workspace. Idempotent.

@@ -11,12 +11,38 @@ import Synchronization
 public final class ShadowChanges: Sendable {
     public let upper: String
     public let host: String
+    /// The session's read-only bind of the host directory (`SessionWorkspace.lowerDirectory`): `host` is a
+    /// path, resolved again at each use, and must still name the directory that bind holds.
+    public let lower: String?
     /// When the session began: a host file whose ctime is later changed under it (a conflict)…
     public let since: Double
     /// …unless that change was this session's own apply (the ctime it left, by path).
     private let applied = Mutex<[String: Double]>([:])
 
-    public init(upper: String, host: String, since: Double) { self.upper = upper; self.host = host; self.since = since }
+    /// The most bytes one apply writes: what the session's disk (`disk_mb`, its upper layer's size) holds.
+    /// A sparse file there costs the session nothing (tmpfs counts written blocks), and would be written
+    /// out on the host whole, zeros and all: 100,000 of them at `disk_mb` each fill any host disk.
+    public let maxBytes: Int
+
+    public init(upper: String, host: String, since: Double, lower: String? = nil, maxBytes: Int = .max) {
+        self.upper = upper; self.host = host; self.since = since; self.lower = lower; self.maxBytes = maxBytes
+    }
+
+    /// Opens the host directory, or -1 (errno ESTALE) when its path no longer names the directory the
+    /// session mounted: a component replaced by a symlink since (another session's apply makes them)
+    /// would have this root process read and write wherever it points.
+    func openHost() throws(Failure) -> Int32 {
+        let fd = Glibc.open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .failed("the host directory \(host) cannot be opened (\(String(cString: strerror(errno))))") }
+        guard let lower else { return fd }
+        var opened = stat(), mounted = stat()
+        guard fstat(fd, &opened) == 0, stat(lower, &mounted) == 0, opened.st_dev == mounted.st_dev, opened.st_ino == mounted.st_ino else {
+            close(fd)
+            throw .hostReplaced("the host path \(host) no longer names the directory this session mounted (a part of it was "
+                + "replaced since, by a symlink or another directory): nothing was read or written there; end the session")
+        }
+        return fd
+    }
 
     public struct Change: Sendable, Equatable {
         public enum Kind: String, Sendable { case added, modified, deleted }
@@ -33,31 +59,42 @@ public final class ShadowChanges: Sendable {
         case tooMany
         /// The host directory holds a symlink or a file where a change needs a directory (never followed).
         case blocked([String])
+        /// FIFOs, sockets or devices the session made: the host directory never gets them.
+        case special([String])
         case notChanged([String])
         /// The session made directories deeper than the host walks (`WorkspaceFiles.maxDepth`).
         case tooDeep(String)
+        /// The chosen files hold more than `maxBytes`.
+        case tooLarge(String)
+        /// The host path no longer names the directory the session mounted (a component was replaced,
+        /// by a symlink say): nothing is read or written through it.
+        case hostReplaced(String)
         case failed(String)
     }
 
     /// At most this many changes are listed; beyond it the caller is told to apply in parts.
     public static let maxChanges = 100_000
+    /// …and at most this many bytes of their paths: 256 levels of 255-byte names make a path of 64 KiB
+    /// (three times that when the names are not UTF-8, each bad byte a U+FFFD), 100,000 of them 6 to 19 GB.
+    public static let maxPathBytes = 64 << 20
 
     public func changes() throws(Failure) -> [Change] {
         let upperFD = Glibc.open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard upperFD >= 0 else { throw .failed("the session's changes cannot be read (\(String(cString: strerror(errno))))") }
-        let hostFD = Glibc.open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard hostFD >= 0 else { close(upperFD); throw .failed("the host directory \(host) cannot be opened (\(String(cString: strerror(errno))))") }
+        let hostFD: Int32
+        do throws(Failure) { hostFD = try openHost() } catch { close(upperFD); throw error }
         defer { close(upperFD); close(hostFD) }
-        var out: [Change] = []
-        try walk(upperFD, "", depth: 1, hostFD: hostFD, into: &out)
+        var out: [Change] = [], bytes = 0
+        try walk(upperFD, "", depth: 1, hostFD: hostFD, into: &out, bytes: &bytes)
         return out.sorted { $0.path < $1.path }
     }
 
-    private func walk(_ dirFD: Int32, _ prefix: String, depth: Int, hostFD: Int32, into out: inout [Change]) throws(Failure) {
+    private func walk(_ dirFD: Int32, _ prefix: String, depth: Int, hostFD: Int32, into out: inout [Change], bytes: inout Int) throws(Failure) {
         guard depth <= WorkspaceFiles.maxDepth else { throw .tooDeep(prefix) }
         for name in Self.names(dirFD) {
-            guard out.count < Self.maxChanges else { throw .tooMany }
             let path = prefix.isEmpty ? name : prefix + "/" + name
+            bytes += path.utf8.count
+            guard out.count < Self.maxChanges, bytes <= Self.maxPathBytes else { throw .tooMany }
             var st = stat()
             guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             let lower = Self.lstat(hostFD, path)
@@ -71,7 +108,7 @@ public final class ShadowChanges: Sendable {
                     let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard child >= 0 else { continue }
                     defer { close(child) }
-                    try walk(child, path, depth: depth + 1, hostFD: hostFD, into: &out)
+                    try walk(child, path, depth: depth + 1, hostFD: hostFD, into: &out, bytes: &bytes)
                     // Opaque: the session's directory hides the host's, so what only the host has is deleted.
                     if Self.isOpaque(dirFD, name) {
                         let hostDir = corral_open_beneath(hostFD, path, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
@@ -80,6 +117,8 @@ public final class ShadowChanges: Sendable {
                         for gone in Self.names(hostDir) {
                             var probe = stat()
                             guard fstatat(child, gone, &probe, AT_SYMLINK_NOFOLLOW) != 0, let was = Self.lstat(hostFD, path + "/" + gone) else { continue }
+                            bytes += path.utf8.count + 1 + gone.utf8.count
+                            guard out.count < Self.maxChanges, bytes <= Self.maxPathBytes else { throw .tooMany }
                             out.append(Change(path: path + "/" + gone, kind: .deleted, type: Self.kind(was.st_mode)))
                         }
                     }
@@ -90,7 +129,7 @@ public final class ShadowChanges: Sendable {
                 let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard child >= 0 else { continue }
                 defer { close(child) }
-                try walkAdded(child, path, depth: depth + 1, into: &out)
+                try walkAdded(child, path, depth: depth + 1, into: &out, bytes: &bytes)
                 continue
             }
             guard let lower else { out.append(Change(path: path, kind: .added, type: Self.kind(st.st_mode))); continue }
@@ -108,20 +147,21 @@ public final class ShadowChanges: Sendable {
     }
 
     /// Everything under a directory the session created is added.
-    private func walkAdded(_ dirFD: Int32, _ prefix: String, depth: Int, into out: inout [Change]) throws(Failure) {
+    private func walkAdded(_ dirFD: Int32, _ prefix: String, depth: Int, into out: inout [Change], bytes: inout Int) throws(Failure) {
         guard depth <= WorkspaceFiles.maxDepth else { throw .tooDeep(prefix) }
         for name in Self.names(dirFD) {
-            guard out.count < Self.maxChanges else { throw .tooMany }
+            let path = prefix + "/" + name
+            bytes += path.utf8.count
+            guard out.count < Self.maxChanges, bytes <= Self.maxPathBytes else { throw .tooMany }
             var st = stat()
             guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             if st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0 { continue }
-            let path = prefix + "/" + name
             out.append(Change(path: path, kind: .added, type: Self.kind(st.st_mode)))
             if st.st_mode & S_IFMT == S_IFDIR {
                 let child = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard child >= 0 else { continue }
                 defer { close(child) }
-                try walkAdded(child, path, depth: depth + 1, into: &out)
+                try walkAdded(child, path, depth: depth + 1, into: &out, bytes: &bytes)
             }
         }
     }
@@ -152,7 +192,8 @@ public final class ShadowChanges: Sendable {
     /// The host's bytes and the session's bytes of one changed file (nil where it does not exist or
     /// is not a regular file), at most `limit` each.
     public func contents(_ path: String, limit: Int) -> (old: [UInt8]?, new: [UInt8]?) {
-        let hostFD = Glibc.open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let hostFD: Int32
+        do throws(Failure) { hostFD = try openHost() } catch { hostFD = -1 }  // replaced or unreadable: nothing is read there
         let upperFD = Glibc.open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { if hostFD >= 0 { close(hostFD) }; if upperFD >= 0 { close(upperFD) } }
         return (Self.readBeneath(hostFD, path, limit: limit), Self.readBeneath(upperFD, path, limit: limit))
@@ -172,15 +213,18 @@ public final class ShadowChanges: Sendable {
             for path in paths {
                 do throws(WorkspaceFiles.Failure) { normalised.append(try WorkspaceFiles.normalise(path)) } catch { throw .invalidPath(path) }
             }
-            let wanted = Set(normalised)
-            chosen = all.filter { change in wanted.contains { change.path.isBytewise($0) || change.path.hasPathPrefix($0 + "/") } }
-            let missing = wanted.filter { w in !all.contains { $0.path == w || $0.path.hasPrefix(w + "/") } }
+            // By bytes and by component, one walk down a tree per path: never every change against every
+            // path named (100,000 changes × the 300,000 paths a 2 MiB body holds).
+            var wanted = PathTree(), changed = PathTree()
+            for path in normalised where !path.isEmpty { wanted.insert(path) }
+            for change in all { changed.insert(change.path) }
+            chosen = all.filter { wanted.covers($0.path) }
+            let missing = Set(normalised.filter { $0.isEmpty || !changed.holds($0) })
             if !missing.isEmpty { throw .notChanged(missing.sorted()) }
         } else {
             chosen = all
         }
-        let hostFD = Glibc.open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard hostFD >= 0 else { throw .failed("the host directory \(host) cannot be opened") }
+        let hostFD = try openHost()
         defer { close(hostFD) }
         if !force {
             let replaced = Set(chosen.filter { $0.kind == .deleted }.map(\.path))
@@ -198,6 +242,7 @@ public final class ShadowChanges: Sendable {
         }
         // Nothing is written unless every change can land: each parent in the host directory is a
         // directory or does not exist yet (a symlink there is never followed, so it blocks the apply).
+        let deletions = Set(chosen.filter { $0.kind == .deleted }.map(\.path))
         let blocked = chosen.filter { change in
             var prefix = ""
             for part in WorkspaceFiles.split(change.path).parent.pathParts() {
@@ -205,35 +250,53 @@ public final class ShadowChanges: Sendable {
                 guard let st = Self.lstat(hostFD, prefix) else { return false }
                 if st.st_mode & S_IFMT != S_IFDIR {
                     // A deletion of the same path (a symlink the session replaced) clears the way.
-                    return !chosen.contains { $0.path == prefix && $0.kind == .deleted }
+                    // (A set: 50,000 changes under such a parent, each scanning 50,000 others, hold a thread for seconds.)
+                    return !deletions.contains(prefix)
                 }
             }
             return false
         }.map(\.path)
         if !blocked.isEmpty { throw .blocked(blocked) }
+        // `copy` refuses these; refused here, before the deletions run, nothing is half applied.
+        let special = chosen.filter { $0.kind != .deleted && $0.type == .other }.map(\.path)
+        if !special.isEmpty { throw .special(special) }
         var hostOwner = stat()
         fstat(hostFD, &hostOwner)
         let upperFD = Glibc.open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard upperFD >= 0 else { throw .failed("the session's changes cannot be read") }
         defer { close(upperFD) }
+        // Sizes as the files claim them (sparse ones included), checked before anything is written.
+        var claimed = 0
+        for change in chosen where change.kind != .deleted && change.type == .file {
+            // Compared by what is left, never summed past it: a size near Int.max (a sparse host file
+            // copied up; XFS allows 8 EiB) would trap `claimed +` and take the server down.
+            let size = Int(Self.lstat(upperFD, change.path)?.st_size ?? 0)
+            guard size <= maxBytes - claimed else {
+                throw .tooLarge("the chosen files hold more than \(maxBytes >> 20) MiB (the session's disk_mb; sparse files count whole): "
+                    + "apply fewer paths, or remove the large files in the session")
+            }
+            claimed += size
+        }
+        var budget = maxBytes
         // Deletions first (deepest first), then additions and edits (shallowest first).
         for change in chosen.filter({ $0.kind == .deleted }).sorted(by: { $0.path > $1.path }) {
             try Self.removeBeneath(hostFD, change.path)
         }
         for change in chosen.filter({ $0.kind != .deleted }).sorted(by: { $0.path < $1.path }) {
-            try Self.copy(change, from: upperFD, to: hostFD, owner: hostOwner)
+            try Self.copy(change, from: upperFD, to: hostFD, owner: hostOwner, budget: &budget)
             if let now = Self.lstat(hostFD, change.path) { applied.withLock { $0[change.path] = Self.ctime(now) } }
         }
         return chosen
     }
 
-    private static func copy(_ change: Change, from upperFD: Int32, to hostFD: Int32, owner: stat) throws(Failure) {
+    private static func copy(_ change: Change, from upperFD: Int32, to hostFD: Int32, owner: stat, budget: inout Int) throws(Failure) {
         let (parent, name) = WorkspaceFiles.split(change.path)
         let dirFD = try openParent(hostFD, parent, owner: owner)
         defer { close(dirFD) }
-        var st = stat()
         let source = parent.isEmpty ? name : parent + "/" + name
-        guard fstatat(upperFD, source, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw .failed("'\(change.path)' vanished from the session") }
+        // Beneath the upper layer, through no symlink: the session may have made a parent one since the
+        // changes were listed, and a plain path relative to upperFD would follow it out, as root.
+        guard let st = Self.lstat(upperFD, source) else { throw .failed("'\(change.path)' vanished from the session") }
         switch change.type {
         case .directory:
             if mkdirat(dirFD, name, mode_t(st.st_mode & 0o7777)) == 0 {
@@ -241,7 +304,7 @@ public final class ShadowChanges: Sendable {
             } else if errno != EEXIST { throw .failed("cannot create '\(change.path)': \(String(cString: strerror(errno)))") }
         case .symlink:
             let temp = ".corral-apply-\(UInt64.random(in: 0...UInt64.max))"
-            guard let target = readLink(upperFD, source), symlinkat(target, dirFD, temp) == 0 else {
+            guard let target = Self.readLinkBeneath(upperFD, source), symlinkat(target, dirFD, temp) == 0 else {
                 throw .failed("cannot recreate the symlink '\(change.path)'")
             }
             fchownat(dirFD, temp, owner.st_uid, owner.st_gid, AT_SYMLINK_NOFOLLOW)
@@ -250,16 +313,23 @@ public final class ShadowChanges: Sendable {
             let input = corral_open_beneath(upperFD, source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, 1)
             guard input >= 0 else { throw .failed("cannot read '\(change.path)' in the session") }
             defer { close(input) }
-            guard Self.isRegular(input) else { throw .conflicts([change.path]) }
+            var size = stat()
+            guard fstat(input, &size) == 0, size.st_mode & S_IFMT == S_IFREG else { throw .conflicts([change.path]) }
+            // At most the size it has now (it may grow while it is copied) and what is left of the apply's bytes.
+            var left = Int(size.st_size)
+            guard left <= budget else { throw .tooLarge("'\(change.path)' grew past what one apply writes (the session's disk_mb)") }
+            budget -= left
             let temp = ".corral-apply-\(UInt64.random(in: 0...UInt64.max))"
             let output = openat(dirFD, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(st.st_mode & 0o777))
             guard output >= 0 else { throw .failed("cannot write '\(change.path)' in \(parent.isEmpty ? "the host directory" : parent): \(String(cString: strerror(errno)))") }
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             var ok = true
-            while ok {
+            while ok && left > 0 {
                 let n = readFull(input, &buffer)
                 if n <= 0 { ok = n == 0; break }
-                ok = buffer.withUnsafeBytes { Posix.writeAll(output, Array($0[0..<n])) }
+                let k = min(n, left)
+                left -= k
+                ok = buffer.withUnsafeBytes { Posix.writeAll(output, Array($0[0..<k])) }
             }
             fchown(output, owner.st_uid, owner.st_gid)
             fchmod(output, mode_t(st.st_mode & 0o777))
@@ -302,6 +372,44 @@ public final class ShadowChanges: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Paths as a tree of their components, compared by bytes.
+    struct PathTree {
+        private var children: [[[UInt8]: Int]] = [[:]]
+        private var ends: [Bool] = [false]
+
+        mutating func insert(_ path: String) {
+            var node = 0
+            for part in Array(path.utf8).split(separator: UInt8(ascii: "/")) {
+                if let next = children[node][Array(part)] { node = next; continue }
+                children.append([:]); ends.append(false)
+                children[node][Array(part)] = children.count - 1
+                node = children.count - 1
+            }
+            ends[node] = true
+        }
+
+        /// Whether `path` or one of its parent directories was inserted.
+        func covers(_ path: String) -> Bool {
+            var node = 0
+            for part in Array(path.utf8).split(separator: UInt8(ascii: "/")) {
+                guard let next = children[node][Array(part)] else { return false }
+                node = next
+                if ends[node] { return true }
+            }
+            return false
+        }
+
+        /// Whether `path` is an inserted path or a parent directory of one.
+        func holds(_ path: String) -> Bool {
+            var node = 0
+            for part in Array(path.utf8).split(separator: UInt8(ascii: "/")) {
+                guard let next = children[node][Array(part)] else { return false }
+                node = next
+            }
+            return node != 0
+        }
+    }
 
     static func names(_ dirFD: Int32) -> [String] {
         let fd = openat(dirFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)

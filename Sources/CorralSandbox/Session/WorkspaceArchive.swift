@@ -54,31 +54,48 @@ public struct WorkspaceArchive: Sendable {
         for name in ShadowChanges.names(dirFD) {
             let path = prefix.isEmpty ? name : prefix + "/" + name
             guard writer.entries < maxEntries else { throw .tooLarge("the directory holds more than \(maxEntries) entries; archive a subdirectory") }
+            // What is left out is held too: a million symlinks or FIFOs 255 levels down are a million
+            // 64 KiB names, none of them an entry or a byte of data.
+            guard skipped.count < maxEntries else {
+                throw .tooLarge("the directory holds more than \(maxEntries) symlinks, special files or too deep directories; archive a subdirectory")
+            }
+            // Names count too (each is written twice: local header and central directory): 65,535 empty files
+            // 256 levels down, named 255 bytes each, are 8 GB of names and no byte of data.
+            guard writer.dataBytes + 2 * path.utf8.count <= maxBytes else {
+                throw .tooLarge("the archive would hold more than \(maxBytes) bytes of files and names; archive a subdirectory")
+            }
+            // A zip names an entry in at most 65,535 bytes (names not UTF-8 grow threefold as U+FFFD).
+            guard path.utf8.count < 65_535 else { skipped.append(Self.shown(path)); continue }
             var st = stat()
             guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 // Deeper than the host walks (WorkspaceFiles.maxDepth): left out whole, and named.
-                guard depth < WorkspaceFiles.maxDepth else { skipped.append(path); continue }
+                guard depth < WorkspaceFiles.maxDepth else { skipped.append(Self.shown(path)); continue }
                 let child = corral_open_beneath(dirFD, name, O_RDONLY | Int32(O_DIRECTORY), 0, 1)
-                guard child >= 0 else { skipped.append(path); continue }
+                guard child >= 0 else { skipped.append(Self.shown(path)); continue }
                 defer { close(child) }
                 writer.add(path + "/", data: [], mode: UInt32(st.st_mode & 0o7777) | 0o40000)
                 try add(child, prefix: path, depth: depth + 1, writer: &writer, skipped: &skipped, maxBytes: maxBytes, maxEntries: maxEntries, sink: sink)
             case S_IFREG:
-                guard writer.dataBytes + Int(st.st_size) <= maxBytes else {
+                guard Int(st.st_size) <= maxBytes - writer.dataBytes else {
                     throw .tooLarge("the archive would hold more than \(maxBytes) bytes; archive a subdirectory or read files one by one")
                 }
-                guard let data = ShadowChanges.readBeneath(dirFD, name, limit: maxBytes) else { skipped.append(path); continue }
+                // What is left of the budget, not all of it: the file may have grown (sparse: for free) since its stat.
+                guard let data = ShadowChanges.readBeneath(dirFD, name, limit: maxBytes - writer.dataBytes) else { skipped.append(Self.shown(path)); continue }
                 writer.add(path, data: data, mode: UInt32(st.st_mode & 0o7777) | 0o100000)
                 if let sink, !Posix.writeAll(sink, writer.drain()) {
                     throw .files(.system("cannot write the archive: \(String(cString: strerror(errno)))"))
                 }
             default:
-                skipped.append(path)
+                skipped.append(Self.shown(path))
             }
         }
     }
+
+    /// A left-out path as named in `skipped`: at most 200 bytes of it.
+    /// (Bytes, not Characters: one Character may be a letter and 60,000 bytes of combining marks.)
+    static func shown(_ path: String) -> String { path.utf8.count > 200 ? String(decoding: path.utf8.prefix(200), as: UTF8.self) + "…" : path }
 }
 
 /// The smallest zip writer that standard tools read: stored entries, CRC-32, UTF-8 names, Unix modes.
@@ -107,7 +124,7 @@ struct ZipWriter {
         central += le32(crc) + le32(UInt32(clamping: data.count)) + le32(UInt32(clamping: data.count)) + le16(UInt16(clamping: nameBytes.count))
         central += le16(0) + le16(0) + le16(0) + le16(0) + le32(mode << 16) + le32(UInt32(clamping: offset)) + nameBytes
         entries += 1
-        dataBytes += data.count
+        dataBytes += data.count + 2 * nameBytes.count
     }
 
     mutating func finish() -> [UInt8] {
