@@ -90,6 +90,9 @@ public final class Engine: Sendable {
     public func execute(_ request: ExecuteRequest, options: ExecuteOptions = ExecuteOptions(),
                         context: ExecutionContext = ExecutionContext()) async throws(EngineError) -> ExecutionResponse {
         var prepared = try resolver.prepare(request, options: options)
+        // Each caller's results and artifacts are its own: a hit replays another run's output (a
+        // random token, the time, a page fetched with allow_network) and `cached` tells whether it ran.
+        prepared.run.cacheNamespace = context.caller
         let decoder = options.onOutput.map(OutputDecoder.init)
         if let decoder { prepared.run.onOutput = { stream, bytes in decoder.take(stream, bytes) } }
         let started = Date()

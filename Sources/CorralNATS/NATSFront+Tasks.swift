@@ -21,7 +21,7 @@ extension NATSFront {
                 return try TaskReply.success(await engine.languages(), taskID: task.taskID)
             case .getExecutionHistory:
                 let query = try Self.historyQuery(task.payload)
-                let page = try await engine.history(query)
+                let page = try await engine.history(query, context: context)
                 return try TaskReply.success(HistoryResponse(count: page.records.count, total: page.total, limit: query.limit,
                                                              offset: query.offset, executions: page.records), taskID: task.taskID)
             case .getResourceLimitsInfo:
@@ -35,7 +35,7 @@ extension NATSFront {
                     }
                     include = flag
                 }
-                return try TaskReply.success(await engine.stats(includeHistory: include), taskID: task.taskID)
+                return try TaskReply.success(await engine.stats(includeHistory: include, context: context), taskID: task.taskID)
             }
         } catch let error as EngineError {
             throw error

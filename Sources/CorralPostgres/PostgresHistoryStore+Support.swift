@@ -12,6 +12,7 @@ extension PostgresHistoryStore {
         if let status = q.status { bindings.append(status); conditions.append("status = $\(bindings.count)") }
         if let since = q.sinceMs { bindings.append(since); conditions.append("created_at >= $\(bindings.count)") }
         if let until = q.untilMs { bindings.append(until); conditions.append("created_at < $\(bindings.count)") }
+        if let caller = q.caller { bindings.append(caller); conditions.append("caller = $\(bindings.count)") }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         if page {
             bindings.append(Int64(q.limit))

@@ -71,6 +71,8 @@ public struct HistoryQuery: Sendable, Equatable {
     /// Default 100, at most `maxLimit`.
     public var limit: Int = 100
     public var offset: Int = 0
+    /// Only rows of this caller (an API key's name); nil: every caller's (the CLI, a server without keys).
+    public var caller: String?
 
     public static let maxLimit = 1000
 

@@ -9,6 +9,8 @@ package struct ValidatedHistoryQuery: Sendable {
     /// Clamped to `HistoryQuery.maxLimit`.
     package var limit: Int
     package var offset: Int
+    /// Only this caller's rows; nil: every caller's.
+    package var caller: String? = nil
 
     /// Whether `record` (with its stored timestamp `createdAtMs`) passes the filters.
     package func matches(_ record: ExecutionRecord, createdAtMs: Int64) -> Bool {
@@ -16,6 +18,7 @@ package struct ValidatedHistoryQuery: Sendable {
         if let status, record.status != status { return false }
         if let sinceMs, createdAtMs < sinceMs { return false }
         if let untilMs, createdAtMs >= untilMs { return false }
+        if let caller, record.caller != caller { return false }
         return true
     }
 }
@@ -33,7 +36,7 @@ extension HistoryQuery {
             throw .invalidQuery("since (\(since!)) is later than until (\(until!))")
         }
         return ValidatedHistoryQuery(language: language, status: status, sinceMs: sinceMs, untilMs: untilMs,
-                                     limit: min(limit, Self.maxLimit), offset: offset)
+                                     limit: min(limit, Self.maxLimit), offset: offset, caller: caller)
     }
 }
 

@@ -266,12 +266,23 @@ struct ServeSettings {
     /// `KEY` or `NAME=KEY` → name → key.
     static func parseKeys(_ items: [String]) throws -> [String: String] {
         var keys: [String: String] = [:]
-        for (i, item) in items.enumerated() where !item.isEmpty {
+        for item in items where !item.isEmpty {
+            let name: String, key: String
             if let eq = item.firstIndex(of: "=") {
-                keys[String(item[..<eq])] = String(item[item.index(after: eq)...])
+                name = String(item[..<eq])
+                key = String(item[item.index(after: eq)...])
             } else {
-                keys["key\(i + 1)"] = item
+                // Named by the key itself, never by its place in the list: the name owns sessions,
+                // tasks and history, and removing or reordering keys must not hand them to another key.
+                var hash = SHA256()
+                hash.update(Array(item.utf8))
+                name = "key-" + String(hash.hexDigest().prefix(16))
+                key = item
             }
+            // "" is the owner of everything made while the server ran without keys.
+            guard !name.isEmpty else { throw CLIFailure.usage("an API key's name is empty ('=KEY'): give NAME=KEY or KEY") }
+            guard keys[name] == nil else { throw CLIFailure.usage("the API key name '\(name)' is given twice") }
+            keys[name] = key
         }
         return keys
     }

@@ -48,6 +48,9 @@ import Testing
         ("REDIS_URL", "redis://cache:99999", "out of range"),
         ("POSTGRES_URL", "postgresql://db:5432/x", "no user"),
         ("CORRAL_MAX_CONCURRENT_TASKS", "0", "workers = 0 is out of range"),
+        // A key's name owns sessions, tasks and history: "" is the owner of what was made without keys.
+        ("CORRAL_API_KEYS", "=0123456789abcdef", "name is empty"),
+        ("CORRAL_API_KEYS", "a=0123456789abcdef,a=fedcba9876543210", "the API key name 'a' is given twice"),
     ])
     func aBadEnvironmentValueIsRefused(key: String, value: String, message: String) async throws {
         let out = try await CorralCLI.run(["serve", "--port", "0"], environment: [key: value])

@@ -123,4 +123,37 @@ struct ExecuteRouteTests {
             #expect(callers == ["alice", "alice"])
         }
     }
+
+    /// Each key is a tenant: another key's executions (their output, code hash and key name) are
+    /// not in its history, by id or in the stats; and a cached result is replayed only to the key
+    /// whose run made it (a hit replayed another tenant's random token, and `cached` told whether
+    /// that tenant ran the same program with the same inputs).
+    @Test("another API key's history and cached results are not a key's own: listed, by id, in stats, replayed")
+    func tenantsAreApart() async throws {
+        let keyA: HTTPFields = [.init("X-API-Key")!: "KEYA-0123456789abcdef"], keyB: HTTPFields = [.init("X-API-Key")!: "KEYB-0123456789abcdef"]
+        try await TestService(apiKeys: ["a": "KEYA-0123456789abcdef", "b": "KEYB-0123456789abcdef"]).live { client in
+            let token = ["code": "import secrets; print(secrets.token_hex(16))", "language": "python", "use_cache": true] as [String: Any]
+            let (s1, _, first) = try await client.post("/v1/execute", json: token, headers: keyA)
+            let (s2, _, again) = try await client.post("/v1/execute", json: token, headers: keyA)
+            #expect(s1 == .ok && s2 == .ok && first["cached"] as? Bool == false && again["cached"] as? Bool == true)
+            #expect(again["stdout"] as? String == first["stdout"] as? String, "A's own cache hit")
+            let (s3, _, other) = try await client.post("/v1/execute", json: token, headers: keyB)
+            #expect(s3 == .ok && other["cached"] as? Bool == false, "B got A's cached result: \(other)")
+            #expect(other["stdout"] as? String != first["stdout"] as? String)
+
+            let id = first["execution_id"] as? String ?? ""
+            let (listed, _, page, _) = try await client.get("/v1/executions", headers: keyB)
+            let ids = (page["executions"] as? [[String: Any]] ?? []).compactMap { $0["execution_id"] as? String }
+            #expect(listed == .ok && !ids.contains(id) && ids.count == 1, "B lists A's executions: \(page)")
+            let (byID, _, foreign, _) = try await client.get("/v1/executions/\(id)", headers: keyB)
+            let (missing, _, none, _) = try await client.get("/v1/executions/\(UUID().uuidString)", headers: keyB)
+            #expect(byID == .notFound && missing == .notFound, "\(byID) \(foreign)")
+            #expect(errorCode(foreign) == errorCode(none))
+            let (_, _, stats, _) = try await client.get("/v1/stats?include_history=true", headers: keyB)
+            let recent = (stats["recent_executions"] as? [[String: Any]] ?? []).compactMap { $0["caller"] as? String }
+            #expect(recent == ["b"], "B's recent executions: \(recent)")
+            let (own, _, mine, _) = try await client.get("/v1/executions/\(id)", headers: keyA)
+            #expect(own == .ok && mine["caller"] as? String == "a")
+        }
+    }
 }

@@ -10,8 +10,8 @@ enum ResultKey {
     static let version = "corral-result-v2"
 
     /// The key of `prepared`'s result, as a hex SHA-256. Not inputs, on purpose: the policy mode
-    /// and findings (a refused run is never cached; findings are computed afresh each time) and
-    /// the caller (results depend on the program alone).
+    /// and findings (a refused run is never cached; findings are computed afresh each time). The
+    /// caller is, through `cacheNamespace`: a program's output need not depend on it alone.
     static func make(_ prepared: PreparedRequest, toolchainVersion: String) -> String {
         let run = prepared.run
         var h = SHA256()

@@ -44,7 +44,8 @@ public struct StatsReport: Sendable, Encodable {
 }
 
 extension Engine {
-    public func stats(includeHistory: Bool = false) async -> StatsReport {
+    /// `recent_executions` are the caller's own (all of them for a context without a caller: the CLI, no keys).
+    public func stats(includeHistory: Bool = false, context: ExecutionContext = ExecutionContext()) async -> StatsReport {
         let s = metrics.snapshot()
         let a = admission.snapshot
         let lookups = s.cacheHits + s.cacheMisses
@@ -60,12 +61,14 @@ extension Engine {
             historyWriteFailures: historyWriter.statistics.writeFailures,
             // The report is about this process; history that cannot be read is left out, not an error.
             history: try? await history.summary(),
-            recentExecutions: includeHistory ? (try? await history.query(HistoryQuery(limit: 20)))?.records : nil,
+            recentExecutions: includeHistory ? (try? await history.query(Self.scoped(HistoryQuery(limit: 20), context)))?.records : nil,
             codingMetrics: codingMetrics)
     }
 
     /// Seed 000 `get_execution_history`. An empty time range (`since` after `until`) matches nothing.
-    public func history(_ query: HistoryQuery) async throws(EngineError) -> HistoryPage {
+    /// A caller sees only its own executions (an API key's name); a context without one sees all.
+    public func history(_ query: HistoryQuery, context: ExecutionContext = ExecutionContext()) async throws(EngineError) -> HistoryPage {
+        let query = Self.scoped(query, context)
         try RequestResolver.checkPage(query)
         // `since` after `until` is a valid query (the schema cannot forbid it) that matches nothing.
         if let since = query.since, let until = query.until, since > until { return HistoryPage(records: [], total: 0) }
@@ -74,12 +77,22 @@ extension Engine {
         }
     }
 
-    public func execution(id: String) async throws(EngineError) -> ExecutionRecord {
+    /// One execution of the caller's (another caller's is a 404, as one that does not exist).
+    public func execution(id: String, context: ExecutionContext = ExecutionContext()) async throws(EngineError) -> ExecutionRecord {
         let record: ExecutionRecord?
         do { record = try await history.execution(id: id) } catch {
             throw EngineError(.internalError, "cannot read history: \(error)")
         }
-        guard let record else { throw EngineError(.notFound, "no execution with id '\(id)'") }
+        guard let record, context.caller == nil || record.caller == context.caller else {
+            throw EngineError(.notFound, "no execution with id '\(id)'")
+        }
         return record
+    }
+
+    /// `query` narrowed to the context's caller, when it has one.
+    static func scoped(_ query: HistoryQuery, _ context: ExecutionContext) -> HistoryQuery {
+        var query = query
+        if let caller = context.caller { query.caller = caller }
+        return query
     }
 }

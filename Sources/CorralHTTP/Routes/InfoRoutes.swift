@@ -10,9 +10,10 @@ extension CorralServer {
             try JSONBody.response(await engine.languages())
         }
         router.on(RouterPath(APIRoute.limits.path), method: APIRoute.limits.method) { _, _ in try JSONBody.response(engine.limits()) }
-        router.on(RouterPath(APIRoute.stats.path), method: APIRoute.stats.method) { request, _ in
+        router.on(RouterPath(APIRoute.stats.path), method: APIRoute.stats.method) { request, context in
             let include = try QueryValues(request).boolean(.includeHistory) ?? false
-            return try JSONBody.response(await engine.stats(includeHistory: include))
+            let ctx = ExecutionContext(caller: context.caller, requestID: context.requestID)
+            return try JSONBody.response(await engine.stats(includeHistory: include, context: ctx))
         }
         router.on(RouterPath(APIRoute.status.path), method: APIRoute.status.method) { _, _ in
             try JSONBody.response(await engine.status(state: state.serviceState))
@@ -51,7 +52,7 @@ extension CorralServer {
 
     func addHistoryRoutes(to router: Router<CorralRequestContext>) {
         let engine = self.engine
-        router.on(RouterPath(APIRoute.executions.path), method: APIRoute.executions.method) { request, _ in
+        router.on(RouterPath(APIRoute.executions.path), method: APIRoute.executions.method) { request, context in
             let q = QueryValues(request)
             var query = HistoryQuery(language: q.raw(.language), status: try q.status(.status)?.rawValue)
             query.limit = try q.integer(.limit) ?? 100
@@ -59,14 +60,16 @@ extension CorralServer {
             query.since = try q.time(.since)
             query.until = try q.time(.until)
             let page: HistoryPage
-            do throws(EngineError) { page = try await engine.history(query) } catch { throw APIError(error) }
+            let ctx = ExecutionContext(caller: context.caller, requestID: context.requestID)
+            do throws(EngineError) { page = try await engine.history(query, context: ctx) } catch { throw APIError(error) }
             return try JSONBody.response(HistoryResponse(count: page.records.count, total: page.total, limit: query.limit,
                                                         offset: query.offset, executions: page.records))
         }
         router.on(RouterPath(APIRoute.execution.path), method: APIRoute.execution.method) { _, context in
             let id = try context.parameters.require("id")
             let record: ExecutionRecord
-            do throws(EngineError) { record = try await engine.execution(id: id) } catch { throw APIError(error) }
+            let ctx = ExecutionContext(caller: context.caller, requestID: context.requestID)
+            do throws(EngineError) { record = try await engine.execution(id: id, context: ctx) } catch { throw APIError(error) }
             return try JSONBody.response(record)
         }
     }

@@ -49,6 +49,7 @@ extension SQLiteHistoryStore {
         if let status = query.status { conditions.append("status = ?"); arguments += [status] }
         if let since = query.sinceMs { conditions.append("created_at >= ?"); arguments += [since] }
         if let until = query.untilMs { conditions.append("created_at < ?"); arguments += [until] }
+        if let caller = query.caller { conditions.append("caller = ?"); arguments += [caller] }
         return (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "), arguments)
     }
 }
