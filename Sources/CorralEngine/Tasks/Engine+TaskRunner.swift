@@ -124,8 +124,19 @@ extension Engine {
     /// then records how it went.
     private func callBack(_ task: LiveTask, url: String, info: TaskInfo) async {
         let settings = configuration.tasks
-        guard let target = try? TaskCallback.target(url, allowed: settings.allowedCallbackHosts),
-              let body = try? TaskManager.encoder.encode(info) else { return }
+        guard let target = try? TaskCallback.target(url, allowed: settings.allowedCallbackHosts) else { return }
+        // Each delivery is a thread holding the encoded task for up to about 65 s: a receiver that is
+        // down must not have every finished (or cancelled) task add one.
+        guard tasks.startCallback() else {
+            let record = TaskCallback(url: url, status: "failed", attempts: 0,
+                                      lastError: "not sent: \(settings.maxPendingCallbacks) callbacks were already being delivered")
+            task.directory.log("callback to \(url): \(record.status) (\(record.lastError ?? ""))")
+            task.update { $0.callback = record }
+            await tasks.save(task)
+            return
+        }
+        defer { tasks.endCallback() }
+        guard let body = try? TaskManager.encoder.encode(info) else { return }
         let record: TaskCallback = await withCheckedContinuation { continuation in
             Thread {
                 continuation.resume(returning: TaskCallback.deliver(body, to: target, url: url, attempts: settings.callbackAttempts,

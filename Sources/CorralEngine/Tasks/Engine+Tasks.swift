@@ -60,7 +60,7 @@ extension Engine {
         if let desktop = try Self.planDesktop(request.desktopSettings, &plan) {
             // Each action's shape is a 400 now. Its points are checked against the session's screen
             // when the step runs, as its key names are (the schema cannot tie them to `desktop`).
-            let largest = DesktopInfo(display: desktop.display, width: DesktopSettings.widths.upperBound, height: DesktopSettings.widths.upperBound,
+            let largest = DesktopInfo(display: desktop.display, width: DesktopSettings.widths.upperBound, height: DesktopSettings.heights.upperBound,
                                       depth: desktop.depth)
             for (index, step) in steps.enumerated() {
                 for (at, action) in (step.actions ?? []).enumerated() {

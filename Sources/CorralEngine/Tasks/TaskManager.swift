@@ -73,6 +73,8 @@ public final class TaskManager: Sendable {
         /// Finished tasks whose events are kept for a late subscriber, oldest first.
         var recent: [String] = []
         var runner: (@Sendable (LiveTask) async -> Void)?
+        /// Callbacks being delivered now (`TaskSettings.maxPendingCallbacks` at most).
+        var callbacks = 0
     }
     let state = Mutex(State())
     static let keptFinished = 256
@@ -145,6 +147,16 @@ public final class TaskManager: Sendable {
             return true
         }
     }
+
+    /// Takes a place among the callbacks being delivered; false when every place is taken.
+    func startCallback() -> Bool {
+        state.withLock { s in
+            guard s.callbacks < settings.maxPendingCallbacks else { return false }
+            s.callbacks += 1
+            return true
+        }
+    }
+    func endCallback() { state.withLock { $0.callbacks -= 1 } }
 
     func live(_ id: String) -> LiveTask? { state.withLock { $0.live[id] } }
 

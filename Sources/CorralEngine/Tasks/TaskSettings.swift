@@ -21,6 +21,9 @@ public struct TaskSettings: Sendable, Equatable {
     /// Tries of a callback, and the wait before the second (doubling after each).
     public var callbackAttempts = 5
     public var callbackBackoffSeconds: Double = 1
+    /// Callbacks being delivered at once (each a thread holding the encoded task for up to about
+    /// 65 s); a task that finishes past it records its callback as failed, not sent.
+    public var maxPendingCallbacks = 32
     /// Longest timeout a step may ask for, seconds.
     public var maxStepSeconds: Double = 3600
     /// Output (stdout and stderr) the results of one task's steps hold together: a step may write at

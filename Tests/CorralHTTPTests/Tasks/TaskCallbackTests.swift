@@ -34,6 +34,46 @@ struct TaskCallbackTests {
         }
     }
 
+    /// Each delivery is a thread holding the encoded task for up to about 65 s: with a receiver that
+    /// takes connections and never answers, every finished (or cancelled) task added one, without bound.
+    @Test("at most maxPendingCallbacks deliveries run at once: past it a finished task records its callback as failed, not sent")
+    func boundedDeliveries() async throws {
+        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(silent) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, length) == 0 && getsockname(silent, $0, &length) == 0 }
+        }
+        #expect(bound && listen(silent, 64) == 0)  // never accepted: a connect succeeds, no answer ever comes
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        try await TestService(configure: {
+            $0.tasks.allowedCallbackHosts = ["127.0.0.1:\(port)"]
+            $0.tasks.maxPendingCallbacks = 2
+            $0.tasks.callbackAttempts = 1
+        }).live { client in
+            var ids: [String] = []
+            for _ in 0..<5 {
+                ids.append(try await client.submitTask(["steps": [["tool": "shell", "command": "true"]],
+                                                         "callback_url": "http://127.0.0.1:\(port)/hook"]))
+            }
+            var callbacks: [[String: Any]] = []
+            for _ in 0..<200 {
+                callbacks = []
+                for id in ids { callbacks.append((try await client.get("/v1/tasks/\(id)").2["callback"] as? [String: Any]) ?? [:]) }
+                if callbacks.filter({ $0["status"] as? String == "failed" }).count == 3 { break }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            let failed = callbacks.filter { $0["status"] as? String == "failed" }
+            let pending = callbacks.filter { $0["status"] as? String == "pending" }
+            #expect(failed.count == 3 && pending.count == 2, "\(callbacks)")
+            #expect(failed.allSatisfy { $0["attempts"] as? Int == 0 && ($0["last_error"] as? String ?? "").contains("already being delivered") },
+                    "\(failed)")
+        }
+    }
+
     @Test("a callback to a host the server does not allow is refused at submit (no request is ever made)")
     func refused() async throws {
         let receiver = try CallbackReceiver(statuses: [200])
