@@ -64,7 +64,9 @@ extension DesktopAction: SchemaDescribed {
     /// One variant per type, each with the fields it takes (coordinates are checked against the
     /// session's screen by the server: a point off it is a 400 naming the value).
     public static func schema(in context: SchemaContext) -> JSONSchema {
-        let coordinate = JSONSchema.integer(minimum: 0, maximum: DesktopSettings.widths.upperBound - 1)
+        // On the largest screen a session may have (a task's actions are checked against it at submit).
+        let x = JSONSchema.integer(minimum: 0, maximum: DesktopSettings.widths.upperBound - 1)
+        let y = JSONSchema.integer(minimum: 0, maximum: DesktopSettings.heights.upperBound - 1)
         let button = JSONSchema.enumeration(buttons.keys.sorted())
         func variant(_ type: String, _ fields: [(String, JSONSchema)], required: [String]) -> JSONSchema {
             .object([("type", JSONSchema.constant(.string(type)))] + fields, required: ["type"] + required)
@@ -74,12 +76,12 @@ extension DesktopAction: SchemaDescribed {
             schema.with("dependentRequired", .object(["x": .array(["y"]), "y": .array(["x"])]))
         }
         return JSONSchema.exactlyOne([
-            variant("move", [("x", coordinate), ("y", coordinate)], required: ["x", "y"]),
-            optionalPoint(variant("click", [("x", coordinate), ("y", coordinate), ("button", button)], required: [])),
-            optionalPoint(variant("double_click", [("x", coordinate), ("y", coordinate), ("button", button)], required: [])),
-            variant("drag", [("x", coordinate), ("y", coordinate), ("to_x", coordinate), ("to_y", coordinate), ("button", button)],
+            variant("move", [("x", x), ("y", y)], required: ["x", "y"]),
+            optionalPoint(variant("click", [("x", x), ("y", y), ("button", button)], required: [])),
+            optionalPoint(variant("double_click", [("x", x), ("y", y), ("button", button)], required: [])),
+            variant("drag", [("x", x), ("y", y), ("to_x", x), ("to_y", y), ("button", button)],
                     required: ["x", "y", "to_x", "to_y"]),
-            optionalPoint(variant("scroll", [("x", coordinate), ("y", coordinate),
+            optionalPoint(variant("scroll", [("x", x), ("y", y),
                                              ("amount", JSONSchema.integer(minimum: -50, maximum: 50).with("not", .object(["const": .int(0)])))],
                                   required: [])),
             variant("type", [("text", JSONSchema.string(minLength: 1, pattern: SessionPatterns.noNUL).with("maxLength", 10_000))], required: ["text"]),
