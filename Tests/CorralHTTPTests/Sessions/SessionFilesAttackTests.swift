@@ -449,71 +449,6 @@ struct SessionFilesAttackTests {
         }
     }
 
-    /// The host path was checked (resolved, under an allowed root) when the session began, and then
-    /// opened by name at every changes, diff and apply: replaced by a symlink since (another shadow
-    /// session's apply can make one), it had this root process read and write wherever it pointed
-    /// (found by a review: /etc/cron.d written, /etc/shadow read through a diff).
-    @Test("a shadow session whose host path was replaced by a symlink since it began reads and writes nothing through it (409)")
-    func shadowHostPathReplaced() async throws {
-        let tree = try ShadowTree()
-        let canary = try HostCanary()
-        defer { tree.remove(); canary.remove() }
-        try await TestService { $0.sessions.allowedHostRoots = [tree.root] }.live { client in
-            try await client.withSession(["mount": ["host_path": tree.project + "/sub", "mode": "shadow"]]) { id in
-                let (_, edited) = try await client.exec(id, "echo pwned > pwn && echo changed > canary && echo more >> d.txt")
-                #expect(edited["exit_code"] as? Int == 0, "\(edited)")
-                let (status, output) = TestSupport.hostShell(
-                    "mv '\(tree.project)/sub' '\(tree.project)/sub-old' && ln -s '\(canary.directory)' '\(tree.project)/sub'")
-                #expect(status == 0, "\(output)")
-                for (method, uri, body) in [(HTTPRequest.Method.get, "changes", nil), (.get, "diff", nil), (.post, "apply", [:]),
-                                            (.post, "apply", ["force": true])] as [(HTTPRequest.Method, String, [String: Any]?)] {
-                    let reply = try await client.attack(method, "/v1/sessions/\(id)/\(uri)", json: body)
-                    #expect(reply.status == .conflict && reply.message.contains("no longer names"), "\(method) \(uri): \(reply.status) \(reply.text.prefix(300))")
-                    #expect(!reply.text.contains(canary.secret), "\(uri) read the directory the link names")
-                }
-                #expect(canary.intact, "the directory the link names was written: \(HostFS.names(canary.directory))")
-                #expect(HostFS.read(tree.project + "/sub-old/d.txt") == "delta\n")
-            }
-        }
-    }
-
-    /// A sparse file costs its session nothing (tmpfs counts written blocks), and apply wrote it out
-    /// on the host whole: 100,000 of them at disk_mb each fill any host disk.
-    @Test("sparse files in a shadow session are not written out on the host past its disk_mb: apply answers 413 and writes nothing")
-    func shadowSparseApply() async throws {
-        let tree = try ShadowTree()
-        defer { tree.remove() }
-        try await TestService { $0.sessions.allowedHostRoots = [tree.root] }.live { client in
-            let before = HostFS.snapshot(tree.project)
-            try await client.withSession(["mount": ["host_path": tree.project, "mode": "shadow"], "disk_mb": 8]) { id in
-                let (_, made) = try await client.exec(id, "for i in $(seq 50); do truncate -s 7M f$i; done && du -sk . && ls | wc -l")
-                #expect(made["exit_code"] as? Int == 0, "\(made)")
-                let reply = try await client.attack(.post, "/v1/sessions/\(id)/apply", json: [:])
-                #expect(reply.status == .contentTooLarge && reply.message.contains("disk_mb"), "\(reply.status) \(reply.text.prefix(300))")
-                #expect(HostFS.snapshot(tree.project) == before, "a refused apply wrote: \(HostFS.difference(before, HostFS.snapshot(tree.project)))")
-            }
-        }
-    }
-
-    @Test("a FIFO among the changes: apply refuses with 409 before anything is written (the deletion it makes first stays undone)")
-    func shadowSpecialFileApply() async throws {
-        let tree = try ShadowTree()
-        defer { tree.remove() }
-        try await TestService { $0.sessions.allowedHostRoots = [tree.root] }.live { client in
-            let before = HostFS.snapshot(tree.project)
-            try await client.withSession(["mount": ["host_path": tree.project, "mode": "shadow"]]) { id in
-                let (_, made) = try await client.exec(id, "rm b.txt && mkfifo p && echo new > n.txt")
-                #expect(made["exit_code"] as? Int == 0, "\(made)")
-                let reply = try await client.attack(.post, "/v1/sessions/\(id)/apply", json: [:])
-                #expect(reply.status == .conflict && reply.message.contains("FIFOs"), "\(reply.status) \(reply.text.prefix(300))")
-                #expect(HostFS.snapshot(tree.project) == before, "a refused apply wrote: \(HostFS.difference(before, HostFS.snapshot(tree.project)))")
-                let rest = try await client.attack(.post, "/v1/sessions/\(id)/apply", json: ["paths": ["b.txt", "n.txt"]])
-                #expect(rest.status == .ok, "\(rest.status) \(rest.text.prefix(300))")
-                #expect(!HostFS.exists(tree.project + "/b.txt") && HostFS.read(tree.project + "/n.txt") == "new\n")
-            }
-        }
-    }
-
     @Test("apply with a conflict answers 409 naming the file and writes nothing, not even the other chosen paths")
     func shadowConflict() async throws {
         let tree = try ShadowTree()
@@ -921,6 +856,78 @@ private enum Percent {
 }
 
 /// A host directory outside every workspace holding `canary`, whose bytes must never change nor leak.
+/// Shadow sessions attacked through their host path and their apply (split from
+/// SessionFilesAttackTests; they run after the session suites).
+@Suite(.enabled(if: TestSupport.jailsAvailable), .serialized)
+struct ShadowApplyAttackTests {
+    private func files(_ id: String, _ path: String) -> String { "/v1/sessions/\(id)/files?path=\(path)" }
+
+    /// The host path was checked (resolved, under an allowed root) when the session began, and then
+    /// opened by name at every changes, diff and apply: replaced by a symlink since (another shadow
+    /// session's apply can make one), it had this root process read and write wherever it pointed
+    /// (found by a review: /etc/cron.d written, /etc/shadow read through a diff).
+    @Test("a shadow session whose host path was replaced by a symlink since it began reads and writes nothing through it (409)")
+    func shadowHostPathReplaced() async throws {
+        let tree = try ShadowTree()
+        let canary = try HostCanary()
+        defer { tree.remove(); canary.remove() }
+        try await TestService { $0.sessions.allowedHostRoots = [tree.root] }.live { client in
+            try await client.withSession(["mount": ["host_path": tree.project + "/sub", "mode": "shadow"]]) { id in
+                let (_, edited) = try await client.exec(id, "echo pwned > pwn && echo changed > canary && echo more >> d.txt")
+                #expect(edited["exit_code"] as? Int == 0, "\(edited)")
+                let (status, output) = TestSupport.hostShell(
+                    "mv '\(tree.project)/sub' '\(tree.project)/sub-old' && ln -s '\(canary.directory)' '\(tree.project)/sub'")
+                #expect(status == 0, "\(output)")
+                for (method, uri, body) in [(HTTPRequest.Method.get, "changes", nil), (.get, "diff", nil), (.post, "apply", [:]),
+                                            (.post, "apply", ["force": true])] as [(HTTPRequest.Method, String, [String: Any]?)] {
+                    let reply = try await client.attack(method, "/v1/sessions/\(id)/\(uri)", json: body)
+                    #expect(reply.status == .conflict && reply.message.contains("no longer names"), "\(method) \(uri): \(reply.status) \(reply.text.prefix(300))")
+                    #expect(!reply.text.contains(canary.secret), "\(uri) read the directory the link names")
+                }
+                #expect(canary.intact, "the directory the link names was written: \(HostFS.names(canary.directory))")
+                #expect(HostFS.read(tree.project + "/sub-old/d.txt") == "delta\n")
+            }
+        }
+    }
+
+    /// A sparse file costs its session nothing (tmpfs counts written blocks), and apply wrote it out
+    /// on the host whole: 100,000 of them at disk_mb each fill any host disk.
+    @Test("sparse files in a shadow session are not written out on the host past its disk_mb: apply answers 413 and writes nothing")
+    func shadowSparseApply() async throws {
+        let tree = try ShadowTree()
+        defer { tree.remove() }
+        try await TestService { $0.sessions.allowedHostRoots = [tree.root] }.live { client in
+            let before = HostFS.snapshot(tree.project)
+            try await client.withSession(["mount": ["host_path": tree.project, "mode": "shadow"], "disk_mb": 8]) { id in
+                let (_, made) = try await client.exec(id, "for i in $(seq 50); do truncate -s 7M f$i; done && du -sk . && ls | wc -l")
+                #expect(made["exit_code"] as? Int == 0, "\(made)")
+                let reply = try await client.attack(.post, "/v1/sessions/\(id)/apply", json: [:])
+                #expect(reply.status == .contentTooLarge && reply.message.contains("disk_mb"), "\(reply.status) \(reply.text.prefix(300))")
+                #expect(HostFS.snapshot(tree.project) == before, "a refused apply wrote: \(HostFS.difference(before, HostFS.snapshot(tree.project)))")
+            }
+        }
+    }
+
+    @Test("a FIFO among the changes: apply refuses with 409 before anything is written (the deletion it makes first stays undone)")
+    func shadowSpecialFileApply() async throws {
+        let tree = try ShadowTree()
+        defer { tree.remove() }
+        try await TestService { $0.sessions.allowedHostRoots = [tree.root] }.live { client in
+            let before = HostFS.snapshot(tree.project)
+            try await client.withSession(["mount": ["host_path": tree.project, "mode": "shadow"]]) { id in
+                let (_, made) = try await client.exec(id, "rm b.txt && mkfifo p && echo new > n.txt")
+                #expect(made["exit_code"] as? Int == 0, "\(made)")
+                let reply = try await client.attack(.post, "/v1/sessions/\(id)/apply", json: [:])
+                #expect(reply.status == .conflict && reply.message.contains("FIFOs"), "\(reply.status) \(reply.text.prefix(300))")
+                #expect(HostFS.snapshot(tree.project) == before, "a refused apply wrote: \(HostFS.difference(before, HostFS.snapshot(tree.project)))")
+                let rest = try await client.attack(.post, "/v1/sessions/\(id)/apply", json: ["paths": ["b.txt", "n.txt"]])
+                #expect(rest.status == .ok, "\(rest.status) \(rest.text.prefix(300))")
+                #expect(!HostFS.exists(tree.project + "/b.txt") && HostFS.read(tree.project + "/n.txt") == "new\n")
+            }
+        }
+    }
+}
+
 private struct HostCanary {
     let directory: String
     let secret = "CORRAL-CANARY-\(UUID().uuidString)"
