@@ -860,8 +860,6 @@ private enum Percent {
 /// SessionFilesAttackTests; they run after the session suites).
 @Suite(.enabled(if: TestSupport.jailsAvailable), .serialized)
 struct ShadowApplyAttackTests {
-    private func files(_ id: String, _ path: String) -> String { "/v1/sessions/\(id)/files?path=\(path)" }
-
     /// The host path was checked (resolved, under an allowed root) when the session began, and then
     /// opened by name at every changes, diff and apply: replaced by a symlink since (another shadow
     /// session's apply can make one), it had this root process read and write wherever it pointed
