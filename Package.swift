@@ -38,7 +38,11 @@ let package = Package(
         // C: only what runs between clone and execve (async-signal-safe).
         .target(
             name: "CCorralJail",
-            cSettings: [.define("_GNU_SOURCE")]
+            cSettings: [.define("_GNU_SOURCE")],
+            // Every binary with a jail init binds its symbols at load: the init unmaps the heap it
+            // inherits (corral_jail.c, shed_inherited_memory), so it must never need the dynamic
+            // linker's lazy resolution, whose tables may live there. Full RELRO comes with it.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now"])]
         ),
         // Host-side syscalls Swift's Glibc does not export.
         .target(name: "CCorralSyscalls", cSettings: [.define("_GNU_SOURCE")]),

@@ -176,6 +176,101 @@ static int scrub_inherited_strings(void) {
     return 0;
 }
 
+/// One line of /proc/self/maps: `start-end perms offset dev inode [name]`.
+struct mapping { unsigned long start, end, inode; char perms[4]; const char *name; size_t name_len; };
+
+static int parse_hex(const char **p, const char *end, unsigned long *out) {
+    unsigned long v = 0;
+    int digits = 0;
+    for (; *p < end; (*p)++, digits++) {
+        char c = **p;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) break;
+        v = v * 16 + (unsigned long)d;
+    }
+    *out = v;
+    return digits ? 0 : -1;
+}
+
+static int parse_mapping(const char *line, size_t len, struct mapping *m) {
+    const char *p = line, *end = line + len;
+    if (parse_hex(&p, end, &m->start) < 0 || p >= end || *p++ != '-') return -1;
+    if (parse_hex(&p, end, &m->end) < 0 || p >= end || *p++ != ' ') return -1;
+    if (end - p < 5) return -1;
+    memcpy(m->perms, p, 4);
+    p += 5;
+    for (int field = 0; field < 2; field++) {  // offset, device
+        while (p < end && *p != ' ') p++;
+        while (p < end && *p == ' ') p++;
+    }
+    m->inode = 0;
+    int digits = 0;
+    for (; p < end && *p >= '0' && *p <= '9'; p++, digits++) m->inode = m->inode * 10 + (unsigned long)(*p - '0');
+    if (!digits) return -1;
+    while (p < end && *p == ' ') p++;
+    m->name = p;
+    m->name_len = (size_t)(end - p);
+    return 0;
+}
+
+/// The init is a clone of the service and so maps the service's whole heap: the OOM killer counts it
+/// as the init's resident memory, and at a small memory limit the init looked bigger than the memory
+/// bomb (a program's score is raised only by as much as its limit): the bomb's kill took the init and
+/// with it the jail (a session, whose agent is its program). The init uses only its stack, the
+/// loaded objects' data and memory it maps itself (see the header), so it unmaps every other private
+/// writable anonymous mapping it inherited: the heap, malloc's arenas, other threads' stacks. Kept:
+/// file mappings, the anonymous rest of an object's data (its .bss, right after its file mapping),
+/// the process's first stack, and the mapping of the stack this runs on (its thread's TLS with it).
+/// Ranges are collected first and unmapped after the file is closed (the maps change under a reader).
+/// Returns -1 (errno set) when the maps cannot be read.
+static int shed_inherited_memory(void) {
+    enum { MAX_RANGES = 256 };
+    unsigned long here = (unsigned long)__builtin_frame_address(0);
+    for (int pass = 0; pass < 64; pass++) {
+        unsigned long ranges[MAX_RANGES][2];
+        int count = 0, full = 0;
+        int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        char buf[8192];
+        size_t have = 0;
+        unsigned long previous_end = 0, previous_inode = 0;
+        for (;;) {
+            ssize_t n = read(fd, buf + have, sizeof buf - have);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) { int e = errno; close(fd); errno = e; return -1; }
+            have += (size_t)n;
+            size_t at = 0;
+            for (;;) {
+                char *nl = memchr(buf + at, '\n', have - at);
+                if (!nl) break;
+                struct mapping m;
+                if (parse_mapping(buf + at, (size_t)(nl - (buf + at)), &m) == 0) {
+                    int anonymous = m.inode == 0 && (m.name_len == 0 || (m.name_len >= 6 && memcmp(m.name, "[anon:", 6) == 0)
+                                                     || (m.name_len == 6 && memcmp(m.name, "[heap]", 6) == 0));
+                    int writable_private = m.perms[0] == 'r' && m.perms[1] == 'w' && m.perms[3] == 'p';
+                    int object_data = m.name_len == 0 && m.start == previous_end && previous_inode != 0;
+                    int ours = here >= m.start && here < m.end;
+                    if (anonymous && writable_private && !object_data && !ours) {
+                        if (count < MAX_RANGES) { ranges[count][0] = m.start; ranges[count][1] = m.end; count++; }
+                        else full = 1;
+                    }
+                    previous_end = m.end;
+                    previous_inode = m.inode;
+                }
+                at = (size_t)(nl - buf) + 1;
+            }
+            memmove(buf, buf + at, have - at);
+            have -= at;
+            if (n == 0) break;
+            if (have == sizeof buf) have = 0;  // a line longer than the buffer: not one of ours (names are short)
+        }
+        close(fd);
+        for (int i = 0; i < count; i++) munmap((void *)ranges[i][0], ranges[i][1] - ranges[i][0]);
+        if (!full) return 0;
+    }
+    return 0;
+}
+
 // ---------------------------------------------------------------- the spec
 
 struct arg { const char *data; uint32_t len; };
@@ -463,6 +558,7 @@ __attribute__((noreturn)) static void init_main(const struct corral_clone_reques
     syscall(SYS_setsid);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (scrub_inherited_strings() < 0) fail(CORRAL_STEP_SCRUB, 0);
+    if (shed_inherited_memory() < 0) fail(CORRAL_STEP_SCRUB, 1);
     prctl(PR_SET_NAME, "corral-init", 0, 0, 0); // not the name of the service thread it was cloned from
 
     uint32_t header[2];

@@ -127,6 +127,29 @@ struct LimitTests {
         #expect(try String(contentsOfFile: "/proc/self/oom_score_adj", encoding: .utf8) == own, "the service's own score is unchanged")
     }
 
+    /// The same with a service whose heap is large (as a long-running server's, or the test process's
+    /// late in a run): its clone, the init, counted that heap as its resident memory, more than the
+    /// bomb's plus the whole limit, and the OOM killer took the init (CI saw a session end this way);
+    /// the init now unmaps what it inherited. A sandbox of its own clones its jails after the ballast
+    /// is touched.
+    @Test func theOOMKillerTakesTheProgramEvenWhenTheServiceIsLarge() async throws {
+        let own = try String(contentsOfFile: "/proc/self/oom_score_adj", encoding: .utf8)
+        let ballastBytes = 768 << 20
+        let ballast = UnsafeMutableRawPointer.allocate(byteCount: ballastBytes, alignment: 4096)
+        defer { ballast.deallocate() }
+        memset(ballast, 1, ballastBytes)
+        let sandbox = try Sandbox()
+        defer { sandbox.shutdown() }
+        // The shell outlives its bomb only if the killer took the bomb: the init's death ends them all.
+        let script = "/usr/bin/python3 -c 'b = []\nwhile True: b.append(bytearray(8 << 20))'; echo \"the shell outlived the bomb: $?\""
+        for _ in 0..<2 {
+            let r = await sandbox.run(JailSpec(arguments: ["/bin/sh", "-c", script], limits: limits { $0.memoryMB = 48 }))
+            #expect(r.stdout == "the shell outlived the bomb: 137\n", "the bomb was killed, not the init: \(r.status) \(r.stdout) \(r.stderr)")
+            #expect(r.limitExceeded == .memory, "and the run says it went over its memory: \(r)")
+        }
+        #expect(try String(contentsOfFile: "/proc/self/oom_score_adj", encoding: .utf8) == own, "the service's own score is unchanged")
+    }
+
     @Test func processLimitStopsAForkLoop() async {
         let code = """
         import os, time
