@@ -84,11 +84,16 @@ public struct AgentLoop: Sendable {
                 return stop("the model failed at step \(index): \(error.description)")
             }
             transcript.totalTokens = Self.add(transcript.totalTokens, completion.totalTokens)
-            transcript.messages.append(.assistant(completion.content))
-            var step = AgentTranscript.Step(index: index, modelOutput: completion.content, code: nil, observation: "", error: nil,
+            // A reply is kept (in the conversation, twice in the transcript, sent back at every
+            // later step) up to `maxReplyBytesKept`: whole, a model's 16 MiB replies held gigabytes.
+            let reply = PlainText.prefix(completion.content, maxBytes: Self.maxReplyBytesKept).map {
+                $0 + "\n… (the reply was cut at \(Self.maxReplyBytesKept) bytes; what followed was not read)"
+            } ?? completion.content
+            transcript.messages.append(.assistant(reply))
+            var step = AgentTranscript.Step(index: index, modelOutput: reply, code: nil, observation: "", error: nil,
                                             promptTokens: completion.promptTokens, completionTokens: completion.completionTokens,
                                             modelMs: Self.ms(since: modelStart), executionMs: 0)
-            let outcome = await act(on: completion.content, step: &step, authorizedImports: resolved.preset.authorizedImports,
+            let outcome = await act(on: reply, step: &step, authorizedImports: resolved.preset.authorizedImports,
                                     timeout: timeout, definitions: definitions, sandbox: sandbox, progress: progress)
             transcript.steps.append(step)
             switch outcome {
@@ -219,6 +224,9 @@ public struct AgentLoop: Sendable {
         let line = text.replacingOccurrences(of: "\n", with: " ⏎ ")
         return line.count > limit ? String(line.prefix(limit)) + "…" : line
     }
+
+    /// The most of one model reply the agent keeps and acts on.
+    static let maxReplyBytesKept = 256 << 10
 
     static func ms(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
 }

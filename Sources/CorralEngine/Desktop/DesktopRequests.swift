@@ -33,6 +33,9 @@ public struct DesktopActionsRequest: Sendable, Codable, KnownFields {
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
     public static var elementTypes: [String: any KnownFields.Type] { ["actions": DesktopAction.self] }
     public static let maxActions = 100
+    /// Characters the `type` actions of one request type together (xdotool types them 12 ms apart:
+    /// ~2 minutes). A request held the session longer than it could wait, and ended in a 500.
+    public static let maxTypedCharacters = 10_000
 }
 
 /// One keyboard or mouse action.

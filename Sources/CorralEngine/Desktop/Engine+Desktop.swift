@@ -48,13 +48,11 @@ extension Engine {
 
     public func desktopActions(_ id: String, _ request: DesktopActionsRequest, context: ExecutionContext) async throws(EngineError) -> DesktopActionsReport {
         let (session, info) = try desktop(id, context: context)
-        guard (1...DesktopActionsRequest.maxActions).contains(request.actions.count) else {
-            throw EngineError(.invalidRequest, "give 1 to \(DesktopActionsRequest.maxActions) actions, got \(request.actions.count)", field: "actions")
-        }
-        var commands: [[String]] = []
+        let commands = try DesktopAction.xdotool(request.actions, screen: info)
+        // Key names of `key` actions only: a stray `key` on another action is ignored, as a stray
+        // `text` is (it used to be checked, and a name of no X key shape ended in a 500).
         var keys: [(name: String, index: Int)] = []
-        for (index, action) in request.actions.enumerated() {
-            commands.append(try action.xdotool(index: index, screen: info))
+        for (index, action) in request.actions.enumerated() where action.type == "key" {
             if let combination = action.key { keys += combination.split(separator: "+").map { (String($0), index) } }
         }
         if !keys.isEmpty {
@@ -70,7 +68,7 @@ extension Engine {
             }
         }
         let script = commands.map { (["xdotool"] + $0).map(DesktopScripts.quoted).joined(separator: " ") }.joined(separator: " && ")
-        let result = try await desktopCommand(session, script, timeout: 120, maxOutput: 65536)
+        let result = try await desktopCommand(session, script, timeout: DesktopAction.seconds(request.actions), maxOutput: 65536)
         guard result.status == .success, result.exitCode == 0 else {
             throw EngineError(.internalError, "the actions did not all run (\(result.status.rawValue)): \(result.stderr.suffix(500))")
         }
@@ -118,6 +116,34 @@ extension Engine {
 }
 
 extension DesktopAction {
+    /// The xdotool words of every action of one request (1 to `maxActions`, typing at most
+    /// `maxTypedCharacters` together); throws what is wrong, naming the field and the value.
+    static func xdotool(_ actions: [DesktopAction], screen: DesktopInfo) throws(EngineError) -> [[String]] {
+        guard (1...DesktopActionsRequest.maxActions).contains(actions.count) else {
+            throw EngineError(.invalidRequest, "give 1 to \(DesktopActionsRequest.maxActions) actions, got \(actions.count)", field: "actions")
+        }
+        var commands: [[String]] = []
+        var typed = 0
+        for (index, action) in actions.enumerated() {
+            commands.append(try action.xdotool(index: index, screen: screen))
+            if action.type == "type" { typed += action.text?.unicodeScalars.count ?? 0 }
+            guard typed <= DesktopActionsRequest.maxTypedCharacters else {
+                throw EngineError(.invalidRequest, "actions[\(index)].text: the type actions of one request type at most "
+                    + "\(DesktopActionsRequest.maxTypedCharacters) characters together (12 ms apart), \(typed) so far: send the rest in another request",
+                    field: "actions[\(index)].text")
+            }
+        }
+        return commands
+    }
+
+    /// How long the actions may take: xdotool's delays (12 ms a typed character or key, 80 ms in a
+    /// double click, a scroll's notches), twice over, and 30 s for the rest.
+    static func seconds(_ actions: [DesktopAction]) -> Double {
+        let typed = actions.reduce(0) { $0 + ($1.type == "type" ? $1.text?.unicodeScalars.count ?? 0 : 0) }
+        let notches = actions.reduce(0) { $0 + ($1.type == "scroll" ? Int(($1.amount ?? 1).magnitude) : 0) }
+        return 30 + 2 * (0.012 * Double(typed + actions.count) + 0.08 * Double(actions.count) + 0.01 * Double(notches))
+    }
+
     /// The xdotool words of this action; throws what is wrong, naming the field and the value.
     func xdotool(index: Int, screen: DesktopInfo) throws(EngineError) -> [String] {
         let field = "actions[\(index)]"

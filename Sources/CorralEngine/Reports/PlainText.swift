@@ -17,4 +17,15 @@ public enum PlainText {
         }
         return String(out)
     }
+
+    /// At most `maxBytes` of `text`'s UTF-8, cut between two Unicode scalars (never inside a
+    /// sequence; not at a grapheme boundary, which can be any distance away); nil when it fits.
+    public static func prefix(_ text: String, maxBytes: Int) -> String? {
+        guard text.utf8.count > maxBytes else { return nil }
+        var bytes = Array(text.utf8.prefix(max(0, maxBytes) + 1))
+        var end = max(0, maxBytes)
+        while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        bytes.removeSubrange(end...)
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }

@@ -176,7 +176,7 @@ extension Engine {
         do throws(EngineError) {
             switch input.tool {
             case Self.agentTool:
-                return await runAgentStep(input.content ?? "", task: task, session: session, id: id, context: context)
+                return await runAgentStep(input.content ?? "", task: task, session: session, id: id, context: context, maxOutput: maxOutput)
             case "gui", "screenshot":
                 return await runDesktopStep(input, index: step.index, in: session, task: task, id: id, context: context)
             case "write_file":
@@ -225,7 +225,8 @@ extension Engine {
 
     /// A task in words: the code agent works in the task's session; its answer is the step's
     /// stdout, its transcript `agent_transcript.json` in the task's directory.
-    private func runAgentStep(_ text: String, task: LiveTask, session: Session, id: String, context: ExecutionContext) async -> StepResult {
+    private func runAgentStep(_ text: String, task: LiveTask, session: Session, id: String, context: ExecutionContext,
+                              maxOutput: Int) async -> StepResult {
         guard let agent = configuration.codeAgent else {
             return StepResult(executionID: id, result: RunResult(status: .error, errorMessage: "this server has no code agent (--llm-url)"))
         }
@@ -240,8 +241,11 @@ extension Engine {
         }
         directory.writeFile("agent_transcript.json", outcome.transcript)
         let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-        var result = RunResult(status: outcome.error == nil ? .success : .error, stdout: outcome.answer ?? "", exitCode: outcome.error == nil ? 0 : nil,
-                               executionTimeMs: ms, errorMessage: outcome.error)
+        // The answer is the step's output: it takes from the task's output budget as a program's would.
+        let answer = outcome.answer ?? ""
+        let kept = PlainText.prefix(answer, maxBytes: maxOutput)
+        var result = RunResult(status: outcome.error == nil ? .success : .error, stdout: kept ?? answer, exitCode: outcome.error == nil ? 0 : nil,
+                               executionTimeMs: ms, outputTruncated: kept != nil, errorMessage: outcome.error)
         result.stderr = "agent: \(outcome.steps) step(s), \(outcome.tokens) token(s)"
         return StepResult(executionID: id, result: result)
     }

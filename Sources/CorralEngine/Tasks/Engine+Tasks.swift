@@ -63,17 +63,17 @@ extension Engine {
             let largest = DesktopInfo(display: desktop.display, width: DesktopSettings.widths.upperBound, height: DesktopSettings.heights.upperBound,
                                       depth: desktop.depth)
             for (index, step) in steps.enumerated() {
-                for (at, action) in (step.actions ?? []).enumerated() {
-                    do throws(EngineError) { _ = try action.xdotool(index: at, screen: largest) } catch {
-                        throw EngineError(error.code, "steps[\(index)]." + error.message, field: "steps[\(index)]." + (error.field ?? "actions"))
-                    }
+                guard let actions = step.actions else { continue }
+                do throws(EngineError) { _ = try DesktopAction.xdotool(actions, screen: largest) } catch {
+                    throw EngineError(error.code, "steps[\(index)]." + error.message, field: "steps[\(index)]." + (error.field ?? "actions"))
                 }
             }
         }
 
         let id = UUID().uuidString.lowercased()
         let now = Date()
-        let directory = TaskDirectory(root: root, taskID: id, memoryLimit: configuration.tasks.memoryEntries)
+        let directory = TaskDirectory(root: root, taskID: id, memoryLimit: configuration.tasks.memoryEntries,
+                                      maxWrittenBytes: plan.limits.workspaceMB << 20)
         try directory.create()
         let info = TaskInfo(
             taskID: id, status: .scheduled, createdAt: Session.iso(now.timeIntervalSince1970), continueOnError: request.continueOnError ?? false,

@@ -16,8 +16,11 @@ final class TaskDirectory: Sendable {
     let archivePath: String
     let memoryLimit: Int
     private let memory = Mutex(Memory())
-    /// The files `writeFile` wrote.
-    private let written = Mutex<Set<String>>([])
+    /// The files `writeFile` wrote, and their sizes.
+    private let written = Mutex<[String: Int]>([:])
+    /// What the files `writeFile` writes may hold together: the task's `disk_mb` (screenshots, the
+    /// agent's transcript; the workspace's files copied in at the end are bounded by it again).
+    let maxWrittenBytes: Int
 
     /// `memory.json`: the actions, oldest first, and how many older ones were dropped.
     struct Memory: Codable {
@@ -44,7 +47,8 @@ final class TaskDirectory: Sendable {
         }
     }
 
-    init(root: String, taskID: String, memoryLimit: Int) {
+    init(root: String, taskID: String, memoryLimit: Int, maxWrittenBytes: Int = .max) {
+        self.maxWrittenBytes = maxWrittenBytes
         path = root + "/" + taskID
         archivePath = root + "/" + taskID + ".zip"
         self.memoryLimit = max(1, memoryLimit)
@@ -67,11 +71,20 @@ final class TaskDirectory: Sendable {
     }
 
     /// Writes a file of the task's own (next to agent.log), replacing it: best effort, like the log
-    /// (false, and a line in the log, when it could not). A workspace file of the same name is not
-    /// copied over it.
+    /// (false, and a line in the log, when it could not, or when the task's files would hold more
+    /// than `maxWrittenBytes`). A workspace file of the same name is not copied over it.
     @discardableResult
     func writeFile(_ name: String, _ data: Data) -> Bool {
-        written.withLock { _ = $0.insert(name) }
+        let held = written.withLock { w -> Int? in
+            let others = w.reduce(0) { $0 + ($1.key == name ? 0 : $1.value) }
+            guard others <= maxWrittenBytes - data.count else { return others }
+            w[name] = data.count
+            return nil
+        }
+        if let held {
+            log("not written: \(name) (\(data.count) bytes): the task's own files hold \(held) bytes and may hold \(maxWrittenBytes) (its disk_mb)")
+            return false
+        }
         let fd = open(path + "/" + name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { log("cannot write \(name): \(String(cString: strerror(errno)))"); return false }
         defer { close(fd) }
@@ -85,7 +98,7 @@ final class TaskDirectory: Sendable {
     /// Whether `name` is a file the server wrote (agent.log, memory.json, a transcript, a screenshot),
     /// read from the directory even while the task runs.
     func isServerFile(_ name: String) -> Bool {
-        Self.reserved.contains(name) || written.withLock { $0.contains(name) }
+        Self.reserved.contains(name) || written.withLock { $0[name] != nil }
     }
 
     /// Appends one line to `agent.log`: an RFC 3339 time and the action.
@@ -143,7 +156,7 @@ final class TaskDirectory: Sendable {
     func copy(from workspace: WorkspaceFiles?, maxBytes: Int?) -> String? {
         guard let workspace else { return nil }
         // No more than the archive can hold (a zip without its 64-bit extension), nor the workspace.
-        let report = WorkspaceCopy.copy(workspace, to: path, reserved: Self.reserved.union(written.withLock { $0 }), maxEntries: WorkspaceArchive.maxEntries - 16,
+        let report = WorkspaceCopy.copy(workspace, to: path, reserved: Self.reserved.union(written.withLock { $0.keys }), maxEntries: WorkspaceArchive.maxEntries - 16,
                                         maxBytes: min(maxBytes ?? Self.maxArchiveBytes, Self.maxArchiveBytes))
         guard !report.skipped.isEmpty else { return nil }
         return "left out of the task directory (symlinks, special files, the server's own names, what is past the task's disk_mb): "

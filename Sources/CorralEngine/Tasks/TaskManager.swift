@@ -15,9 +15,14 @@ final class LiveTask: Sendable {
     private let state: Mutex<TaskInfo>
     private let control = Mutex<(cancelled: Bool, session: Session?)>((false, nil))
 
+    /// The request's size as JSON (what a queued task holds, counted against `maxQueuedBytes`).
+    let requestBytes: Int
+
     init(id: String, owner: String, request: TaskRequest, directory: TaskDirectory, info: TaskInfo, createdAtMs: Int64) {
         self.id = id; self.owner = owner; self.request = request; self.directory = directory
         self.createdAtMs = createdAtMs
+        // A request that was decoded encodes; should it not, it counts as the largest body there is.
+        requestBytes = (try? TaskManager.encoder.encode(request).count) ?? (64 << 20)
         state = Mutex(info)
     }
 
@@ -67,6 +72,8 @@ public final class TaskManager: Sendable {
 
     struct State {
         var queue: [LiveTask] = []
+        /// The encoded requests of the queued tasks, bytes (`TaskSettings.maxQueuedBytes` at most).
+        var queuedBytes = 0
         var live: [String: LiveTask] = [:]
         var running = 0
         var closed = false
@@ -100,7 +107,13 @@ public final class TaskManager: Sendable {
             guard s.queue.count < settings.maxQueued else {
                 throw EngineError(.limitReached, "\(settings.maxQueued) tasks are already waiting; retry later", retryAfterSeconds: 5)
             }
+            // By bytes too (one always fits): 10,000 requests of 2 MiB each were 20 GB held waiting.
+            guard s.queue.isEmpty || s.queuedBytes <= settings.maxQueuedBytes - task.requestBytes else {
+                throw EngineError(.limitReached, "the tasks already waiting hold \(s.queuedBytes >> 20) MiB of requests and this one \(task.requestBytes >> 10) KiB "
+                    + "(at most \(settings.maxQueuedBytes >> 20) MiB wait); retry later", retryAfterSeconds: 5)
+            }
             s.queue.append(task)
+            s.queuedBytes += task.requestBytes
             s.live[task.id] = task
         }
         pump()
@@ -112,7 +125,9 @@ public final class TaskManager: Sendable {
             let next = state.withLock { s -> (LiveTask, @Sendable (LiveTask) async -> Void)? in
                 guard !s.closed, s.running < settings.maxRunning, !s.queue.isEmpty, let runner = s.runner else { return nil }
                 s.running += 1
-                return (s.queue.removeFirst(), runner)
+                let task = s.queue.removeFirst()
+                s.queuedBytes -= task.requestBytes
+                return (task, runner)
             }
             guard let (task, runner) = next else { return }
             Task {
@@ -143,6 +158,7 @@ public final class TaskManager: Sendable {
         state.withLock { s in
             guard let index = s.queue.firstIndex(where: { $0.id == id }) else { return false }
             let task = s.queue.remove(at: index)
+            s.queuedBytes -= task.requestBytes
             s.recent.append(task.id)
             return true
         }

@@ -6,6 +6,9 @@ public struct TaskSettings: Sendable, Equatable {
     public var maxRunning = 4
     /// Tasks waiting before new ones are refused with 429.
     public var maxQueued = 10_000
+    /// Bytes the waiting tasks' requests hold together (as JSON); past it a new task is a 429 (one
+    /// task always fits).
+    public var maxQueuedBytes = 256 << 20
     /// Steps of one task (`--max-steps`).
     public var maxSteps = 100
     /// Entries `memory.json` keeps; older ones are dropped (and counted) past it.

@@ -87,6 +87,14 @@ struct DesktopTests {
             }
             let (empty, _, _) = try await client.post("/v1/sessions/\(id)/desktop/actions", json: ["actions": []])
             #expect(empty == .badRequest)
+            // More typing than one request may hold the session for: a 400 naming the action, not a
+            // command over the argument limit or past its wait (both were 500s).
+            let long = String(repeating: "a", count: 6_000)
+            let (typing, _, typingReply) = try await client.post("/v1/sessions/\(id)/desktop/actions", json: ["actions": [["type": "type", "text": long], ["type": "type", "text": long]]])
+            #expect(typing == .badRequest && "\(typingReply)".contains("actions[1].text"), "\(typing) \(typingReply)")
+            // A stray `key` on a click (of no X key's shape) is ignored, as a stray `text` is: it was checked and ended in a 500.
+            let (stray, _, strayReply) = try await client.post("/v1/sessions/\(id)/desktop/actions", json: ["actions": [["type": "click", "x": 1, "y": 1, "key": "not a key; $(x)"]]])
+            #expect(stray == .ok && strayReply["performed"] as? Int == 1, "\(stray) \(strayReply)")
             let (offShot, _, _, _) = try await client.get("/v1/sessions/\(id)/desktop/screenshot?x=400")
             #expect(offShot == .badRequest)
 

@@ -83,4 +83,30 @@ struct AgentRouteTests {
             #expect(service.engine.sessions.count == 0, "the task's session ended")
         }
     }
+
+    @Test("a model's long reply is cut at 256 KiB (with a note) where it is kept; a 3 MiB final answer takes the step's output budget (1 MiB, output_truncated)")
+    func longRepliesAndAnswersAreBounded() async throws {
+        let model = try ScriptedModel([
+            .code("print('first')\n# " + String(repeating: "y", count: 300_000)),
+            .code("final_answer('x' * (3 << 20))"),
+        ])
+        defer { model.stop() }
+        let agent = try Self.agent(model)
+        try await TestService(configure: { $0.codeAgent = agent }).live { client in
+            let id = try await client.submitTask(["task": "answer at length"], path: "/v1/agent/runs")
+            let task = try await client.waitForTask(id, seconds: 120)
+            #expect(task["status"] as? String == "completed", "\(task["error"] ?? "")")
+            let result = try #require((task["steps"] as? [[String: Any]])?.first?["result"] as? [String: Any])
+            let answer = result["stdout"] as? String ?? ""
+            #expect(answer.utf8.count == 1 << 20 && answer.allSatisfy { $0 == "x" }, "the answer is cut at the step's budget: \(answer.utf8.count) bytes")
+            #expect(result["output_truncated"] as? Bool == true, "\(result.keys.sorted())")
+            let (_, _, zip) = try await client.getBytes("/v1/tasks/\(id)/output.zip")
+            let transcript = try #require(StoredZip.entries(zip)["agent_transcript.json"].flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] })
+            let first = ((transcript["steps"] as? [[String: Any]])?.first?["model_output"] as? String) ?? ""
+            #expect(first.utf8.count < 270_000 && first.contains("the reply was cut at 262144 bytes"), "kept: \(first.utf8.count) bytes")
+            // The second request to the model carries the cut reply, not the whole one.
+            let sent = model.messages(1).compactMap { $0["content"] as? String }.map(\.utf8.count).max() ?? 0
+            #expect(sent < 270_000, "the longest message sent back to the model: \(sent) bytes")
+        }
+    }
 }
