@@ -1,7 +1,9 @@
 // See corral_jail.h. Raw syscalls only after clone: see the header for why.
 #include "corral_jail.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -42,10 +44,20 @@ static int64_t monotonic_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int64_t own_cpu_us(void) {
+    struct timespec ts = { 0, 0 };
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void report_at(int kind, int error, int step, int op, int wait_status, int64_t at) {
     struct corral_status s;
     memset(&s, 0, sizeof s);
     s.kind = kind; s.error = error; s.step = step; s.op = op; s.wait_status = wait_status; s.monotonic_ns = at;
+    if (kind == CORRAL_STATUS_STARTED) {
+        int64_t us = own_cpu_us();
+        s.init_cpu_us = us > INT32_MAX ? INT32_MAX : (int32_t)us;
+    }
     ssize_t ignored = write(4, &s, sizeof s);
     (void)ignored;
 }
@@ -220,12 +232,14 @@ static int parse_mapping(const char *line, size_t len, struct mapping *m) {
 /// loaded objects' data and memory it maps itself (see the header), so it unmaps every other private
 /// writable anonymous mapping it inherited: the heap, malloc's arenas, other threads' stacks. Kept:
 /// file mappings, the anonymous rest of an object's data (its .bss, right after its file mapping),
-/// the process's first stack, and the mapping of the stack this runs on (its thread's TLS with it).
+/// the process's first stack, the mapping of the stack this runs on and the one of its thread's TCB
+/// (the same for a thread glibc made; the spawner thread is one).
 /// Ranges are collected first and unmapped after the file is closed (the maps change under a reader).
 /// Returns -1 (errno set) when the maps cannot be read.
 static int shed_inherited_memory(void) {
     enum { MAX_RANGES = 256 };
     unsigned long here = (unsigned long)__builtin_frame_address(0);
+    unsigned long thread = (unsigned long)__builtin_thread_pointer();  // its TCB and TLS (errno, the canary)
     for (int pass = 0; pass < 64; pass++) {
         unsigned long ranges[MAX_RANGES][2];
         int count = 0, full = 0;
@@ -234,6 +248,7 @@ static int shed_inherited_memory(void) {
         char buf[8192];
         size_t have = 0;
         unsigned long previous_end = 0, previous_inode = 0;
+        int previous_data = 0;
         for (;;) {
             ssize_t n = read(fd, buf + have, sizeof buf - have);
             if (n < 0 && errno == EINTR) continue;
@@ -248,14 +263,17 @@ static int shed_inherited_memory(void) {
                     int anonymous = m.inode == 0 && (m.name_len == 0 || (m.name_len >= 6 && memcmp(m.name, "[anon:", 6) == 0)
                                                      || (m.name_len == 6 && memcmp(m.name, "[heap]", 6) == 0));
                     int writable_private = m.perms[0] == 'r' && m.perms[1] == 'w' && m.perms[3] == 'p';
-                    int object_data = m.name_len == 0 && m.start == previous_end && previous_inode != 0;
-                    int ours = here >= m.start && here < m.end;
+                    // A loaded object's .bss: right after its data segment (a private writable file
+                    // mapping). Any other file mapping may sit under a heap chunk by chance.
+                    int object_data = m.name_len == 0 && m.start == previous_end && previous_inode != 0 && previous_data;
+                    int ours = (here >= m.start && here < m.end) || (thread >= m.start && thread < m.end);
                     if (anonymous && writable_private && !object_data && !ours) {
                         if (count < MAX_RANGES) { ranges[count][0] = m.start; ranges[count][1] = m.end; count++; }
                         else full = 1;
                     }
                     previous_end = m.end;
                     previous_inode = m.inode;
+                    previous_data = writable_private;
                 }
                 at = (size_t)(nl - buf) + 1;
             }
@@ -553,12 +571,13 @@ static void arrange_fds(const struct corral_clone_request *req) {
 
 __attribute__((noreturn)) static void init_main(const struct corral_clone_request *req) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    int shed = req->shed_memory != 0;  // all of req is read before the shed below
     arrange_fds(req);
     // The parent's death before PDEATHSIG was armed shows as EOF on the spec pipe below.
     syscall(SYS_setsid);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (scrub_inherited_strings() < 0) fail(CORRAL_STEP_SCRUB, 0);
-    if (shed_inherited_memory() < 0) fail(CORRAL_STEP_SCRUB, 1);
+    if (shed && shed_inherited_memory() < 0) fail(CORRAL_STEP_SHED, 0);
     prctl(PR_SET_NAME, "corral-init", 0, 0, 0); // not the name of the service thread it was cloned from
 
     uint32_t header[2];
@@ -677,6 +696,27 @@ static pid_t clone_as_owner(const struct corral_clone_request *request, int *pid
     if (pid == 0) init_main(request);
     *pidfd_out = pidfd;
     return (pid_t)pid;
+}
+
+static int binds_now_callback(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    int *result = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type != PT_DYNAMIC) continue;
+        const ElfW(Dyn) *dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+        for (; dyn->d_tag != DT_NULL; dyn++) {
+            if (dyn->d_tag == DT_BIND_NOW) *result = 1;
+            if (dyn->d_tag == DT_FLAGS && (dyn->d_un.d_val & DF_BIND_NOW)) *result = 1;
+            if (dyn->d_tag == DT_FLAGS_1 && (dyn->d_un.d_val & DF_1_NOW)) *result = 1;
+        }
+    }
+    return 1;  // the first object is the executable
+}
+
+int corral_executable_binds_now(void) {
+    int result = 0;
+    dl_iterate_phdr(binds_now_callback, &result);
+    return result;
 }
 
 int corral_thread_drop_supplementary_groups(void) {

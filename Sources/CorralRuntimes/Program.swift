@@ -27,11 +27,13 @@ public enum ProgramDirectory {
             case S_IFDIR:
                 try walk(path, relative: rel, files: &files, total: &total, depth: depth + 1)
             case S_IFREG:
-                total += Int(st.st_size)
-                guard total <= maxBytes, files.count < maxFiles else {
+                // Checked before adding: a sparse file's size may be near Int.max.
+                guard Int(st.st_size) <= maxBytes - total, files.count < maxFiles else {
                     throw .invalidRequest("\(dir) holds more than \(maxBytes >> 20) MB or \(maxFiles) files")
                 }
                 guard let bytes = Posix.readWholeFile(path) else { throw .invalidRequest("cannot read \(path)") }
+                total += bytes.count
+                guard total <= maxBytes else { throw .invalidRequest("\(dir) holds more than \(maxBytes >> 20) MB or \(maxFiles) files") }
                 files.append(JailFile(path: rel, contents: bytes, executable: st.st_mode & 0o100 != 0))
             default:
                 continue

@@ -67,6 +67,7 @@ enum corral_step {
     CORRAL_STEP_SCRUB = 10,       // overwriting the service's argv/environ copy in the init
     CORRAL_STEP_CGROUP_NAMESPACE = 11,
     CORRAL_STEP_HANDOFF = 12,     // reading or running a warm jail's hand-off spec (`op` as for CORRAL_STEP_OP)
+    CORRAL_STEP_SHED = 13,        // unmapping the service's memory the init inherited (reading /proc/self/maps)
 };
 
 enum corral_status_kind {
@@ -83,7 +84,9 @@ struct corral_status {
     int32_t step;
     int32_t op;
     int32_t wait_status;
-    int32_t reserved;
+    /// STARTED only: the CPU time the init has used so far, microseconds (CLOCK_PROCESS_CPUTIME_ID):
+    /// its setup (shedding, mounts, files) is in the jail's cgroup but is not the program's.
+    int32_t init_cpu_us;
     /// CLOCK_MONOTONIC (shared with the host: jails get no time namespace) where the event happened,
     /// so that the host's reading of the pipe, however late, does not shift a program's times.
     int64_t monotonic_ns;
@@ -103,7 +106,15 @@ struct corral_clone_request {
     /// to this owner: it must be an unprivileged id of the jail's own, never root.
     uint32_t owner_uid;
     uint32_t owner_gid;
+    /// Nonzero: the init unmaps the service's memory it inherited (see corral_jail.c). Only for an
+    /// executable that binds its symbols at load (`corral_executable_binds_now`): the dynamic
+    /// linker's lazy resolution would read tables the init unmapped.
+    uint32_t shed_memory;
 };
+
+/// Whether the running executable was linked to bind every symbol at load (`-z now`: DT_FLAGS
+/// BIND_NOW, DT_FLAGS_1 NOW or DT_BIND_NOW). Host side; called once.
+int corral_executable_binds_now(void);
 
 /// Clones the jail's init (fork semantics, new namespaces) as `owner_uid`/`owner_gid`, so that
 /// the new user namespace belongs to them; the calling thread's credentials are restored before

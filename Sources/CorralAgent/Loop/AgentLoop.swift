@@ -86,15 +86,24 @@ public struct AgentLoop: Sendable {
             transcript.totalTokens = Self.add(transcript.totalTokens, completion.totalTokens)
             // A reply is kept (in the conversation, twice in the transcript, sent back at every
             // later step) up to `maxReplyBytesKept`: whole, a model's 16 MiB replies held gigabytes.
-            let reply = PlainText.prefix(completion.content, maxBytes: Self.maxReplyBytesKept).map {
-                $0 + "\n… (the reply was cut at \(Self.maxReplyBytesKept) bytes; what followed was not read)"
-            } ?? completion.content
+            // A cut reply is not run (its code would be cut too).
+            let cut = PlainText.prefix(completion.content, maxBytes: Self.maxReplyBytesKept)
+            let reply = cut.map { $0 + "\n… (the reply was cut at \(Self.maxReplyBytesKept) bytes; nothing of it ran)" } ?? completion.content
             transcript.messages.append(.assistant(reply))
             var step = AgentTranscript.Step(index: index, modelOutput: reply, code: nil, observation: "", error: nil,
                                             promptTokens: completion.promptTokens, completionTokens: completion.completionTokens,
                                             modelMs: Self.ms(since: modelStart), executionMs: 0)
-            let outcome = await act(on: reply, step: &step, authorizedImports: resolved.preset.authorizedImports,
+            let outcome: Outcome
+            if cut != nil {
+                step.error = "reply over \(Self.maxReplyBytesKept) bytes"
+                step.observation = "Your reply was longer than \(Self.maxReplyBytesKept) bytes and was cut there, so nothing of it ran. "
+                    + "Reply with one shorter ```python block."
+                progress(.observation(index, step.error ?? "", failed: true))
+                outcome = .goOn
+            } else {
+                outcome = await act(on: reply, step: &step, authorizedImports: resolved.preset.authorizedImports,
                                     timeout: timeout, definitions: definitions, sandbox: sandbox, progress: progress)
+            }
             transcript.steps.append(step)
             switch outcome {
             case .answer(let answer):

@@ -136,12 +136,12 @@ extension DesktopAction {
         return commands
     }
 
-    /// How long the actions may take: xdotool's delays (12 ms a typed character or key, 80 ms in a
-    /// double click, a scroll's notches), twice over, and 30 s for the rest.
+    /// How long the actions may take: xdotool's delays (12 ms a typed character, key or scroll notch,
+    /// 80 ms in a double click), twice over, and 30 s for the rest.
     static func seconds(_ actions: [DesktopAction]) -> Double {
         let typed = actions.reduce(0) { $0 + ($1.type == "type" ? $1.text?.unicodeScalars.count ?? 0 : 0) }
         let notches = actions.reduce(0) { $0 + ($1.type == "scroll" ? Int(($1.amount ?? 1).magnitude) : 0) }
-        return 30 + 2 * (0.012 * Double(typed + actions.count) + 0.08 * Double(actions.count) + 0.01 * Double(notches))
+        return 30 + 2 * (0.012 * Double(typed + actions.count + notches) + 0.08 * Double(actions.count))
     }
 
     /// The xdotool words of this action; throws what is wrong, naming the field and the value.
@@ -177,7 +177,7 @@ extension DesktopAction {
             guard notches != 0, (-50...50).contains(notches) else {
                 throw EngineError(.invalidRequest, "\(field).amount must be -50 to 50 and not 0 (down when positive), got \(notches)", field: "\(field).amount")
             }
-            return try point(x, y, required: false) + ["click", "--repeat", String(notches.magnitude), notches > 0 ? "5" : "4"]
+            return try point(x, y, required: false) + ["click", "--repeat", String(notches.magnitude), "--delay", "12", notches > 0 ? "5" : "4"]
         case "type":
             guard let text, !text.isEmpty, text.unicodeScalars.count <= 10_000, !text.utf8.contains(0) else {
                 throw EngineError(.invalidRequest, "\(field): type needs 'text' (1 to 10,000 characters, no NUL)", field: "\(field).text")

@@ -70,6 +70,8 @@ extension Engine {
             }
         }
 
+        // A full queue refuses before the task's directory and row are written.
+        try tasks.checkRoom(requestBytes: TaskManager.requestBytes(request))
         let id = UUID().uuidString.lowercased()
         let now = Date()
         let directory = TaskDirectory(root: root, taskID: id, memoryLimit: configuration.tasks.memoryEntries,

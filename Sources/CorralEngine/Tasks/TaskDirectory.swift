@@ -75,10 +75,12 @@ final class TaskDirectory: Sendable {
     /// than `maxWrittenBytes`). A workspace file of the same name is not copied over it.
     @discardableResult
     func writeFile(_ name: String, _ data: Data) -> Bool {
+        // Room is taken before the write: the name counts at the larger of its old and new sizes
+        // until the write is done (a failed one may leave either), then at what was written.
         let held = written.withLock { w -> Int? in
             let others = w.reduce(0) { $0 + ($1.key == name ? 0 : $1.value) }
             guard others <= maxWrittenBytes - data.count else { return others }
-            w[name] = data.count
+            w[name] = max(data.count, w[name] ?? 0)
             return nil
         }
         if let held {
@@ -86,12 +88,13 @@ final class TaskDirectory: Sendable {
             return false
         }
         let fd = open(path + "/" + name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { log("cannot write \(name): \(String(cString: strerror(errno)))"); return false }
-        defer { close(fd) }
-        if !data.isEmpty, !Posix.writeAll(fd, [UInt8](data)) {
-            log("cannot write \(name): \(String(cString: strerror(errno)))")
+        let failure = fd < 0 || (!data.isEmpty && !Posix.writeAll(fd, [UInt8](data))) ? errno : nil
+        if fd >= 0 { close(fd) }
+        if let failure {
+            log("cannot write \(name): \(String(cString: strerror(failure)))")
             return false
         }
+        written.withLock { $0[name] = data.count }
         return true
     }
 

@@ -21,8 +21,7 @@ final class LiveTask: Sendable {
     init(id: String, owner: String, request: TaskRequest, directory: TaskDirectory, info: TaskInfo, createdAtMs: Int64) {
         self.id = id; self.owner = owner; self.request = request; self.directory = directory
         self.createdAtMs = createdAtMs
-        // A request that was decoded encodes; should it not, it counts as the largest body there is.
-        requestBytes = (try? TaskManager.encoder.encode(request).count) ?? (64 << 20)
+        requestBytes = TaskManager.requestBytes(request)
         state = Mutex(info)
     }
 
@@ -100,6 +99,29 @@ public final class TaskManager: Sendable {
         return e
     }()
 
+    /// A request's size as JSON. A request that was decoded encodes; should it not, it counts as
+    /// more than any body there is.
+    static func requestBytes(_ request: TaskRequest) -> Int { (try? encoder.encode(request).count) ?? (64 << 20) }
+
+    static func queueFull(waiting: Int, adding: Int, maximum: Int) -> EngineError {
+        EngineError(.limitReached, "the tasks already waiting hold \(waiting >> 10) KiB of requests and this one \(adding >> 10) KiB "
+            + "(at most \(maximum >> 10) KiB wait); retry later", retryAfterSeconds: 5)
+    }
+
+    /// Refuses a task that would not fit in the queue now (before anything of it is written; the
+    /// queue checks again when it takes it).
+    func checkRoom(requestBytes: Int) throws(EngineError) {
+        try state.withLock { (s: inout State) throws(EngineError) in
+            guard !s.closed else { throw EngineError(.shuttingDown, "the server is shutting down; no new tasks") }
+            guard s.queue.count < settings.maxQueued else {
+                throw EngineError(.limitReached, "\(settings.maxQueued) tasks are already waiting; retry later", retryAfterSeconds: 5)
+            }
+            guard s.queue.isEmpty || s.queuedBytes <= settings.maxQueuedBytes - requestBytes else {
+                throw Self.queueFull(waiting: s.queuedBytes, adding: requestBytes, maximum: settings.maxQueuedBytes)
+            }
+        }
+    }
+
     /// Queues a task (it starts when a worker is free).
     func enqueue(_ task: LiveTask) throws(EngineError) {
         try state.withLock { (s: inout State) throws(EngineError) in
@@ -109,8 +131,7 @@ public final class TaskManager: Sendable {
             }
             // By bytes too (one always fits): 10,000 requests of 2 MiB each were 20 GB held waiting.
             guard s.queue.isEmpty || s.queuedBytes <= settings.maxQueuedBytes - task.requestBytes else {
-                throw EngineError(.limitReached, "the tasks already waiting hold \(s.queuedBytes >> 20) MiB of requests and this one \(task.requestBytes >> 10) KiB "
-                    + "(at most \(settings.maxQueuedBytes >> 20) MiB wait); retry later", retryAfterSeconds: 5)
+                throw Self.queueFull(waiting: s.queuedBytes, adding: task.requestBytes, maximum: settings.maxQueuedBytes)
             }
             s.queue.append(task)
             s.queuedBytes += task.requestBytes

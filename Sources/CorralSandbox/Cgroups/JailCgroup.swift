@@ -248,10 +248,12 @@ extension JailCgroup {
         let procsDir = dirs["unified"] ?? dirs["pids"] ?? dirs["memory"] ?? dirs.values.sorted().first
         let pids = procsDir.map { (Posix.readFile($0 + "/cgroup.procs") ?? "").split(separator: "\n").compactMap { pid_t($0) } } ?? []
         let described = pids.prefix(12).map { pid -> String in
-            let stat = Posix.readFile("/proc/\(pid)/stat") ?? ""
+            let stat = Array((Posix.readFile("/proc/\(pid)/stat") ?? "").utf8)
             // "pid (comm) S ...": the name may hold spaces and parentheses; the state follows the last ')'.
-            let name = stat.firstIndex(of: "(").flatMap { open in stat.lastIndex(of: ")").map { String(stat[stat.index(after: open)..<$0]) } } ?? "?"
-            let state = stat.lastIndex(of: ")").map { String(stat[$0...].dropFirst(2).prefix(1)) } ?? "?"
+            // Found by byte: by Character, a name's combining mark joins a parenthesis and hides it.
+            let open = stat.firstIndex(of: UInt8(ascii: "(")), close = stat.lastIndex(of: UInt8(ascii: ")"))
+            let name = open.flatMap { o in close.flatMap { c in o < c ? String(decoding: stat[(o + 1)..<c], as: UTF8.self) : nil } } ?? "?"
+            let state = close.map { String(decoding: stat[$0...].dropFirst(2).prefix(1), as: UTF8.self) } ?? "?"
             let wchan = (Posix.readFile("/proc/\(pid)/wchan") ?? "").trimmingWhitespace
             return "\(pid) \(name) \(state)\(wchan.isEmpty || wchan == "0" ? "" : " in \(wchan)")"
         }

@@ -39,6 +39,8 @@ struct RunSupervisor {
         /// When the jail's init was seen gone: the end of a run killed before its program reported an exit.
         var initEndedAt: UInt64?
         var specFailed: Int32?
+        /// A cold init's own CPU when its program started (its STARTED report).
+        var initCPUNanoseconds: UInt64?
     }
 
     /// Reaps the jail's init if the result came before it (see the loop) and removes the jail's
@@ -138,6 +140,11 @@ struct RunSupervisor {
                     let wasStarted = o.startedAt != nil
                     statusOpen = readStatus(&o)
                     if !wasStarted, let started = o.startedAt { deadline = started + timeoutNs }
+                    // A cold jail's cgroup holds its init's setup (mounts, files, shedding the service's
+                    // heap), which is not the program's CPU: what the init used in the cgroup is left out.
+                    if !warm, !forked, let initCPU = o.initCPUNanoseconds {
+                        cpuBaseline = initCPU - min(initCPU, stub.cpuBeforeCgroupNanoseconds)
+                    }
                 case stub.pidfd:
                     initAlive = false
                     o.initEndedAt = Posix.monotonicNanoseconds()
@@ -202,7 +209,11 @@ struct RunSupervisor {
             case Int(CORRAL_STATUS_SETUP_ERROR.rawValue): if o.setupError == nil { o.setupError = message }
             // Times are the init's, taken where the events happen (right before the program's execve,
             // right after reaping it), not when this loop gets round to reading them.
-            case Int(CORRAL_STATUS_STARTED.rawValue): if !warm { o.startedAt = Self.eventTime(message) }
+            case Int(CORRAL_STATUS_STARTED.rawValue):
+                if !warm {
+                    o.startedAt = Self.eventTime(message)
+                    o.initCPUNanoseconds = UInt64(max(0, message.init_cpu_us)) * 1000
+                }
             // A warm jail's program started long ago, as the template's; the run starts at its hand-off.
             case Int(CORRAL_STATUS_HANDOFF.rawValue): if warm { o.startedAt = Self.eventTime(message) }
             case Int(CORRAL_STATUS_EXITED.rawValue):
@@ -322,6 +333,7 @@ struct RunSupervisor {
         case Int(CORRAL_STEP_RLIMIT.rawValue): step = "setting rlimits"
         case Int(CORRAL_STEP_FORK.rawValue): step = "forking the program"
         case Int(CORRAL_STEP_SCRUB.rawValue): step = "scrubbing the init's inherited arguments"
+        case Int(CORRAL_STEP_SHED.rawValue): step = "unmapping the service's memory the init inherited"
         case Int(CORRAL_STEP_CGROUP_NAMESPACE.rawValue): step = "entering a new cgroup namespace"
         case Int(CORRAL_STEP_HANDOFF.rawValue):
             let index = Int(s.op)

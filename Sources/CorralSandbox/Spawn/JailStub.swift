@@ -18,6 +18,9 @@ final class JailStub: @unchecked Sendable {
     let isForked: Bool
     /// Parent ends.
     let stdinWrite: Int32, stdoutRead: Int32, stderrRead: Int32, specWrite: Int32, statusRead: Int32
+    /// The CPU the init had used when it joined its cgroup (v1: the host moves it in after the clone;
+    /// v2: 0, it is cloned into it): its CPU in the cgroup is its total less this.
+    private(set) var cpuBeforeCgroupNanoseconds: UInt64 = 0
     /// Set once the init is reaped: its pidfd may then be closed and must not be signalled.
     private let reaped = Mutex(false)
     /// Called once when the run that acquired this stub lets go of it (its cgroup is removed by then).
@@ -41,6 +44,11 @@ final class JailStub: @unchecked Sendable {
         JailStub(pid: pid, pidfd: pidfd, cgroup: cgroup, identity: nil, identities: nil,
                  fds: (stdinWrite, stdoutRead, stderrRead, -1, statusRead), isForked: true)
     }
+
+    /// Whether inits unmap the service's memory they inherit: only in an executable linked with
+    /// `-z now` (every binary of this package is: Package.swift). Without it an init keeps that memory,
+    /// and counts it as its own: the OOM killer may then take it before a program at a small limit.
+    static let shedsMemory = corral_executable_binds_now() != 0
 
     /// Clones a stub. Runs on the spawner thread. The stub owns an identity from `identities` until it goes:
     /// a fresh one, or `acquired` (taken from `identities` by the caller, who needed its ids first).
@@ -79,7 +87,7 @@ final class JailStub: @unchecked Sendable {
         var request = corral_clone_request(
             namespace_flags: namespaceFlags, stdin_fd: stdin.0, stdout_fd: stdout.1, stderr_fd: stderr.1,
             spec_fd: spec.0, status_fd: status.1, cgroup_fd: cgroupFD,
-            owner_uid: identity.rootHostID, owner_gid: identity.rootHostID)
+            owner_uid: identity.rootHostID, owner_gid: identity.rootHostID, shed_memory: Self.shedsMemory ? 1 : 0)
         var pidfd: Int32 = -1
         let pid = corral_jail_clone(&request, &pidfd)
         childEnds.forEach { close($0) }
@@ -99,11 +107,18 @@ final class JailStub: @unchecked Sendable {
             try Posix.writeFile(proc + "/gid_map", map)
             try Posix.writeFile(proc + "/uid_map", map)
             try cgroup?.place(pid: pid)
+            if case .v1 = hierarchy { stub.cpuBeforeCgroupNanoseconds = Self.cpuNanoseconds(pid: pid) ?? 0 }
         } catch {
             stub.destroy()
             throw error
         }
         return stub
+    }
+
+    /// A process's CPU time so far (the first field of /proc/PID/schedstat: nanoseconds on a CPU,
+    /// the clock cgroups count in).
+    static func cpuNanoseconds(pid: pid_t) -> UInt64? {
+        Posix.readFile("/proc/\(pid)/schedstat")?.split(separator: " ").first.flatMap { UInt64($0) }
     }
 
     /// Kills the jail (every process of its PID namespace dies with its init), reaps it, removes its

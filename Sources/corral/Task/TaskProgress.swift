@@ -49,7 +49,7 @@ final class TaskProgress: Sendable {
                 s.step = (data["step"] as? Int ?? 0, data["tool"] as? String ?? "", Date())
                 return (s.step?.index ?? 0, s.total)
             }
-            if !interactive { StandardStream.error.line("step \(index + 1)/\(total) (\(data["tool"] as? String ?? "")) started") }
+            if !interactive { StandardStream.error.line("step \(index &+ 1)/\(total) (\(data["tool"] as? String ?? "")) started") }
         case "output":
             guard follow, let text = data["text"] as? String else { return }
             clearLine()
@@ -61,7 +61,7 @@ final class TaskProgress: Sendable {
             }
             clearLine()
             let result = data["result"] as? [String: Any]
-            var line = "step \(index + 1)/\(total) (\(data["tool"] as? String ?? "")) \(data["status"] as? String ?? "")"
+            var line = "step \(index &+ 1)/\(total) (\(data["tool"] as? String ?? "")) \(data["status"] as? String ?? "")"
             line += String(format: " in %.1f s", seconds)
             if let exit = result?["exit_code"] as? Int, exit != 0 { line += ", exit code \(exit)" }
             if let message = result?["error_message"] as? String { line += ": \(message)" }
@@ -75,7 +75,7 @@ final class TaskProgress: Sendable {
         guard let (step, total) = state.withLock({ s -> ((index: Int, tool: String, started: Date), Int)? in s.step.map { ($0, s.total) } }) else { return }
         let spin = Self.spinner[frame % Self.spinner.count]
         state.withLock { $0.lineShown = true }
-        StandardStream.error.write(String(format: "\r\u{1B}[2K%@ step %d/%d (%@) %.1f s", String(spin), step.index + 1, total, step.tool,
+        StandardStream.error.write(String(format: "\r\u{1B}[2K%@ step %d/%d (%@) %.1f s", String(spin), step.index &+ 1, total, step.tool,
                                           Date().timeIntervalSince(step.started)))
     }
 
@@ -103,7 +103,7 @@ enum TaskPrinter {
         StandardStream.output.line(text)
         for step in (task["steps"] as? [[String: Any]]) ?? [] {
             let result = step["result"] as? [String: Any]
-            var line = "  \((step["index"] as? Int ?? 0) + 1). \(step["tool"] as? String ?? "") \(step["status"] as? String ?? "")"
+            var line = "  \((step["index"] as? Int ?? 0) &+ 1). \(step["tool"] as? String ?? "") \(step["status"] as? String ?? "")"
             if let ms = result?["execution_time_ms"] as? Double { line += String(format: " (%.0f ms)", ms) }
             if let exit = result?["exit_code"] as? Int, exit != 0 { line += ", exit code \(exit)" }
             StandardStream.output.line(line)

@@ -103,7 +103,9 @@ struct AgentRouteTests {
             let (_, _, zip) = try await client.getBytes("/v1/tasks/\(id)/output.zip")
             let transcript = try #require(StoredZip.entries(zip)["agent_transcript.json"].flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] })
             let first = ((transcript["steps"] as? [[String: Any]])?.first?["model_output"] as? String) ?? ""
-            #expect(first.utf8.count < 270_000 && first.contains("the reply was cut at 262144 bytes"), "kept: \(first.utf8.count) bytes")
+            #expect(first.utf8.count < 270_000 && first.contains("the reply was cut at 262144 bytes; nothing of it ran"), "kept: \(first.utf8.count) bytes")
+            let firstStep = (transcript["steps"] as? [[String: Any]])?.first ?? [:]
+            #expect((firstStep["observation"] as? String ?? "").contains("nothing of it ran"), "the cut reply was not run: \(firstStep["observation"] ?? "")")
             // The second request to the model carries the cut reply, not the whole one.
             let sent = model.messages(1).compactMap { $0["content"] as? String }.map(\.utf8.count).max() ?? 0
             #expect(sent < 270_000, "the longest message sent back to the model: \(sent) bytes")

@@ -25,7 +25,7 @@ struct TaskBoundsTests {
             }
             #expect(accepted.count == 2, "two requests of 120 KB wait under 300,000 bytes, the third does not: \(accepted.count)")
             let message = (refusal["error"] as? [String: Any])?["message"] as? String ?? ""
-            #expect(message.contains("MiB of requests"), "\(refusal)")
+            #expect(message.contains("KiB of requests") && message.contains("at most 292 KiB wait"), "\(refusal)")
             // Room returns as tasks leave the queue (a cancelled one here).
             let (cancelled, _, _) = try await client.post("/v1/tasks/\(accepted[0])/cancel", json: [:])
             #expect(cancelled == .ok)
