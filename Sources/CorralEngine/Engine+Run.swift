@@ -19,6 +19,8 @@ extension Engine {
         if let cacheKey, var hit = await cache.get(cacheKey) {
             metrics.cacheHit()
             hit.cached = true
+            // Nothing was compiled for a hit: its compile stage, kept with the result, was cached too.
+            hit.compile?.cached = true
             return RunOutcome(result: hit, queueMs: nil, runMs: 0)
         }
         if cacheKey != nil { metrics.cacheMiss() }

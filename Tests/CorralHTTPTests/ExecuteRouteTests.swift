@@ -27,6 +27,17 @@ struct ExecuteRouteTests {
         }
     }
 
+    @Test("a result-cache hit of a compiled program says its compile was not run again (compile.cached)")
+    func cacheHitOfACompiledProgram() async throws {
+        try await TestService().live { client in
+            let request: [String: Any] = ["code": "#include <stdio.h>\nint main(void) { puts(\"c\"); return 0; }\n", "language": "c"]
+            let (_, _, first) = try await client.post("/v1/execute", json: request)
+            let (_, _, second) = try await client.post("/v1/execute", json: request)
+            #expect(first["cached"] as? Bool == false && (first["compile"] as? [String: Any])?["cached"] as? Bool == false, "\(first)")
+            #expect(second["cached"] as? Bool == true && (second["compile"] as? [String: Any])?["cached"] as? Bool == true, "\(second)")
+        }
+    }
+
     @Test("a repeated request is a cache hit; use_cache false opts out")
     func cacheHit() async throws {
         try await TestService().live { client in

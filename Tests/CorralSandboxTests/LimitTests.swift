@@ -404,6 +404,14 @@ struct LimitTests {
         #expect(r.stderr.contains("ValueError: bad"))
     }
 
+    /// `python3 FILE` ends on an uncaught KeyboardInterrupt killed by SIGINT (Python 3.8+); a warm or
+    /// forked run, whose runner catches it, ends the same way (it exited 130 and read as an error).
+    @Test func uncaughtKeyboardInterruptEndsBySIGINTOnEveryPath() async {
+        let r = await TestSupport.run("python", "print('before', flush=True)\nraise KeyboardInterrupt")
+        #expect(r.signal == Int(SIGINT) && r.status == .killed, "\(r.status) signal \(r.signal.map(String.init) ?? "none") exit \(r.exitCode.map(String.init) ?? "none")")
+        #expect(r.stdout == "before\n" && r.stderr.contains("KeyboardInterrupt"), "\(r.stdout) \(r.stderr)")
+    }
+
     // MARK: stdin and measurements
 
     @Test func stdinIsDelivered() async {

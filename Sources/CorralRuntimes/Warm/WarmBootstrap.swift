@@ -83,6 +83,7 @@ def _corral_run_main(argv, environment):
             pass
         return 1
     status = 0
+    interrupted = False
     try:
         exec(compile(source, path, "exec", dont_inherit=True), namespace)
     except SystemExit as e:
@@ -91,6 +92,7 @@ def _corral_run_main(argv, environment):
         e.__traceback__ = e.__traceback__.tb_next  # the runner's own frame is not the program's
         sys.excepthook(type(e), e, e.__traceback__)
         status = 130 if isinstance(e, KeyboardInterrupt) else 1
+        interrupted = isinstance(e, KeyboardInterrupt)
     # The end of `python3 FILE` without tearing the interpreter down (finalising its modules costs
     # milliseconds and shows the program nothing): wait for non-daemon threads, run the atexit
     # handlers, release the program's globals (closing, so flushing, files they hold), flush stdio.
@@ -105,6 +107,11 @@ def _corral_run_main(argv, environment):
                 stream.flush()
         except Exception:
             status = 120
+    if interrupted and status == 130:
+        # `python3 FILE` ends an uncaught KeyboardInterrupt the shell's way: killed by SIGINT.
+        import _signal
+        _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+        os.kill(os.getpid(), _signal.SIGINT)
     os._exit(status)
 
 import atexit, builtins, gc, importlib.machinery  # before the wait, not in the run's time
