@@ -701,6 +701,9 @@ static pid_t clone_as_owner(const struct corral_clone_request *request, int *pid
 static int binds_now_callback(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     int *result = data;
+    int dynamic = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) dynamic = 1;
+    if (!dynamic) *result = 1;  // a static executable resolves nothing at run time
     for (int i = 0; i < info->dlpi_phnum; i++) {
         if (info->dlpi_phdr[i].p_type != PT_DYNAMIC) continue;
         const ElfW(Dyn) *dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);

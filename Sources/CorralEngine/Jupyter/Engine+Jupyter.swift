@@ -35,8 +35,16 @@ extension Engine {
         let token = bytes.map { String(format: "%02x", $0) }.joined()
         var start = SessionExecRequest(command: JupyterScripts.start(token: token, basePath: basePath, port: JupyterServer.port))
         start.background = true
-        guard case .background(let started) = try await exec(session.id, start, context: session.ownerContext) else {
-            throw EngineError(.internalError, "Jupyter's start did not run in the background")
+        let started: ProcessStarted
+        switch try await exec(session.id, start, context: session.ownerContext) {
+        case .background(let process): started = process
+        case .finished(let response):
+            // The session could not start a process (at its process limit: the fork failed): the
+            // session's state, not the server's failure.
+            let why = response.result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw EngineError(.conflict, "Jupyter could not be started in session \(session.id): "
+                + (why.isEmpty ? "its start command ended at once" : String(why.suffix(300)))
+                + " (exit code \(response.result.exitCode.map(String.init) ?? "none")); end some of the session's processes and retry")
         }
         let server = JupyterServer(token: token, basePath: basePath, processID: started.processID)
         for _ in 0..<300 {

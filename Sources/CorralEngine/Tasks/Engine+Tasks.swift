@@ -47,8 +47,8 @@ extension Engine {
             }
         }
         let maxSeconds = configuration.tasks.maxStepSeconds
-        if let timeout = request.timeoutSeconds, !(timeout.isFinite && timeout > 0 && timeout <= maxSeconds) {
-            throw EngineError(.invalidLimit, "timeout_seconds must be more than 0 and at most \(SessionManager.seconds(maxSeconds))", field: "timeout_seconds")
+        if let timeout = request.timeoutSeconds, !(timeout.isFinite && timeout >= 0.001 && timeout <= maxSeconds) {
+            throw EngineError(.invalidLimit, "timeout_seconds must be 0.001 to \(SessionManager.seconds(maxSeconds))", field: "timeout_seconds")
         }
         for (index, step) in steps.enumerated() {
             if let timeout = step.timeoutSeconds, timeout > maxSeconds {

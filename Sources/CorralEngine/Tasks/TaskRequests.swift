@@ -149,8 +149,8 @@ public struct TaskStepRequest: Sendable, Codable, KnownFields, Equatable {
         for (key, value) in given where (value ?? "").utf8.contains(0) {
             throw EngineError(.invalidRequest, "\(field).\(key) contains a NUL byte", field: "\(field).\(key)")
         }
-        if let timeoutSeconds, !(timeoutSeconds.isFinite && timeoutSeconds > 0 && timeoutSeconds <= 3600) {
-            throw EngineError(.invalidLimit, "\(field).timeout_seconds must be more than 0 and at most 3600, got \(timeoutSeconds)", field: "\(field).timeout_seconds")
+        if let timeoutSeconds, !(timeoutSeconds.isFinite && timeoutSeconds >= 0.001 && timeoutSeconds <= 3600) {
+            throw EngineError(.invalidLimit, "\(field).timeout_seconds must be 0.001 to 3600, got \(timeoutSeconds)", field: "\(field).timeout_seconds")
         }
     }
 

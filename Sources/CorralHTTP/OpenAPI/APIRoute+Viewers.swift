@@ -22,7 +22,7 @@ extension APIRoute {
 
     public static let startJupyter = APIRoute(method: .post, path: "/v1/sessions/{id}/jupyter", operationID: "startJupyter",
         summary: "Start Jupyter (the notebook server) in the session, reachable only through Corral at /v1/sessions/{id}/jupyter/ (the proxy adds Jupyter's token). "
-            + "Already running: its address. Failing to start: 500 with its stderr's tail.",
+            + "Already running: its address. 409 when the session cannot start a process now (its process limit); failing to start: 500 with its stderr's tail.",
         responseSchema: "JupyterReport", errors: sessionErrors)
 
     static func jupyterProxy(_ method: HTTPRequest.Method) -> APIRoute {

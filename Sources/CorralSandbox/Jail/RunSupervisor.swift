@@ -142,8 +142,8 @@ struct RunSupervisor {
                     if !wasStarted, let started = o.startedAt { deadline = started + timeoutNs }
                     // A cold jail's cgroup holds its init's setup (mounts, files, shedding the service's
                     // heap), which is not the program's CPU: what the init used in the cgroup is left out.
-                    if !warm, !forked, let initCPU = o.initCPUNanoseconds {
-                        cpuBaseline = initCPU - min(initCPU, stub.cpuBeforeCgroupNanoseconds)
+                    if !warm, !forked, let initCPU = o.initCPUNanoseconds, let before = stub.cpuBeforeCgroupNanoseconds {
+                        cpuBaseline = initCPU - min(initCPU, before)
                     }
                 case stub.pidfd:
                     initAlive = false
@@ -242,7 +242,9 @@ struct RunSupervisor {
         r.executionTimeMs = Double(end - min(start, end)) / 1e6
         let rusageCPU = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e3
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e3
-        r.cpuTimeMs = cgroup?.cpuNanoseconds.map { Double($0) / 1e6 } ?? rusageCPU
+        // Without a cgroup's count, the init's rusage, which holds its own setup: left out for a cold run.
+        let initCPUMs = !warm && !forked ? Double(o.initCPUNanoseconds ?? 0) / 1e6 : 0
+        r.cpuTimeMs = cgroup?.cpuNanoseconds.map { Double($0) / 1e6 } ?? max(0, rusageCPU - initCPUMs)
         r.memoryUsedMb = Double(cgroup?.peakMemoryBytes ?? UInt64(usage.ru_maxrss) * 1024) / 1_048_576
 
         if let failure = o.setupError {

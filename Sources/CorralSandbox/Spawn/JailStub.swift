@@ -18,9 +18,10 @@ final class JailStub: @unchecked Sendable {
     let isForked: Bool
     /// Parent ends.
     let stdinWrite: Int32, stdoutRead: Int32, stderrRead: Int32, specWrite: Int32, statusRead: Int32
-    /// The CPU the init had used when it joined its cgroup (v1: the host moves it in after the clone;
-    /// v2: 0, it is cloned into it): its CPU in the cgroup is its total less this.
-    private(set) var cpuBeforeCgroupNanoseconds: UInt64 = 0
+    /// The CPU the init had used before it joined its cgroup (v1: the host moves it in after the
+    /// clone; v2: 0, it is cloned into it): its CPU in the cgroup is its total less this. Nil when
+    /// unknown (no /proc/PID/schedstat): nothing of the init's CPU is then left out of the run's.
+    private(set) var cpuBeforeCgroupNanoseconds: UInt64? = 0
     /// Set once the init is reaped: its pidfd may then be closed and must not be signalled.
     private let reaped = Mutex(false)
     /// Called once when the run that acquired this stub lets go of it (its cgroup is removed by then).
@@ -83,6 +84,13 @@ final class JailStub: @unchecked Sendable {
                 cleanup(); throw error
             }
             cgroupFD = cgroup!.openForClone()
+            // On v2 the jail is cloned into its cgroup or not made: `place` does nothing there, and a
+            // jail cloned without it would run outside every limit.
+            if case .v2 = hierarchy, cgroupFD < 0 {
+                let e = errno
+                cleanup()
+                throw .system(call: "open", errno: e, context: "the jail's cgroup directory (for CLONE_INTO_CGROUP)")
+            }
         }
         var request = corral_clone_request(
             namespace_flags: namespaceFlags, stdin_fd: stdin.0, stdout_fd: stdout.1, stderr_fd: stderr.1,
@@ -107,7 +115,12 @@ final class JailStub: @unchecked Sendable {
             try Posix.writeFile(proc + "/gid_map", map)
             try Posix.writeFile(proc + "/uid_map", map)
             try cgroup?.place(pid: pid)
-            if case .v1 = hierarchy { stub.cpuBeforeCgroupNanoseconds = Self.cpuNanoseconds(pid: pid) ?? 0 }
+            if case .v1 = hierarchy, let group = cgroup {
+                // Its total less what the group counted of it since it joined (it is alone there; both
+                // read back to back): moving it in writes controller after controller, which may wait.
+                let total = Self.cpuNanoseconds(pid: pid), counted = group.cpuNanoseconds()
+                stub.cpuBeforeCgroupNanoseconds = total.flatMap { t in counted.map { t - min(t, $0) } }
+            }
         } catch {
             stub.destroy()
             throw error
@@ -118,7 +131,7 @@ final class JailStub: @unchecked Sendable {
     /// A process's CPU time so far (the first field of /proc/PID/schedstat: nanoseconds on a CPU,
     /// the clock cgroups count in).
     static func cpuNanoseconds(pid: pid_t) -> UInt64? {
-        Posix.readFile("/proc/\(pid)/schedstat")?.split(separator: " ").first.flatMap { UInt64($0) }
+        Posix.readFile("/proc/\(pid)/schedstat")?.split(separator: " ").first.flatMap { UInt64($0) }.flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// Kills the jail (every process of its PID namespace dies with its init), reaps it, removes its

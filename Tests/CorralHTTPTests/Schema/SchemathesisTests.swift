@@ -103,6 +103,13 @@ struct SchemathesisTests {
                 [operations.checks.positive_data_acceptance]
                 expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "410", "429", "5xx"]
 
+                # A session's command is waited for until it ends or reaches its timeout_seconds (30 s by
+                # default, up to an hour, as the document says): a long answer is the command's own time.
+                # Stateful runs re-send commands they saw listed (Jupyter's start, then in the foreground).
+                [[operations]]
+                include-path-regex = "^/v1/sessions/[{]id[}]/(exec|run_code|desktop/actions|jupyter)$"
+                checks.max_response_time = 3700
+
                 # Points are checked against the session's own screen (its width and height), which the
                 # document cannot know: a point off it is a 400 naming it.
                 [[operations]]
