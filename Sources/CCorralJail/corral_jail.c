@@ -50,16 +50,17 @@ static int64_t own_cpu_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void report_at(int kind, int error, int step, int op, int wait_status, int64_t at) {
+static void report_cpu_at(int kind, int error, int step, int op, int wait_status, int64_t at, int64_t cpu_us) {
     struct corral_status s;
     memset(&s, 0, sizeof s);
     s.kind = kind; s.error = error; s.step = step; s.op = op; s.wait_status = wait_status; s.monotonic_ns = at;
-    if (kind == CORRAL_STATUS_STARTED) {
-        int64_t us = own_cpu_us();
-        s.init_cpu_us = us > INT32_MAX ? INT32_MAX : (int32_t)us;
-    }
+    s.init_cpu_us = cpu_us > INT32_MAX ? INT32_MAX : cpu_us < 0 ? 0 : (int32_t)cpu_us;
     ssize_t ignored = write(4, &s, sizeof s);
     (void)ignored;
+}
+
+static void report_at(int kind, int error, int step, int op, int wait_status, int64_t at) {
+    report_cpu_at(kind, error, step, op, wait_status, at, kind == CORRAL_STATUS_STARTED ? own_cpu_us() : 0);
 }
 
 static void report(int kind, int error, int step, int op, int wait_status) {
@@ -528,6 +529,7 @@ static void await_handoff(struct program *prog, pid_t child) {
         if (fds[0].revents) break;
         if (fds[1].revents) { close(pidfd); close(3); return; } // died waiting: reaped and reported below
     }
+    int64_t handoff_cpu = own_cpu_us();  // idle in poll since the host read the cgroup's CPU
     close(pidfd);
     uint32_t header[2];
     // EOF: the parent let the jail go without a run; leaving kills the program.
@@ -541,7 +543,8 @@ static void await_handoff(struct program *prog, pid_t child) {
     prog->running = child;
     run_spec(buf, len, prog, CORRAL_STEP_HANDOFF);
     munmap(buf, len + 1);
-    report(CORRAL_STATUS_HANDOFF, 0, 0, 0, 0);
+    // The hand-off's own work (its files, its sizes) is in the cgroup's CPU after the host's baseline.
+    report_cpu_at(CORRAL_STATUS_HANDOFF, 0, 0, 0, 0, monotonic_ns(), own_cpu_us() - handoff_cpu);
 }
 
 // ---------------------------------------------------------------- the init

@@ -152,7 +152,7 @@ struct LimitTests {
 
     /// cpu_time_ms is the program's: a cold jail's cgroup also holds its init's setup (shedding the
     /// service's heap, mounts, files), which counted as the program's CPU (a `true` showed 5 ms of
-    /// CPU in 2 ms of wall time). The init reports its own CPU when the program starts.
+    /// CPU in 2 ms of wall time; 5-13 ms past it in this test). The init reports its own CPU when the program starts.
     @Test func cpuTimeIsTheProgramsNotItsJailsSetup() async {
         var excess: [Double] = []
         for _ in 0..<7 {
@@ -161,7 +161,7 @@ struct LimitTests {
             excess.append(r.cpuTimeMs - r.executionTimeMs)
         }
         let median = excess.sorted()[excess.count / 2]
-        #expect(median < 1.5, "CPU past the program's wall time, median of 7: \(median) ms (all: \(excess))")
+        #expect(median < 3, "CPU past the program's wall time, median of 7: \(median) ms (all: \(excess))")
     }
 
     @Test func processLimitStopsAForkLoop() async {

@@ -41,6 +41,8 @@ struct RunSupervisor {
         var specFailed: Int32?
         /// A cold init's own CPU when its program started (its STARTED report).
         var initCPUNanoseconds: UInt64?
+        /// A warm init's CPU for the hand-off (its HANDOFF report), after the baseline was read.
+        var handoffCPUNanoseconds: UInt64?
     }
 
     /// Reaps the jail's init if the result came before it (see the loop) and removes the jail's
@@ -145,6 +147,7 @@ struct RunSupervisor {
                     if !warm, !forked, let initCPU = o.initCPUNanoseconds, let before = stub.cpuBeforeCgroupNanoseconds {
                         cpuBaseline = initCPU - min(initCPU, before)
                     }
+                    if warm, let handoff = o.handoffCPUNanoseconds { cpuBaseline += handoff }
                 case stub.pidfd:
                     initAlive = false
                     o.initEndedAt = Posix.monotonicNanoseconds()
@@ -215,7 +218,11 @@ struct RunSupervisor {
                     o.initCPUNanoseconds = UInt64(max(0, message.init_cpu_us)) * 1000
                 }
             // A warm jail's program started long ago, as the template's; the run starts at its hand-off.
-            case Int(CORRAL_STATUS_HANDOFF.rawValue): if warm { o.startedAt = Self.eventTime(message) }
+            case Int(CORRAL_STATUS_HANDOFF.rawValue):
+                if warm {
+                    o.startedAt = Self.eventTime(message)
+                    o.handoffCPUNanoseconds = UInt64(max(0, message.init_cpu_us)) * 1000
+                }
             case Int(CORRAL_STATUS_EXITED.rawValue):
                 o.waitStatus = message.wait_status
                 o.exitedAt = Self.eventTime(message)
