@@ -30,7 +30,8 @@ struct ExecuteRouteTests {
     @Test("a result-cache hit of a compiled program says its compile was not run again (compile.cached)")
     func cacheHitOfACompiledProgram() async throws {
         try await TestService().live { client in
-            let request: [String: Any] = ["code": "#include <stdio.h>\nint main(void) { puts(\"c\"); return 0; }\n", "language": "c"]
+            // A program of its own (the compile cache is shared by every test of the process).
+            let request: [String: Any] = ["code": "#include <stdio.h>\n// \(UUID().uuidString)\nint main(void) { puts(\"c\"); return 0; }\n", "language": "c"]
             let (_, _, first) = try await client.post("/v1/execute", json: request)
             let (_, _, second) = try await client.post("/v1/execute", json: request)
             #expect(first["cached"] as? Bool == false && (first["compile"] as? [String: Any])?["cached"] as? Bool == false, "\(first)")
