@@ -108,31 +108,30 @@ public final class TaskManager: Sendable {
             + "(at most \(maximum >> 10) KiB wait); retry later", retryAfterSeconds: 5)
     }
 
+    /// Why a task of `requestBytes` cannot join the queue now, or nil: the server stops, or the queue
+    /// holds its count or its bytes (by bytes too, one always fits: 10,000 requests of 2 MiB each
+    /// were 20 GB held waiting).
+    private func refusal(_ s: State, requestBytes: Int) -> EngineError? {
+        if s.closed { return EngineError(.shuttingDown, "the server is shutting down; no new tasks") }
+        if s.queue.count >= settings.maxQueued {
+            return EngineError(.limitReached, "\(settings.maxQueued) tasks are already waiting; retry later", retryAfterSeconds: 5)
+        }
+        if !s.queue.isEmpty, s.queuedBytes > settings.maxQueuedBytes - requestBytes {
+            return Self.queueFull(waiting: s.queuedBytes, adding: requestBytes, maximum: settings.maxQueuedBytes)
+        }
+        return nil
+    }
+
     /// Refuses a task that would not fit in the queue now (before anything of it is written; the
     /// queue checks again when it takes it).
     func checkRoom(requestBytes: Int) throws(EngineError) {
-        try state.withLock { (s: inout State) throws(EngineError) in
-            guard !s.closed else { throw EngineError(.shuttingDown, "the server is shutting down; no new tasks") }
-            guard s.queue.count < settings.maxQueued else {
-                throw EngineError(.limitReached, "\(settings.maxQueued) tasks are already waiting; retry later", retryAfterSeconds: 5)
-            }
-            guard s.queue.isEmpty || s.queuedBytes <= settings.maxQueuedBytes - requestBytes else {
-                throw Self.queueFull(waiting: s.queuedBytes, adding: requestBytes, maximum: settings.maxQueuedBytes)
-            }
-        }
+        if let refused = state.withLock({ refusal($0, requestBytes: requestBytes) }) { throw refused }
     }
 
     /// Queues a task (it starts when a worker is free).
     func enqueue(_ task: LiveTask) throws(EngineError) {
         try state.withLock { (s: inout State) throws(EngineError) in
-            guard !s.closed else { throw EngineError(.shuttingDown, "the server is shutting down; no new tasks") }
-            guard s.queue.count < settings.maxQueued else {
-                throw EngineError(.limitReached, "\(settings.maxQueued) tasks are already waiting; retry later", retryAfterSeconds: 5)
-            }
-            // By bytes too (one always fits): 10,000 requests of 2 MiB each were 20 GB held waiting.
-            guard s.queue.isEmpty || s.queuedBytes <= settings.maxQueuedBytes - task.requestBytes else {
-                throw Self.queueFull(waiting: s.queuedBytes, adding: task.requestBytes, maximum: settings.maxQueuedBytes)
-            }
+            if let refused = refusal(s, requestBytes: task.requestBytes) { throw refused }
             s.queue.append(task)
             s.queuedBytes += task.requestBytes
             s.live[task.id] = task

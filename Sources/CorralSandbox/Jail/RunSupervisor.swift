@@ -141,13 +141,16 @@ struct RunSupervisor {
                 case stub.statusRead:
                     let wasStarted = o.startedAt != nil
                     statusOpen = readStatus(&o)
-                    if !wasStarted, let started = o.startedAt { deadline = started + timeoutNs }
-                    // A cold jail's cgroup holds its init's setup (mounts, files, shedding the service's
-                    // heap), which is not the program's CPU: what the init used in the cgroup is left out.
-                    if !warm, !forked, let initCPU = o.initCPUNanoseconds, let before = stub.cpuBeforeCgroupNanoseconds {
-                        cpuBaseline = initCPU - min(initCPU, before)
+                    // Once, when the run starts (later reads bring its exit).
+                    if !wasStarted, let started = o.startedAt {
+                        deadline = started + timeoutNs
+                        // A cold jail's cgroup holds its init's setup (mounts, files, shedding the service's
+                        // heap), which is not the program's CPU: what the init used in the cgroup is left out.
+                        if !warm, !forked, let initCPU = o.initCPUNanoseconds, let before = stub.cpuBeforeCgroupNanoseconds {
+                            cpuBaseline = initCPU - min(initCPU, before)
+                        }
+                        if warm, let handoff = o.handoffCPUNanoseconds { cpuBaseline += handoff }
                     }
-                    if warm, let handoff = o.handoffCPUNanoseconds { cpuBaseline += handoff }
                 case stub.pidfd:
                     initAlive = false
                     o.initEndedAt = Posix.monotonicNanoseconds()
