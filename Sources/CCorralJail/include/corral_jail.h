@@ -86,7 +86,9 @@ struct corral_status {
     int32_t wait_status;
     /// STARTED: the CPU time the init has used so far, microseconds (CLOCK_PROCESS_CPUTIME_ID): its
     /// setup (shedding, mounts, files) is in the jail's cgroup but is not the program's. HANDOFF: the
-    /// CPU the init used for the hand-off (a warm run's files), after the host's baseline.
+    /// CPU the init used for the hand-off (a warm run's files), after the host's baseline. A forked
+    /// run's STARTED (sent by its program): the CPU its init and program spent on the run's set-up
+    /// after the host's baseline (ZygoteProgram).
     int32_t init_cpu_us;
     /// CLOCK_MONOTONIC (shared with the host: jails get no time namespace) where the event happened,
     /// so that the host's reading of the pipe, however late, does not shift a program's times.

@@ -178,6 +178,16 @@ public final class ForkServer: Sendable {
         parked.withLock { $0.removeValue(forKey: index) }
     }
 
+    /// Gives up every parked jail: each identity's next run makes its jail on its own path (and
+    /// parks the one after). For tests of that path, which otherwise only a burst of runs takes.
+    public func discardParkedJails() {
+        let all = parked.withLock { p -> [ParkedJail] in
+            defer { p.removeAll() }
+            return Array(p.values)
+        }
+        all.forEach { $0.discard() }
+    }
+
     /// Parks a jail for every free identity (a new server, before its first runs).
     func parkAll() {
         let free = slots.withLock { $0.free }

@@ -223,7 +223,10 @@ extension Sandbox {
         }
         let control = try ForkServer.frame(ZygoteRun(setup: ZygoteJailSetup(slot: slot, limits: server.parkedLimits)))
         let runFDs = [stdin.0, stdout.1, stderr.1, status.0, memfd]
-        let cpuBaseline = parked == nil ? 0 : cgroup.cpuNanoseconds() ?? 0
+        // A parked jail's run counts its CPU from here (what making the jail used is not the run's);
+        // one made on the run's path, once it is placed (below). Its init and program leave out
+        // what they spend on the run's set-up after it (STARTED's init_cpu_us).
+        var cpuBaseline = parked == nil ? 0 : cgroup.cpuNanoseconds() ?? 0
         if let parked {
             // Straight to the parked jail's init (neither the zygote nor a middle is on a parked run's path).
             guard ForkServer.send(control, fds: runFDs, on: parked.socket) else {
@@ -278,6 +281,10 @@ extension Sandbox {
             }
             usleep(50)
         }
+        if parked == nil {
+            try Self.awaitPlaced(status.1)
+            cpuBaseline = cgroup.cpuNanoseconds() ?? 0
+        }
         // The init waits for this before its program may run (and end, and take the init with it).
         var go: UInt8 = UInt8(ascii: "a")
         guard Glibc.send(status.1, &go, 1, Int32(MSG_NOSIGNAL)) == 1 else {
@@ -287,6 +294,28 @@ extension Sandbox {
         handedOver = true
         return (JailStub.forked(pid: pid, pidfd: pidfd, cgroup: cgroup, stdinWrite: stdin.1, stdoutRead: stdout.0,
                                 stderrRead: stderr.0, statusRead: status.1), cpuBaseline)
+    }
+
+    /// Waits (≤ 5 s) for a fork made on its run's path to report its run placed (its middle has
+    /// left by then): the CPU its cgroup counted so far was the jail's making, not the run's.
+    private static func awaitPlaced(_ status: Int32) throws(SandboxError) {
+        var p = pollfd(fd: status, events: Int16(POLLIN), revents: 0)
+        var ready: Int32 = -1
+        for _ in 0..<5 {
+            ready = poll(&p, 1, 5000)
+            if ready >= 0 || errno != EINTR { break }
+        }
+        guard ready > 0 else { throw .invalidRequest("the fork's init did not place its run within 5 s") }
+        var message = corral_status()
+        guard withUnsafeMutableBytes(of: &message, { read(status, $0.baseAddress, $0.count) }) == MemoryLayout<corral_status>.size else {
+            throw .invalidRequest("the fork's init ended before its run was placed")
+        }
+        if Int(message.kind) == Int(CORRAL_STATUS_SETUP_ERROR.rawValue) {
+            throw SandboxError.setup(step: "placing a fork's run (step \(message.step))", errno: message.error)
+        }
+        guard message.kind == ZygoteProgram.placedStatusKind else {
+            throw .invalidRequest("the fork's init sent an unexpected message while placing its run (kind \(message.kind))")
+        }
     }
 
     /// The host pid a pidfd refers to (`Pid:` of its fdinfo), nil when the process is gone.

@@ -31,11 +31,15 @@ enum ZygoteProgram {
     /// The status kind a forked run's init sends with its pidfd (after corral_status_kind's 1–4).
     static let forkedStatusKind: Int32 = 5
 
+    /// The status kind a fork's init sends once a run made on its path (no parked jail) is placed:
+    /// the host then takes the run's CPU baseline (`Sandbox.fork`).
+    static let placedStatusKind: Int32 = 6
+
     static let source = #"""
 def _corral_zygote():
     import ctypes, fcntl, json, os, resource, signal, socket, struct, sys, time
     libc = ctypes.CDLL(None, use_errno=True)
-    SETUP_ERROR, STARTED, EXITED, FORKED = 1, 2, 3, 5
+    SETUP_ERROR, STARTED, EXITED, FORKED, PLACED = 1, 2, 3, 5, 6
     STEP_OP, STEP_FORK, STEP_DROP, STEP_RLIMIT, STEP_SECCOMP = 4, 5, 6, 7, 8
     MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC = 1, 2, 4, 8, 32, 4096, 8192, 16384
     NEW_NAMESPACES = 0x00020000 | 0x20000000 | 0x40000000 | 0x08000000 | 0x04000000 | 0x02000000
@@ -179,8 +183,9 @@ def _corral_zygote():
 
     RUN_FRAME = struct.pack("<IQ", 2, 0) + b"{}"  # a run handed on by a middle: its descriptors are the message
 
-    def report_to(status, kind, error=0, step=0, wait_status=0, at=0):
-        os.write(status, struct.pack("<iiiiiiq", kind, error, step, 0, wait_status, 0, at or now()))
+    def report_to(status, kind, error=0, step=0, wait_status=0, at=0, setup_cpu_ns=0):
+        setup_us = min(max(setup_cpu_ns // 1000, 0), 0x7fffffff)
+        os.write(status, struct.pack("<iiiiiiq", kind, error, step, 0, wait_status, setup_us, at or now()))
 
     def prepare(cgroup_fds, setup, park_socket, inherited=()):
         """In the middle: joins the run's cgroup (everything after is the run's), enters fresh mount,
@@ -344,6 +349,10 @@ def _corral_zygote():
         # Ready: the run comes from the host (a parked jail) or from the middle (one made for it).
         if park_socket is not None:
             link.close()
+        # The CPU this process uses for a parked run's set-up (its files, sizes, the go-ahead) is in
+        # the run's cgroup after the host's baseline, but is not the program's: it is measured from
+        # here (blocked until the run comes: its CPU at the host's baseline) and sent on.
+        cpu_before_run = time.process_time_ns()
         _, _, _, fds = read_frame(park_socket or link)  # the end when the jail is given up
         if len(fds) < 5:
             os._exit(0)  # not a run: the host sends five descriptors
@@ -357,11 +366,18 @@ def _corral_zygote():
             request, payload = pread_request(memfd, True)
             place(request, payload, setup)
             del request, payload
+            if park_socket is None:
+                # A jail made on the run's path: the host takes the run's CPU baseline once it is
+                # placed (and its middle gone), so this process's CPU counts from the go-ahead.
+                report_to(status, PLACED)
             # The host supervises this process from here (it has read its pid from the pidfd, which
             # a process that already ended no longer shows): then the program may run.
             if os.read(status, 1) != b"a":
                 os._exit(0)
-            socket.send_fds(mine, [b"g"], [stdin, stdout, stderr, status, memfd])
+            if park_socket is None:
+                cpu_before_run = time.process_time_ns()
+            setup_cpu = time.process_time_ns() - cpu_before_run
+            socket.send_fds(mine, [b"g" + struct.pack("<q", setup_cpu)], [stdin, stdout, stderr, status, memfd])
             mine.close()
             for fd in (stdin, stdout, stderr, memfd, 1, 2):
                 os.close(fd)  # the streams reach EOF when the program's last process exits
@@ -404,9 +420,11 @@ def _corral_zygote():
         # As after a cold run's execve: the program's /proc/self files are its own.
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         link.sendall(b"p")
-        message, fds, _, _ = socket.recv_fds(link, 1, 8)
-        if message != b"g" or len(fds) < 5:
+        cpu_before_run = time.process_time_ns()  # as the init's: blocked until the run comes
+        message, fds, _, _ = socket.recv_fds(link, 9, 8)
+        if len(message) != 9 or message[:1] != b"g" or len(fds) < 5:
             os._exit(0)
+        init_setup_cpu = struct.unpack("<q", message[1:])[0]
         link.close()
         stdin, stdout, stderr, status, memfd = fds[:5]
         try:
@@ -427,7 +445,9 @@ def _corral_zygote():
             os.chdir(request["cwd"])
             argv = request["argv"]
             scrub([os.fsencode(w) for w in sys.orig_argv[:-2] + argv])
-            report_to(status, STARTED)  # the program's wall time starts here
+            # The program's wall time starts here; its CPU too: the init's and this process's set-up
+            # of the run are left out of its cgroup's count.
+            report_to(status, STARTED, setup_cpu_ns=init_setup_cpu + time.process_time_ns() - cpu_before_run)
             os.close(status)
         except SetupError as e:
             report_to(status, SETUP_ERROR, e.errno, e.step)

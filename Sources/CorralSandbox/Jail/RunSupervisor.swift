@@ -150,6 +150,9 @@ struct RunSupervisor {
                             cpuBaseline = initCPU - min(initCPU, before)
                         }
                         if warm, let handoff = o.handoffCPUNanoseconds { cpuBaseline += handoff }
+                        // A fork's init and program report what they spent on the run's set-up
+                        // after the host's baseline (its files, descriptors, rlimits, filter).
+                        if forked, let setup = o.initCPUNanoseconds { cpuBaseline += setup }
                     }
                 case stub.pidfd:
                     initAlive = false
