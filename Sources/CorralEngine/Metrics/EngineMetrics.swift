@@ -105,7 +105,7 @@ public final class EngineMetrics: Sendable {
                 out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name) \(value)\n"
             }
             gauge("corral_queue_depth", "Requests waiting for a jail.", queueDepth)
-            gauge("corral_running_jails", "Jails running now.", running)
+            gauge("corral_running_jails", "Requests holding one of the workers' slots now (validating, compiling or running; at most corral_workers).", running)
             gauge("corral_workers", "Jails allowed to run at once.", workers)
             counter("corral_cache_hits_total", "Result cache hits.", s.cacheHits)
             counter("corral_cache_misses_total", "Result cache misses.", s.cacheMisses)

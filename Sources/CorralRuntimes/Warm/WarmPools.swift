@@ -78,17 +78,22 @@ public final class WarmPools: Sendable {
     /// A ready jail of `language`, or nil (the caller runs cold); either way the pool adapts. With
     /// `waitForJailSeconds`, a miss waits that long for a jail the pool is starting.
     func take(_ language: String) async -> WarmJail? {
-        if let jail = takeReady(language) { return jail }
-        guard settings.waitForJailSeconds > 0 else { return nil }
-        let deadline = ContinuousClock.now + .milliseconds(Int((min(settings.waitForJailSeconds, 3600) * 1000).rounded()))
-        while ContinuousClock.now < deadline, !isClosed {
-            try? await Task.sleep(for: .milliseconds(5))
-            if let jail = takeReady(language, countMiss: false) { return jail }
+        if let jail = takeReady(language, growing: true) { return jail }
+        if settings.waitForJailSeconds > 0 {
+            let deadline = ContinuousClock.now + .milliseconds(Int((min(settings.waitForJailSeconds, 3600) * 1000).rounded()))
+            while ContinuousClock.now < deadline, !isClosed {
+                try? await Task.sleep(for: .milliseconds(5))
+                if let jail = takeReady(language, growing: false) { return jail }
+            }
         }
+        // One count per run: a run that waited and took a jail was a hit, never also a miss.
+        state.withLock { s in s.pools[language]?.snapshot.misses += 1 }
         return nil
     }
 
-    private func takeReady(_ language: String, countMiss: Bool = true) -> WarmJail? {
+    /// A ready jail of `language`, counted as a hit; nil when none is. `growing`: a run's first
+    /// look, whose finding none grows the pool's target by one.
+    private func takeReady(_ language: String, growing: Bool) -> WarmJail? {
         let now = Posix.monotonicNanoseconds()
         var dead: [WarmJail] = []
         let jail: WarmJail? = state.withLock { s in
@@ -104,9 +109,7 @@ public final class WarmPools: Sendable {
                 dead.append(candidate)
             }
             pool.snapshot.ready = 0
-            guard countMiss else { return nil }
-            pool.snapshot.misses += 1
-            if pool.snapshot.disabledReason == nil {
+            if growing, pool.snapshot.disabledReason == nil {
                 pool.snapshot.target = min(settings.maxPerLanguage, pool.snapshot.target + 1)
             }
             return nil
