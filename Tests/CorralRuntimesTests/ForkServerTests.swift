@@ -319,6 +319,46 @@ struct ForkServerTests {
         }
     }
 
+    @Test("an idle fork-server shrinks: its parked jails are given up, a zygote grown for a burst retires, and the next run is forked again")
+    func idleServersShrink() async throws {
+        var settings = WarmPoolSettings()
+        settings.maxPerLanguage = 0
+        settings.forkServers = ["python"]
+        settings.forkWaitSeconds = 60
+        settings.idleSeconds = 2
+        let runtime = Runtime(sandbox: TestSupport.sandbox, warmPools: settings)
+        let pools = try #require(runtime.warmPools)
+        defer { pools.close() }
+        let servers = try #require(pools.forkServers)
+        let first = await runtime.run(RunRequest(language: "python", code: "print(1)"))
+        #expect(first.stdout == "1\n", "\(first)")
+        // Every identity of the first zygote leased: one more lease grows a second zygote (a burst).
+        var leases: [(ForkServer, Int)] = []
+        for _ in 0..<(Sandbox.forksPerZygote + 1) {
+            leases.append(try #require(await servers.lease("python", waitSeconds: 30)))
+        }
+        let zygotes = Array(Set(leases.map { ObjectIdentifier($0.0) }))
+        #expect(zygotes.count == 2 && servers.snapshot()["python"]?.zygotes == 2, "\(String(describing: servers.snapshot()["python"]))")
+        for (server, slot) in leases { server.returnIdentity(slot) }
+        var all: [ForkServer] = []
+        for (server, _) in leases where !all.contains(where: { $0 === server }) { all.append(server) }
+        // Each returned identity parks its next jail (the service's own trim, every second, may
+        // give them up again once the zygote has been idle for 2 s).
+        for _ in 0..<200 where all.contains(where: { $0.parkedCount < $0.capacity }) { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(2300))
+        pools.trim()
+        let after = try #require(servers.snapshot()["python"])
+        #expect(after.zygotes == 1 && after.state == "running", "\(after)")
+        #expect(all.map(\.parkedCount) == [0, 0] && all.filter(\.isRetired).count == 1, "parked \(all.map(\.parkedCount)), retired \(all.map(\.isRetired))")
+        // The next run is a fork still, on a jail made on its own path; its identity parks again.
+        let box = HandleBox()
+        let again = await runtime.run(RunRequest(language: "python", code: "print(2)")) { box.set($0) }
+        #expect(again.stdout == "2\n" && box.get()?.forked == true, "\(again)")
+        let kept = try #require(all.first { !$0.isRetired })
+        for _ in 0..<400 where kept.parkedCount == 0 { try await Task.sleep(for: .milliseconds(25)) }
+        #expect(kept.parkedCount == 1)
+    }
+
     @Test("a killed zygote is replaced; its runs meanwhile fall back, never fail")
     func zygoteReplaced() async throws {
         _ = await forked("pass")

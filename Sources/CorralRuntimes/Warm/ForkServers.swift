@@ -172,6 +172,29 @@ public final class ForkServers: Sendable {
         }
     }
 
+    /// Shrinks what runs no longer use: a zygote no run leased for `idleSeconds` gives up its parked
+    /// jails (each identity's next run makes its jail on its own path, then parks again), and every
+    /// such zygote but a language's first retires (grown for a burst, it is not kept for the next).
+    /// An idle service keeps one bare zygote per language: its start is what runs must not wait for.
+    func trim(idleSeconds: Double) {
+        let now = Posix.monotonicNanoseconds()
+        let idleNs = UInt64(max(0, min(idleSeconds, 86_400)) * 1e9)
+        var retiring: [ForkServer] = []
+        var quiet: [ForkServer] = []
+        state.withLock { s in
+            for name in s.entries.keys {
+                guard var entry = s.entries[name] else { continue }
+                for (i, server) in entry.servers.enumerated() where server.busy == 0 && now - min(now, server.lastLeasedAt) >= idleNs {
+                    if i == 0 { quiet.append(server) } else { retiring.append(server) }
+                }
+                entry.servers.removeAll { server in retiring.contains { $0 === server } }
+                s.entries[name] = entry
+            }
+        }
+        retiring.forEach { $0.retire() }
+        quiet.forEach { $0.discardParkedJails() }
+    }
+
     /// Retires every zygote: no new fork starts; each stops when its forks in flight have ended.
     func close() {
         let servers = state.withLock { s -> [ForkServer] in

@@ -186,7 +186,8 @@ public final class WarmPools: Sendable {
     }
 
     /// Retires jails that waited longer than `idleSeconds` in pools nobody asked of for as long,
-    /// lowering those pools' targets: an idle service holds no warm jail. Called periodically.
+    /// lowering those pools' targets: an idle service holds no warm jail; idle fork-servers shrink
+    /// too (`ForkServers.trim`). Called periodically.
     public func trim() {
         let now = Posix.monotonicNanoseconds()
         let idleNs = UInt64(max(0, settings.idleSeconds) * 1e9)
@@ -203,6 +204,7 @@ public final class WarmPools: Sendable {
             }
         }
         retired.removeAll()
+        forkServers?.trim(idleSeconds: settings.idleSeconds)
     }
 
     /// Each language's pool as it stands.

@@ -18,6 +18,8 @@ public final class ForkServer: Sendable {
     let runs = Atomic<Int>(0)
     /// When it started (CLOCK_MONOTONIC ns).
     public let startedAt: UInt64
+    /// When a run last leased one of its identities (CLOCK_MONOTONIC ns; its start before any).
+    private let lastLease: Atomic<UInt64>
     /// The identities its forks run as (each fork one of its own, as a cold jail has), mapped into
     /// the zygote's user namespace at `insideID(of:)`; which are free.
     let forkIdentities: [JailIdentity]
@@ -45,6 +47,7 @@ public final class ForkServer: Sendable {
         self.identities = identities
         slots = Mutex((Array(forkIdentities.indices.reversed()), false))
         startedAt = Posix.monotonicNanoseconds()
+        lastLease = Atomic(startedAt)
         identities.reservedForForks.add(forkIdentities.count, ordering: .relaxed)
     }
 
@@ -66,8 +69,16 @@ public final class ForkServer: Sendable {
     public func leaseIdentity() -> Int? {
         guard !retired.withLock({ $0 }) else { return nil }
         // The identity free the longest: its jail had the most time to be made (`park`).
-        return slots.withLock { s in s.stopped || s.free.isEmpty ? nil : s.free.removeFirst() }
+        let slot = slots.withLock { s in s.stopped || s.free.isEmpty ? nil : s.free.removeFirst() }
+        if slot != nil { lastLease.store(Posix.monotonicNanoseconds(), ordering: .relaxed) }
+        return slot
     }
+
+    /// When a run last leased one of its identities (CLOCK_MONOTONIC ns; its start before any).
+    public var lastLeasedAt: UInt64 { lastLease.load(ordering: .relaxed) }
+
+    /// Jails parked for its identities' next runs now.
+    public var parkedCount: Int { parked.withLock { $0.count } }
 
     /// A fork's identity comes back once its jail is gone (no process of it can hold an account):
     /// a jail is parked for its next run, off this thread; a retired server stops with its last fork.
@@ -179,7 +190,8 @@ public final class ForkServer: Sendable {
     }
 
     /// Gives up every parked jail: each identity's next run makes its jail on its own path (and
-    /// parks the one after). For tests of that path, which otherwise only a burst of runs takes.
+    /// parks the one after). An idle service's fork-servers do (`ForkServers.trim`); tests of
+    /// that path too.
     public func discardParkedJails() {
         let all = parked.withLock { p -> [ParkedJail] in
             defer { p.removeAll() }
@@ -206,8 +218,12 @@ public final class ForkServer: Sendable {
     /// Host pid of the zygote jail's init (tests attack it; `corral doctor` names it).
     public var initPID: Int32 { stub.pid }
 
-    /// Memory the zygote's jail holds (its cgroup's count).
-    public var memoryBytes: UInt64? { stub.cgroup?.currentMemoryBytes() }
+    /// Memory the zygote's jail and its parked jails hold (their cgroups' counts).
+    public var memoryBytes: UInt64? {
+        guard let zygote = stub.cgroup?.currentMemoryBytes() else { return nil }
+        let cgroups = parked.withLock { $0.values.map(\.cgroup) }
+        return cgroups.reduce(zygote) { $0 + ($1.currentMemoryBytes() ?? 0) }
+    }
 
     /// Kills the zygote and its jail. Runs already forked are in their own jails and finish (their
     /// identities go back to the host's pool as they end).
