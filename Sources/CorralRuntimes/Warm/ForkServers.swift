@@ -14,7 +14,7 @@ public final class ForkServers: Sendable {
         public var forks = 0, fallbacks = 0, restarts = 0
         /// Zygotes running, forks running now, and forks they can run at once.
         public var zygotes = 0, busy = 0, capacity = 0
-        /// Memory the zygotes' jails hold (bytes).
+        /// Memory the zygotes' jails and their parked jails hold (bytes).
         public var memoryBytes: UInt64 = 0
         public var disabledReason: String?
         public var lastFailure: String?
@@ -184,14 +184,20 @@ public final class ForkServers: Sendable {
         state.withLock { s in
             for name in s.entries.keys {
                 guard var entry = s.entries[name] else { continue }
-                for (i, server) in entry.servers.enumerated() where server.busy == 0 && now - min(now, server.lastLeasedAt) >= idleNs {
+                // A dead or broken zygote is not the one kept (the next lease replaces it).
+                let healthy = entry.servers.filter { $0.isAlive && !$0.isRetired }
+                for (i, server) in healthy.enumerated() where server.busy == 0 && now - min(now, server.lastLeasedAt) >= idleNs {
                     if i == 0 { quiet.append(server) } else { retiring.append(server) }
                 }
                 entry.servers.removeAll { server in retiring.contains { $0 === server } }
                 s.entries[name] = entry
             }
         }
-        retiring.forEach { $0.retire() }
+        // A retired zygote stops on the parking queue; its parked jails go now.
+        for server in retiring {
+            server.retire()
+            server.discardParkedJails()
+        }
         quiet.forEach { $0.discardParkedJails() }
     }
 

@@ -22,10 +22,12 @@
 /// which closes every descriptor, empties its capability bounding set, becomes the program's
 /// uid/gid with no_new_privs, and waits. Serving a run (in the init, with the run's descriptors):
 /// it sends the host a pidfd of itself (status kind 5), places the run (`place`: the run's sizes,
-/// its files, a read-only workspace if asked), waits for the host's go-ahead, hands the
+/// its files, a read-only workspace if asked; a jail made on the run's path then reports PLACED,
+/// kind 6, for the host's CPU baseline), waits for the host's go-ahead, hands the
 /// descriptors to the program and reaps: the program's wait status goes to the host like a cold
 /// init's (`corral_status`), and the init's exit ends every process of the namespace. The program
-/// takes the run's stdio, rlimits and seccomp filter, reports STARTED, and only then runs the code
+/// takes the run's stdio, rlimits and seccomp filter, reports STARTED (with the CPU it and the
+/// init spent on the run's set-up since the host's baseline), and only then runs the code
 /// with `_corral_run_main` (the language runner prepended to this source).
 enum ZygoteProgram {
     /// The status kind a forked run's init sends with its pidfd (after corral_status_kind's 1–4).
