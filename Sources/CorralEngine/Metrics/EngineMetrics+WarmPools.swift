@@ -36,7 +36,7 @@ extension EngineMetrics {
         forkFamily("corral_fork_server_forks_total", "counter", "Runs served by a fork of a zygote.") { String($0.forks) }
         forkFamily("corral_fork_server_fallbacks_total", "counter", "Forks that failed before their program started; the run took another jail.") { String($0.fallbacks) }
         forkFamily("corral_fork_server_restarts_total", "counter", "Zygotes started again after one died or failed to start.") { String($0.restarts) }
-        forkFamily("corral_fork_server_memory_bytes", "gauge", "Memory the zygotes' jails hold.") { String($0.memoryBytes) }
+        forkFamily("corral_fork_server_memory_bytes", "gauge", "Memory the zygotes' jails and their parked jails hold.") { String($0.memoryBytes) }
         forkFamily("corral_fork_server_disabled", "gauge", "1 when the fork-server was given up after repeated failed starts.") { $0.disabledReason == nil ? "0" : "1" }
         return out
     }
